@@ -1,0 +1,1 @@
+"""Everything that knows Omneo and Zendesk, and nothing of Celery or Flask."""

@@ -1,0 +1,46 @@
+"""Wires settings to the clients and stores one process uses; built once per process."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import redis
+
+from integration.dlq import DeadLetters
+from integration.omneo import OmneoClient
+from integration.ratelimit import RedisTokenBucket
+from integration.settings import Settings
+from integration.state import State
+from integration.zendesk import ZendeskClient
+
+
+@dataclass
+class Context:
+    settings: Settings
+    redis: redis.Redis
+    omneo: OmneoClient
+    zendesk: ZendeskClient
+    state: State
+    dead_letters: DeadLetters
+
+
+def connect_redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3,
+                                health_check_interval=30, retry_on_timeout=True)
+
+
+def build_context(settings: Settings, client: redis.Redis | None = None,
+                  on_call: Callable[[str, int | None], None] | None = None,
+                  on_wait: Callable[[str, float], None] | None = None) -> Context:
+    r = client or connect_redis(settings.redis_url)
+    omneo = OmneoClient(
+        settings.omneo_base_url, settings.omneo_api_token, settings.http_timeout_seconds,
+        limiter=RedisTokenBucket(r, "omneo", settings.omneo_requests_per_minute, on_wait=on_wait),
+        on_call=on_call)
+    zendesk = ZendeskClient(
+        settings.zendesk_base_url, email=settings.zendesk_email,
+        api_token=settings.zendesk_api_token, oauth_token=settings.zendesk_oauth_token,
+        timeout=settings.http_timeout_seconds,
+        limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait),
+        on_call=on_call)
+    return Context(settings, r, omneo, zendesk, State(r), DeadLetters(r))

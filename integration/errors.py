@@ -1,0 +1,48 @@
+"""The few outcomes of an API call that the rest of the product decides on."""
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An API call failed. `api` is "omneo" or "zendesk"; `status` the HTTP status if any."""
+
+    def __init__(self, api: str, message: str, status: int | None = None, body=None):
+        super().__init__(f"{api}: {message}")
+        self.api = api
+        self.status = status
+        self.body = body
+
+    def describe(self) -> dict:
+        """A JSON-safe summary for dead letters: status and the API's error body, nothing else."""
+        return {"type": type(self).__name__, "api": self.api, "status": self.status,
+                "message": str(self), "body": self.body}
+
+
+class TransientError(ApiError):
+    """Worth retrying: connection errors, timeouts, 5xx."""
+
+
+class RateLimited(TransientError):
+    """429: wait `retry_after` seconds before calling this API again."""
+
+    def __init__(self, api: str, retry_after: float, status: int = 429, body=None):
+        super().__init__(api, f"rate limited, retry after {retry_after:g}s", status, body)
+        self.retry_after = retry_after
+
+
+class PermanentError(ApiError):
+    """A 4xx that retrying cannot fix; `body` holds the API's error body."""
+
+
+class NotFound(PermanentError):
+    """404: the resource does not exist (or no longer does)."""
+
+
+class Conflict(PermanentError):
+    """A state we refuse to resolve by ourselves (e.g. an email owned by another profile's user)."""
+
+    def __init__(self, api: str, message: str, body=None):
+        super().__init__(api, message, status=None, body=body)
+
+
+class LockBusy(Exception):
+    """Another job holds this profile's lock; try again shortly."""

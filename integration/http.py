@@ -1,0 +1,95 @@
+"""One HTTP session per API: timeouts, auth, User-Agent, rate limiting and error mapping."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import requests
+
+from integration.errors import NotFound, PermanentError, RateLimited, TransientError
+
+USER_AGENT = "omneo-zendesk/0.1 (+https://github.com/omneo-zendesk)"
+DEFAULT_RETRY_AFTER = 10.0
+
+log = logging.getLogger(__name__)
+
+
+class Limiter:
+    """What a client needs of a rate limiter; `integration.ratelimit` provides the shared one."""
+
+    def acquire(self) -> None:  # pragma: no cover - interface
+        pass
+
+    def pause(self, seconds: float) -> None:  # pragma: no cover - interface
+        pass
+
+
+class ApiClient:
+    api = "api"
+
+    def __init__(self, base_url: str, timeout: float, limiter: Limiter | None = None,
+                 on_call: Callable[[str, int | None], None] | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.limiter = limiter or Limiter()
+        self.on_call = on_call
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
+                url: str | None = None, with_status: bool = False) -> Any:
+        """Make one call; return the decoded JSON body (or None), or raise an ApiError.
+
+        With `with_status`, return (status, body) instead."""
+        self.limiter.acquire()
+        try:
+            resp = self.session.request(method, url or self.url(path), json=json, params=params,
+                                        timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self._record(None)
+            raise TransientError(self.api, f"{method} {path}: {type(exc).__name__}") from None
+        self._record(resp.status_code)
+        body = self._decode(method, path, resp)
+        return (resp.status_code, body) if with_status else body
+
+    def _record(self, status: int | None) -> None:
+        if self.on_call:
+            self.on_call(self.api, status)
+
+    def _decode(self, method: str, path: str, resp: requests.Response) -> Any:
+        status = resp.status_code
+        body = _body(resp)
+        if status < 300:
+            return body
+        what = f"{method} {path} -> {status}"
+        if status == 429:
+            wait = _retry_after(resp.headers.get("Retry-After"))
+            self.limiter.pause(wait)
+            raise RateLimited(self.api, wait, body=body)
+        if status == 404:
+            raise NotFound(self.api, what, status, body)
+        if status >= 500 or status in (408, 409):
+            raise TransientError(self.api, what, status, body)
+        raise PermanentError(self.api, what, status, body)
+
+
+def _body(resp: requests.Response) -> Any:
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text[:500]
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(1.0, float(value)) if value else DEFAULT_RETRY_AFTER
+    except ValueError:
+        return DEFAULT_RETRY_AFTER

@@ -1,0 +1,71 @@
+"""The Redis key layout: every key this product writes, in one place.
+
+Everything of ours lives under `oz:`; Celery's own keys (queues, `unacked`) are left to Celery.
+Keys that name a profile are listed by `profile_keys` so that erasure can drop them all.
+"""
+from __future__ import annotations
+
+PREFIX = "oz"
+
+
+def ratelimit_bucket(api: str) -> str:
+    return f"{PREFIX}:ratelimit:{api}:bucket"
+
+
+def ratelimit_pause(api: str) -> str:
+    return f"{PREFIX}:ratelimit:{api}:paused_until"
+
+
+def seen(source: str, delivery_id: str) -> str:
+    """A webhook delivery already accepted (dedupe mark)."""
+    return f"{PREFIX}:seen:{source}:{delivery_id}"
+
+
+def pending_sync(profile_id: str) -> str:
+    """A sync job for this profile is queued and not started yet (coalesces bursts)."""
+    return f"{PREFIX}:pending:sync:{profile_id}"
+
+
+def profile_lock(profile_id: str) -> str:
+    return f"{PREFIX}:lock:profile:{profile_id}"
+
+
+def synced(profile_id: str) -> str:
+    """Watermark of the last sync: fingerprint, Omneo updated_at, Zendesk user id."""
+    return f"{PREFIX}:synced:{profile_id}"
+
+
+def erased(profile_id: str) -> str:
+    """Tombstone: this profile was erased; a late update must not re-create it."""
+    return f"{PREFIX}:erased:{profile_id}"
+
+
+def sidebar_cache(profile_id: str) -> str:
+    return f"{PREFIX}:cache:sidebar:{profile_id}"
+
+
+def sidebar_cache_pattern(profile_id: str) -> str:
+    return f"{PREFIX}:cache:sidebar:{profile_id}*"
+
+
+DLQ_ENTRIES = f"{PREFIX}:dlq:entries"  # hash: id -> JSON entry
+DLQ_INDEX = f"{PREFIX}:dlq:index"  # sorted set: id by time of failure
+
+
+def dlq_by_profile(profile_id: str) -> str:
+    return f"{PREFIX}:dlq:profile:{profile_id}"
+
+
+ERASURE_AUDIT = f"{PREFIX}:audit:erasures"  # list of JSON records, newest first
+INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"
+RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"
+RECONCILE_STATE = f"{PREFIX}:reconcile:state"
+RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
+BACKFILL_CHECKPOINT = f"{PREFIX}:backfill:checkpoint"
+ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"
+
+
+def profile_keys(profile_id: str) -> list[str]:
+    """Every per-profile key, for erasure (the sidebar cache is matched by pattern)."""
+    return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
+            sidebar_cache(profile_id)]

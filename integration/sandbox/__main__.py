@@ -1,0 +1,45 @@
+"""Run a sandbox as its own process: `python -m integration.sandbox zendesk|omneo [options]`.
+
+The first line printed is `<name> sandbox listening on <url>`, for whoever started it.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from integration.sandbox.base import ServerThread
+from integration.sandbox.omneo import OmneoSandbox
+from integration.sandbox.zendesk import ZendeskSandbox
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m integration.sandbox")
+    parser.add_argument("api", choices=["zendesk", "omneo"])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rate-per-minute", type=int, default=None)
+    parser.add_argument("--token", default=None, help="API token (Omneo bearer or Zendesk API token)")
+    parser.add_argument("--email", default="agent@example.com", help="Zendesk agent email")
+    parser.add_argument("--webhook-secret", default="sandbox-webhook-secret")
+    parser.add_argument("--no-bulk-imports", action="store_true")
+    args = parser.parse_args(argv)
+    if args.api == "zendesk":
+        app = ZendeskSandbox(email=args.email, api_token=args.token or "sandbox-token",
+                             rate_per_minute=args.rate_per_minute,
+                             bulk_imports=not args.no_bulk_imports)
+    else:
+        app = OmneoSandbox(token=args.token or "sandbox-omneo-token",
+                           webhook_secret=args.webhook_secret, rate_per_minute=args.rate_per_minute)
+    server = ServerThread(app, port=args.port).start()
+    print(f"{args.api} sandbox listening on {server.url}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+"""An Omneo API v3 stand-in: profiles, identities, interactions, rewards, webhooks."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import threading
+import time
+import uuid
+
+import requests
+from werkzeug.wrappers import Request
+
+from integration.sandbox.base import ApiFailure, SandboxApp, json_response, omneo_time
+from integration.signatures import omneo_signature
+
+API = "/api/v3"
+SIGNALS = (-1, 0, 1)
+
+
+def _invalid(errors: dict) -> ApiFailure:
+    return ApiFailure(422, {"message": "The given data was invalid.", "errors": errors})
+
+
+def _missing() -> ApiFailure:
+    return ApiFailure(404, {"message": "Not Found"})
+
+
+class OmneoSandbox(SandboxApp):
+    name = "omneo"
+
+    def __init__(self, token: str = "sandbox-omneo-token", webhook_secret: str = "sandbox-webhook-secret",
+                 rate_per_minute: int | None = None):
+        self.token, self.webhook_secret = token, webhook_secret
+        super().__init__(rate_per_minute)
+        r = self.route
+        r(f"{API}/profiles", ["GET"], self.list_profiles)
+        r(f"{API}/profiles/search-id", ["POST"], self.search_id)
+        r(f"{API}/profiles/<profile_id>", ["GET"], self.get_profile)
+        r(f"{API}/profiles/<profile_id>/identities", ["GET"], self.list_identities)
+        r(f"{API}/profiles/<profile_id>/identities", ["POST"], self.add_identity)
+        r(f"{API}/profiles/<profile_id>/identities/<handle>", ["PUT"], self.put_identity)
+        r(f"{API}/profiles/<profile_id>/identities/<handle>", ["DELETE"], self.delete_identity)
+        r(f"{API}/profiles/<profile_id>/balances", ["GET"], self.balances)
+        r(f"{API}/profiles/<profile_id>/benefits", ["GET"], self.benefits)
+        r(f"{API}/profiles/<profile_id>/transactions", ["GET"], self.transactions)
+        r(f"{API}/interactions", ["POST"], self.create_interaction)
+        r(f"{API}/webhooks", ["GET"], self.list_webhooks)
+        r(f"{API}/webhooks", ["POST"], self.create_webhook)
+        r(f"{API}/webhooks/<webhook_id>", ["PUT"], self.put_webhook)
+        r(f"{API}/webhooks/<webhook_id>", ["DELETE"], self.delete_webhook)
+        r("/_sandbox/profiles", ["POST"], self.ctl_put_profile, control=True)
+        r("/_sandbox/profiles/<profile_id>", ["DELETE"], self.ctl_delete_profile, control=True)
+        r("/_sandbox/profiles/<profile_id>/merge", ["POST"], self.ctl_merge, control=True)
+        r("/_sandbox/profiles/<profile_id>/rewards", ["POST"], self.ctl_rewards, control=True)
+        r("/_sandbox/interactions", ["GET"], self.ctl_interactions, control=True)
+        r("/_sandbox/deliveries", ["GET"], self.ctl_deliveries, control=True)
+
+    def reset(self) -> None:
+        super().reset()
+        self.profiles: dict[str, dict] = {}
+        self.rewards: dict[str, dict] = {}
+        self.interactions: list[dict] = []
+        self.webhooks: dict[str, dict] = {}
+        self.deliveries: list[dict] = []
+        self._clock = 0.0
+
+    def authorized(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    def unauthorized(self):
+        return json_response({"message": "Unauthenticated."}, 401)
+
+    def _stamp(self) -> str:
+        # strictly increasing per second of wall time, so later edits always sort later
+        self._clock = max(time.time(), math.floor(self._clock) + 1)
+        return omneo_time(self._clock)
+
+    def _profile(self, profile_id: str) -> dict:
+        profile = self.profiles.get(profile_id)
+        if profile is None:
+            raise _missing()
+        return profile
+
+    # profiles
+    def get_profile(self, request, profile_id):
+        return json_response({"data": self._profile(profile_id)})
+
+    def list_profiles(self, request):
+        rows = sorted(self.profiles.values(), key=lambda p: p["id"])
+        email = request.args.get("filter[email]")
+        if email:
+            rows = [p for p in rows if (p.get("email") or "").lower() == email.lower()]
+        since = request.args.get("filter[updated_at][gte]")
+        if since:
+            rows = [p for p in rows if p["updated_at"] >= since]
+        per_page = min(max(int(request.args.get("per_page", 25)), 1), 500)
+        page = max(int(request.args.get("page", 1)), 1)
+        last = max(1, math.ceil(len(rows) / per_page))
+        data = rows[(page - 1) * per_page: page * per_page]
+        return json_response({"data": data, "links": {},
+                              "meta": {"current_page": page, "last_page": last,
+                                       "per_page": per_page, "total": len(rows)}})
+
+    def search_id(self, request):
+        body = request.get_json(silent=True) or {}
+        handle, identifier = body.get("type"), str(body.get("id", ""))
+        if not handle or not identifier:
+            raise _invalid({"type": ["The type field is required."], "id": ["The id field is required."]})
+        for profile in self.profiles.values():
+            if any(i["handle"] == handle and i["identifier"] == identifier for i in profile["identities"]):
+                return json_response({"data": profile})
+        raise _missing()
+
+    # identities
+    def list_identities(self, request, profile_id):
+        return json_response({"data": self._profile(profile_id)["identities"]})
+
+    def _identity(self, profile: dict, handle: str, identifier: str) -> dict:
+        now = self._stamp()
+        return {"id": str(uuid.uuid4()), "merged_from": None, "profile_id": profile["id"],
+                "is_primary": True, "is_active": True, "identifier": identifier,
+                "handle": handle, "created_at": now, "updated_at": now}
+
+    def add_identity(self, request, profile_id):
+        profile = self._profile(profile_id)
+        body = request.get_json(silent=True) or {}
+        handle, identifier = body.get("handle"), body.get("identifier")
+        if not handle or not identifier:
+            raise _invalid({"handle": ["The handle field is required."],
+                            "identifier": ["The identifier field is required."]})
+        if any(i["handle"] == handle for i in profile["identities"]):
+            raise _invalid({"handle": ["The profile already has an identity with this handle."]})
+        identity = self._identity(profile, handle, str(identifier))
+        profile["identities"].append(identity)
+        return json_response({"data": identity}, 201)
+
+    def put_identity(self, request, profile_id, handle):
+        profile = self._profile(profile_id)
+        body = request.get_json(silent=True) or {}
+        mine = [i for i in profile["identities"] if i["handle"] == handle]
+        if not mine:
+            raise _missing()
+        mine[0].update(identifier=str(body.get("identifier", mine[0]["identifier"])),
+                       updated_at=self._stamp())
+        for extra in mine[1:]:  # PUT by handle leaves one identity with that handle
+            profile["identities"].remove(extra)
+        return json_response({"data": mine[0]})
+
+    def delete_identity(self, request, profile_id, handle):
+        profile = self._profile(profile_id)
+        before = len(profile["identities"])
+        profile["identities"] = [i for i in profile["identities"] if i["handle"] != handle]
+        if len(profile["identities"]) == before:
+            raise _missing()
+        return json_response(None, 204)
+
+    # rewards
+    def balances(self, request, profile_id):
+        self._profile(profile_id)
+        return json_response({"data": self.rewards.get(profile_id, {}).get("balances", {
+            "reward_balance": 0, "credit_balance": 0, "point_balance": 0,
+            "point_balance_dollars": 0, "combined_balance_dollars": 0})})
+
+    def benefits(self, request, profile_id):
+        self._profile(profile_id)
+        return json_response({"data": self.rewards.get(profile_id, {}).get("benefits", []),
+                              "links": {}, "meta": {}})
+
+    def transactions(self, request, profile_id):
+        self._profile(profile_id)
+        rows = sorted(self.rewards.get(profile_id, {}).get("transactions", []),
+                      key=lambda t: t.get("transacted_at", ""), reverse=True)
+        per_page = int(request.args.get("per_page", 15))
+        return json_response({"data": rows[:per_page], "links": {}, "meta": {"total": len(rows)}})
+
+    # interactions
+    def create_interaction(self, request):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiFailure(400, {"message": "Invalid JSON"})
+        errors = {}
+        for key in ("profile_id", "action", "channel", "name", "namespace"):
+            if not body.get(key):
+                errors[key] = [f"The {key.replace('_', ' ')} field is required."]
+        if body.get("signal") not in SIGNALS:
+            errors["signal"] = ["The selected signal is invalid."]
+        if errors:
+            raise _invalid(errors)
+        if body["profile_id"] not in self.profiles:
+            raise _invalid({"profile_id": ["The selected profile id is invalid."]})
+        interaction = dict(body, id=len(self.interactions) + 1, created_at=self._stamp())
+        self.interactions.append(interaction)
+        return json_response({"data": interaction}, 201)
+
+    # webhooks
+    def list_webhooks(self, request):
+        return json_response({"data": list(self.webhooks.values()), "links": {}, "meta": {}})
+
+    def create_webhook(self, request):
+        body = request.get_json(silent=True) or {}
+        if not body.get("trigger") or not body.get("url"):
+            raise _invalid({"trigger": ["The trigger field is required."], "url": ["The url field is required."]})
+        webhook_id = str(len(self.webhooks) + 1)
+        self.webhooks[webhook_id] = dict(body, id=webhook_id, is_active=body.get("is_active", True))
+        return json_response({"data": self.webhooks[webhook_id]}, 201)
+
+    def put_webhook(self, request, webhook_id):
+        if webhook_id not in self.webhooks:
+            raise _missing()
+        self.webhooks[webhook_id].update(request.get_json(silent=True) or {})
+        return json_response({"data": self.webhooks[webhook_id]})
+
+    def delete_webhook(self, request, webhook_id):
+        if self.webhooks.pop(webhook_id, None) is None:
+            raise _missing()
+        return json_response(None, 204)
+
+    def emit(self, event: str, body: dict) -> None:
+        """Deliver `event` to every active webhook on it, signed, in the background."""
+        raw = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "X-Omneo-Event": event,
+                   "X-Omneo-Hmac-SHA256": omneo_signature(self.webhook_secret, raw)}
+        for hook in list(self.webhooks.values()):
+            if hook.get("trigger") == event and hook.get("is_active", True):
+                threading.Thread(target=self._deliver, args=(hook["url"], raw, headers, event),
+                                 daemon=True).start()
+
+    def _deliver(self, url: str, raw: bytes, headers: dict, event: str) -> None:
+        try:
+            status = requests.post(url, data=raw, headers=headers, timeout=10).status_code
+        except requests.RequestException as exc:
+            status = type(exc).__name__
+        with self.lock:
+            self.deliveries.append({"event": event, "url": url, "status": status})
+
+    # control routes, for tests and the demo
+    def ctl_put_profile(self, request):
+        """Create or update a profile as an Omneo user would; emits the matching webhook."""
+        data = request.get_json(force=True)
+        emit = request.args.get("emit", "1") != "0"
+        with self.lock:
+            profile_id = str(data.get("id") or uuid.uuid4())
+            existing = self.profiles.get(profile_id)
+            now = self._stamp()
+            if existing is None:
+                profile = {"id": profile_id, "first_name": None, "last_name": None, "email": None,
+                           "mobile_phone": None, "mobile_phone_e164": None, "tier": None,
+                           "tier_handle": None, "profile_type": "active", "joined_at": now,
+                           "identities": [], "tags": [], "created_at": now}
+                self.profiles[profile_id] = profile
+            else:
+                profile = existing
+            for key, value in data.items():
+                if key == "identities":
+                    profile["identities"] = [self._identity(profile, i["handle"], str(i["identifier"]))
+                                             for i in value]
+                elif key == "tier" and isinstance(value, str):
+                    profile["tier"] = {"handle": value, "name": value.title()}
+                    profile["tier_handle"] = value
+                elif key != "id":
+                    profile[key] = value
+            profile["updated_at"] = now
+            snapshot = copy.deepcopy(profile)
+        if emit:
+            self.emit("profile.created" if existing is None else "profile.updated", snapshot)
+        return json_response({"data": snapshot}, 201 if existing is None else 200)
+
+    def ctl_delete_profile(self, request, profile_id):
+        with self.lock:
+            profile = self.profiles.pop(profile_id, None)
+            self.rewards.pop(profile_id, None)
+        if profile is None:
+            return json_response({"message": "Not Found"}, 404)
+        self.emit("profile.deleted", {"id": profile_id})
+        return json_response(None, 204)
+
+    def ctl_merge(self, request, profile_id):
+        """Merge the profile `into` another, as CX Manager does: identities move, the loser goes."""
+        target_id = str((request.get_json(force=True) or {}).get("into"))
+        with self.lock:
+            loser, winner = self.profiles.get(profile_id), self.profiles.get(target_id)
+            if loser is None or winner is None or loser is winner:
+                return json_response({"message": "Not Found"}, 404)
+            for identity in loser["identities"]:
+                identity.update(profile_id=target_id, merged_from=profile_id)
+                winner["identities"].append(identity)
+            del self.profiles[profile_id]
+            winner["updated_at"] = self._stamp()
+            snapshot = copy.deepcopy(winner)
+        self.emit("profile.merged", {"id": target_id, "merged_profile_id": profile_id, "profile": snapshot})
+        self.emit("profile.deleted", {"id": profile_id})
+        return json_response({"data": snapshot})
+
+    def ctl_rewards(self, request, profile_id):
+        with self.lock:
+            self._profile(profile_id)
+            self.rewards[profile_id] = request.get_json(force=True)
+        return json_response({"ok": True})
+
+    def ctl_interactions(self, request):
+        with self.lock:
+            return json_response({"data": list(self.interactions)})
+
+    def ctl_deliveries(self, request):
+        with self.lock:
+            return json_response({"data": list(self.deliveries)})

@@ -1,0 +1,442 @@
+"""A Zendesk Support API stand-in: end users, deletion, merges, user fields, bulk jobs, exports."""
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+import secrets
+import time
+
+from werkzeug.wrappers import Request
+
+from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+API = "/api/v2"
+
+
+def _invalid(field: str, description: str, error: str = "InvalidValue") -> ApiFailure:
+    return ApiFailure(422, {"error": "RecordInvalid", "description": "Record validation errors",
+                            "details": {field: [{"description": description, "error": error}]}})
+
+
+def _missing(kind: str = "RecordNotFound") -> ApiFailure:
+    return ApiFailure(404, {"error": kind, "description": "Not found"})
+
+
+class ZendeskSandbox(SandboxApp):
+    name = "zendesk"
+
+    def __init__(self, email: str = "agent@example.com", api_token: str = "sandbox-token",
+                 oauth_token: str | None = None, rate_per_minute: int | None = None,
+                 bulk_imports: bool = True):
+        self.email, self.api_token, self.oauth_token = email, api_token, oauth_token
+        self.bulk_imports = bulk_imports
+        super().__init__(rate_per_minute)
+        r = self.route
+        r(f"{API}/users/create_or_update", ["POST"], self.create_or_update)
+        r(f"{API}/users/create_or_update_many", ["POST"], self.create_or_update_many)
+        r(f"{API}/job_statuses/<job_id>", ["GET"], self.job_status)
+        r(f"{API}/users/search", ["GET"], self.search)
+        r(f"{API}/users/show_many", ["GET"], self.show_many)
+        r(f"{API}/users/<int:user_id>", ["GET"], self.get_user)
+        r(f"{API}/users/<int:user_id>", ["PUT"], self.put_user)
+        r(f"{API}/users/<int:user_id>", ["DELETE"], self.delete_user)
+        r(f"{API}/deleted_users/<int:user_id>", ["DELETE"], self.purge_user)
+        r(f"{API}/users/<int:user_id>/merge", ["PUT"], self.merge)
+        r(f"{API}/users/<int:user_id>/identities", ["GET"], self.identities)
+        r(f"{API}/users/<int:user_id>/identities/<int:identity_id>/make_primary", ["PUT"],
+          self.make_primary)
+        r(f"{API}/users/<int:user_id>/identities/<int:identity_id>", ["DELETE"], self.delete_identity)
+        r(f"{API}/user_fields", ["GET"], self.list_fields)
+        r(f"{API}/user_fields", ["POST"], self.create_field)
+        r(f"{API}/incremental/users/cursor", ["GET"], self.incremental)
+        r(f"{API}/tickets/<int:ticket_id>", ["GET"], self.get_ticket)
+        r(f"{API}/webhooks", ["GET"], self.list_webhooks)
+        r(f"{API}/webhooks", ["POST"], self.create_webhook)
+        r(f"{API}/webhooks/<webhook_id>", ["PATCH"], self.patch_webhook)
+        r(f"{API}/webhooks/<webhook_id>", ["DELETE"], self.delete_webhook)
+        r(f"{API}/webhooks/<webhook_id>/signing_secret", ["GET"], self.signing_secret)
+        r("/_sandbox/users", ["GET"], self.ctl_users, control=True)
+        r("/_sandbox/users", ["POST"], self.ctl_add_user, control=True)
+        r("/_sandbox/tickets", ["POST"], self.ctl_add_ticket, control=True)
+
+    def reset(self) -> None:
+        super().reset()
+        self.users: dict[int, dict] = {}
+        self.deleted: dict[int, dict] = {}
+        self.purged: set[int] = set()
+        self.merged_into: dict[int, int] = {}
+        self.identities_by_user: dict[int, list[dict]] = {}
+        self.fields: list[dict] = []
+        self.jobs: dict[str, dict] = {}
+        self.tickets: dict[int, dict] = {}
+        self.webhooks: dict[str, dict] = {}
+        self._ids = itertools.count(36_000_000_001)
+        self._identity_ids = itertools.count(5_000_001)
+
+    def authorized(self, request: Request) -> bool:
+        auth = request.headers.get("Authorization", "")
+        if self.oauth_token and auth == f"Bearer {self.oauth_token}":
+            return True
+        if auth.startswith("Basic "):
+            try:
+                user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            except ValueError:
+                return False
+            return user == f"{self.email}/token" and password == self.api_token
+        return False
+
+    def unauthorized(self):
+        return json_response({"error": "Couldn't authenticate you"}, 401)
+
+    # user records
+    def _now(self) -> str:
+        return iso_time()
+
+    def _find_by_external_id(self, external_id: str) -> dict | None:
+        wanted = external_id.lower()
+        return next((u for u in self.users.values()
+                     if (u.get("external_id") or "").lower() == wanted), None)
+
+    def _find_by_email(self, email: str) -> dict | None:
+        wanted = email.lower()
+        for user_id, identities in self.identities_by_user.items():
+            if user_id in self.users and any(i["type"] == "email" and i["value"].lower() == wanted
+                                             for i in identities):
+                return self.users[user_id]
+        return None
+
+    def _add_email_identity(self, user: dict, email: str, primary: bool) -> None:
+        identities = self.identities_by_user.setdefault(user["id"], [])
+        if any(i["type"] == "email" and i["value"].lower() == email.lower() for i in identities):
+            return
+        if primary:
+            for i in identities:
+                if i["type"] == "email":
+                    i["primary"] = False
+        identities.append({"id": next(self._identity_ids), "user_id": user["id"], "type": "email",
+                           "value": email, "primary": primary, "verified": False,
+                           "created_at": self._now(), "updated_at": self._now()})
+        if primary:
+            user["email"] = email
+
+    def _validate(self, data: dict, creating: bool) -> None:
+        email = data.get("email")
+        if email is not None and not EMAIL_RE.match(email):
+            raise _invalid("email", f"Email: {email} is not properly formatted", "InvalidFormat")
+        if creating and not data.get("name"):
+            raise _invalid("name", "Name: cannot be blank", "BlankValue")
+        if data.get("role") not in (None, "end-user", "agent", "admin"):
+            raise _invalid("role", "Role: is not valid")
+
+    def _apply(self, user: dict, data: dict) -> None:
+        known = {f["key"] for f in self.fields}
+        for key in ("name", "phone", "external_id", "role", "notes", "details"):
+            if key in data:
+                user[key] = data[key]
+        if "tags" in data:
+            user["tags"] = sorted(set(data["tags"] or []))
+        if "user_fields" in data:
+            for key, value in (data["user_fields"] or {}).items():
+                if key in known:
+                    user["user_fields"][key] = value
+        if data.get("email"):
+            primary = not any(i["type"] == "email" for i in self.identities_by_user.get(user["id"], []))
+            self._add_email_identity(user, data["email"], primary)
+        user["updated_at"] = self._now()
+        user["_updated"] = time.time()
+
+    def _create(self, data: dict) -> dict:
+        self._validate(data, creating=True)
+        now = self._now()
+        user = {"id": next(self._ids), "url": None, "name": None, "email": None, "phone": None,
+                "external_id": None, "role": "end-user", "active": True, "tags": [],
+                "user_fields": {f["key"]: None for f in self.fields},
+                "created_at": now, "updated_at": now}
+        self.users[user["id"]] = user
+        self.identities_by_user[user["id"]] = []
+        self._apply(user, data)
+        return user
+
+    def _public(self, user: dict) -> dict:
+        return {k: v for k, v in user.items() if not k.startswith("_")}
+
+    def _upsert(self, data: dict) -> tuple[dict, bool]:
+        """Match by external_id, then by email, as Zendesk does."""
+        self._validate(data, creating=False)
+        user = self._find_by_external_id(data["external_id"]) if data.get("external_id") else None
+        email_owner = self._find_by_email(data["email"]) if data.get("email") else None
+        if user is None and email_owner is not None:
+            if email_owner.get("external_id") and data.get("external_id"):
+                raise _invalid("email", f"Email: {data['email']} is already being used by another user",
+                               "DuplicateValue")
+            user = email_owner
+        elif user is not None and email_owner is not None and email_owner["id"] != user["id"]:
+            raise _invalid("email", f"Email: {data['email']} is already being used by another user",
+                           "DuplicateValue")
+        if user is None:
+            return self._create(data), True
+        self._apply(user, data)
+        return user, False
+
+    # routes: users
+    def create_or_update(self, request):
+        data = (request.get_json(silent=True) or {}).get("user")
+        if not isinstance(data, dict):
+            raise ApiFailure(400, {"error": "InvalidJSON", "description": "user is required"})
+        user, created = self._upsert(data)
+        return json_response({"user": self._public(user)}, 201 if created else 200)
+
+    def create_or_update_many(self, request):
+        if not self.bulk_imports:
+            raise ApiFailure(403, {"error": "Forbidden", "description": "Data imports are not enabled"})
+        users = (request.get_json(silent=True) or {}).get("users")
+        if not isinstance(users, list) or not users or len(users) > 100:
+            raise ApiFailure(400, {"error": "InvalidJSON", "description": "1 to 100 users"})
+        results = []
+        for index, data in enumerate(users):
+            try:
+                user, created = self._upsert(data)
+                results.append({"index": index, "id": user["id"], "status": "Created" if created else "Updated",
+                                "action": "create" if created else "update",
+                                "external_id": user.get("external_id"), "success": True})
+            except ApiFailure as exc:
+                details = exc.body.get("details", {})
+                results.append({"index": index, "status": "Failed", "action": "create_or_update",
+                                "external_id": data.get("external_id"), "success": False,
+                                "error": "RecordInvalid", "details": _flatten(details)})
+        job_id = secrets.token_hex(10)
+        self.jobs[job_id] = {"id": job_id, "status": "completed", "total": len(users),
+                             "progress": len(users), "results": results, "_polls": 0}
+        return json_response({"job_status": {"id": job_id, "status": "queued",
+                                             "url": f"{request.host_url}api/v2/job_statuses/{job_id}"}})
+
+    def job_status(self, request, job_id):
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise _missing()
+        job["_polls"] += 1
+        if job["_polls"] == 1:  # the first poll still sees it working, as a real job would
+            return json_response({"job_status": {"id": job_id, "status": "working",
+                                                 "total": job["total"], "progress": 0, "results": None}})
+        return json_response({"job_status": {k: v for k, v in job.items() if not k.startswith("_")}})
+
+    def search(self, request):
+        if "external_id" in request.args:
+            user = self._find_by_external_id(request.args["external_id"])
+            found = [user] if user else []
+        else:
+            match = re.match(r"^email:(.+)$", request.args.get("query", "").strip())
+            user = self._find_by_email(match.group(1)) if match else None
+            found = [user] if user else []
+        return json_response({"users": [self._public(u) for u in found], "count": len(found),
+                              "next_page": None, "previous_page": None})
+
+    def show_many(self, request):
+        if "ids" in request.args:
+            wanted = [int(i) for i in request.args["ids"].split(",") if i.strip().isdigit()]
+            found = [self.users[i] for i in wanted if i in self.users]
+        else:
+            found = [u for e in request.args.get("external_ids", "").split(",") if e
+                     for u in [self._find_by_external_id(e)] if u]
+        return json_response({"users": [self._public(u) for u in found]})
+
+    def _user(self, user_id: int) -> dict:
+        user = self.users.get(user_id)
+        if user is None:
+            raise _missing()
+        return user
+
+    def get_user(self, request, user_id):
+        return json_response({"user": self._public(self._user(user_id))})
+
+    def put_user(self, request, user_id):
+        user = self._user(user_id)
+        data = (request.get_json(silent=True) or {}).get("user") or {}
+        self._validate(data, creating=False)
+        if data.get("external_id"):
+            other = self._find_by_external_id(data["external_id"])
+            if other and other["id"] != user_id:
+                raise _invalid("external_id", "External ID: has already been taken", "DuplicateValue")
+        if data.get("email"):
+            owner = self._find_by_email(data["email"])
+            if owner and owner["id"] != user_id:
+                raise _invalid("email", f"Email: {data['email']} is already being used by another user",
+                               "DuplicateValue")
+        self._apply(user, data)
+        return json_response({"user": self._public(user)})
+
+    def delete_user(self, request, user_id):
+        user = self._user(user_id)
+        del self.users[user_id]
+        user.update(active=False, updated_at=self._now(), _updated=time.time())
+        self.deleted[user_id] = user
+        return json_response({"user": self._public(user)})
+
+    def purge_user(self, request, user_id):
+        if user_id not in self.deleted:
+            raise _missing()
+        del self.deleted[user_id]
+        self.identities_by_user.pop(user_id, None)
+        self.purged.add(user_id)
+        return json_response({"deleted_user": {"id": user_id, "active": False}})
+
+    def merge(self, request, user_id):
+        source = self._user(user_id)
+        target_id = ((request.get_json(silent=True) or {}).get("user") or {}).get("id")
+        target = self.users.get(int(target_id)) if str(target_id).isdigit() else None
+        if target is None or target["id"] == user_id:
+            raise _invalid("user", "Target user is not valid")
+        if source.get("role") != "end-user" or target.get("role") != "end-user":
+            raise ApiFailure(403, {"error": "Forbidden", "description": "Only end users can be merged"})
+        for identity in self.identities_by_user.pop(user_id, []):
+            identity.update(user_id=target["id"], primary=False)
+            self.identities_by_user.setdefault(target["id"], []).append(identity)
+        for ticket in self.tickets.values():
+            if ticket["requester_id"] == user_id:
+                ticket["requester_id"] = target["id"]
+        del self.users[user_id]
+        self.merged_into[user_id] = target["id"]
+        target["updated_at"], target["_updated"] = self._now(), time.time()
+        return json_response({"user": self._public(target)})
+
+    def identities(self, request, user_id):
+        self._user(user_id)
+        return json_response({"identities": self.identities_by_user.get(user_id, [])})
+
+    def make_primary(self, request, user_id, identity_id):
+        user = self._user(user_id)
+        identities = self.identities_by_user.get(user_id, [])
+        chosen = next((i for i in identities if i["id"] == identity_id), None)
+        if chosen is None:
+            raise _missing()
+        for i in identities:
+            if i["type"] == chosen["type"]:
+                i["primary"] = i["id"] == identity_id
+        if chosen["type"] == "email":
+            user["email"] = chosen["value"]
+        user["updated_at"], user["_updated"] = self._now(), time.time()
+        return json_response({"identities": identities})
+
+    def delete_identity(self, request, user_id, identity_id):
+        user = self._user(user_id)
+        identities = self.identities_by_user.get(user_id, [])
+        chosen = next((i for i in identities if i["id"] == identity_id), None)
+        if chosen is None:
+            raise _missing()
+        identities.remove(chosen)
+        if chosen["type"] == "email" and chosen["primary"]:
+            rest = [i for i in identities if i["type"] == "email"]
+            user["email"] = rest[0]["value"] if rest else None
+            if rest:
+                rest[0]["primary"] = True
+        return json_response(None, 204)
+
+    # user fields
+    def list_fields(self, request):
+        return json_response({"user_fields": self.fields, "next_page": None, "count": len(self.fields)})
+
+    def create_field(self, request):
+        data = (request.get_json(silent=True) or {}).get("user_field") or {}
+        if not data.get("key") or not data.get("title"):
+            raise _invalid("key", "Key: cannot be blank", "BlankValue")
+        if any(f["key"] == data["key"] for f in self.fields):
+            raise _invalid("key", "Key: has already been taken", "DuplicateValue")
+        field = {"id": len(self.fields) + 1, "key": data["key"], "title": data["title"],
+                 "type": data.get("type", "text"), "active": True}
+        self.fields.append(field)
+        for user in self.users.values():
+            user["user_fields"].setdefault(field["key"], None)
+        return json_response({"user_field": field}, 201)
+
+    # incremental export: ordered by update time; the cursor is the position after a timestamp
+    def incremental(self, request):
+        per_page = 100
+        if "cursor" in request.args:
+            try:
+                since, offset = (float(x) for x in base64.urlsafe_b64decode(
+                    request.args["cursor"].encode()).decode().split(":"))
+            except ValueError:
+                raise ApiFailure(400, {"error": "InvalidCursor"})
+        else:
+            try:
+                since, offset = float(request.args["start_time"]), 0
+            except (KeyError, ValueError):
+                raise ApiFailure(400, {"error": "InvalidValue", "description": "start_time is required"})
+        every = sorted(list(self.users.values()) + list(self.deleted.values()),
+                       key=lambda u: (u.get("_updated", 0), u["id"]))
+        changed = [u for u in every if u.get("_updated", 0) >= since]
+        page = changed[int(offset):int(offset) + per_page]
+        end = int(offset) + per_page >= len(changed)
+        cursor = base64.urlsafe_b64encode(f"{since}:{int(offset) + len(page)}".encode()).decode()
+        after_url = f"{request.host_url}api/v2/incremental/users/cursor?cursor={cursor}"
+        return json_response({"users": [self._public(u) for u in page], "after_cursor": cursor,
+                              "after_url": after_url, "before_cursor": None,
+                              "end_of_stream": end, "end_time": int(time.time())})
+
+    def get_ticket(self, request, ticket_id):
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None:
+            raise _missing()
+        return json_response({"ticket": ticket})
+
+    # webhooks
+    def list_webhooks(self, request):
+        return json_response({"webhooks": list(self.webhooks.values()), "meta": {"has_more": False}})
+
+    def create_webhook(self, request):
+        data = (request.get_json(silent=True) or {}).get("webhook") or {}
+        for key in ("name", "endpoint", "http_method", "request_format", "status"):
+            if not data.get(key):
+                raise ApiFailure(400, {"errors": [{"code": "InvalidInput", "title": f"{key} is required"}]})
+        webhook_id = "01" + secrets.token_hex(12).upper()
+        hook = dict(data, id=webhook_id, created_at=self._now(),
+                    _secret=base64.b64encode(secrets.token_bytes(32)).decode())
+        self.webhooks[webhook_id] = hook
+        return json_response({"webhook": {k: v for k, v in hook.items() if not k.startswith("_")}}, 201)
+
+    def patch_webhook(self, request, webhook_id):
+        if webhook_id not in self.webhooks:
+            raise _missing()
+        self.webhooks[webhook_id].update((request.get_json(silent=True) or {}).get("webhook") or {})
+        return json_response(None, 204)
+
+    def delete_webhook(self, request, webhook_id):
+        if self.webhooks.pop(webhook_id, None) is None:
+            raise _missing()
+        return json_response(None, 204)
+
+    def signing_secret(self, request, webhook_id):
+        hook = self.webhooks.get(webhook_id)
+        if hook is None:
+            raise _missing()
+        return json_response({"signing_secret": {"algorithm": "SHA256", "secret": hook["_secret"]}})
+
+    # control routes, for tests and the demo
+    def ctl_users(self, request):
+        with self.lock:
+            return json_response({"users": [self._public(u) for u in self.users.values()],
+                                  "deleted": [self._public(u) for u in self.deleted.values()],
+                                  "purged": sorted(self.purged),
+                                  "merged_into": {str(k): v for k, v in self.merged_into.items()}})
+
+    def ctl_add_user(self, request):
+        """A user made by hand or by a ticket, outside the sync."""
+        with self.lock:
+            user = self._create(request.get_json(force=True))
+            return json_response({"user": self._public(user)}, 201)
+
+    def ctl_add_ticket(self, request):
+        data = request.get_json(force=True)
+        with self.lock:
+            ticket_id = data.get("id") or (max(self.tickets, default=100) + 1)
+            ticket = {"id": ticket_id, "subject": data.get("subject", ""), "status": data.get("status", "new"),
+                      "requester_id": data["requester_id"], "created_at": self._now(),
+                      "updated_at": self._now()}
+            self.tickets[ticket_id] = ticket
+            return json_response({"ticket": ticket}, 201)
+
+
+def _flatten(details: dict) -> str:
+    return "; ".join(d["description"] for items in details.values() for d in items)

@@ -1,0 +1,239 @@
+"""Every setting of the product, read from the environment in one place and validated once.
+
+`load_settings(os.environ)` returns a frozen `Settings` or raises `SettingsError` whose message is
+one line naming the variable and what it wants. Secret values never appear in that line.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+ALL_SYNC_ATTRIBUTES = ("name", "email", "mobile", "tier")
+DEFAULT_TICKET_EVENTS = ("ticket.created", "ticket.solved", "ticket.satisfaction_rated")
+KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (
+    "ticket.status_changed",
+    "ticket.comment_added",
+)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; str() is one line naming the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str
+    omneo_base_url: str
+    omneo_tenant: str
+    omneo_api_token: str = field(repr=False)
+    omneo_webhook_secret: str = field(repr=False)
+    zendesk_base_url: str
+    zendesk_email: str | None
+    zendesk_api_token: str | None = field(repr=False)
+    zendesk_oauth_token: str | None = field(repr=False)
+    zendesk_webhook_secret: str = field(repr=False)
+    zendesk_app_secret: str = field(repr=False)
+    omneo_namespace: str = "zendesk"
+    omneo_identity_handle: str = "zendesk"
+    cx_manager_profile_url: str = "https://{tenant}.manager.getomneo.com/profiles/{profile_id}"
+    sync_attributes: tuple[str, ...] = ALL_SYNC_ATTRIBUTES
+    ticket_events: tuple[str, ...] = DEFAULT_TICKET_EVENTS
+    zendesk_requests_per_minute: int = 400
+    omneo_requests_per_minute: int = 600
+    http_timeout_seconds: float = 10.0
+    task_max_attempts: int = 8
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 900.0
+    sidebar_cache_seconds: int = 60
+    reconcile_interval_seconds: int = 3600
+    sentry_dsn: str | None = field(default=None, repr=False)
+    log_format: str = "json"
+    environment: str = "production"
+
+    def cx_manager_url(self, profile_id: str) -> str:
+        return self.cx_manager_profile_url.format(tenant=self.omneo_tenant, profile_id=profile_id)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_URL = validate.URL(require_tld=False, schemes={"http", "https"}, error="an http(s) URL")
+_NAME = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", flags=re.I, error="letters, digits and dashes")
+
+
+def _csv(allowed: tuple[str, ...]):
+    def check(value: str) -> None:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in items if v not in allowed]
+        if not items or unknown:
+            raise ValidationError(f"a comma-separated list drawn from {', '.join(allowed)}")
+
+    return check
+
+
+class SettingsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    REDIS_URL = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^rediss?://", error="a redis:// or rediss:// URL"),
+        error_messages={"required": "a redis:// URL of the shared Redis"},
+    )
+    OMNEO_TENANT = fields.String(validate=_NAME, load_default=None)
+    OMNEO_BASE_URL = fields.String(validate=_URL, load_default=None)
+    OMNEO_API_TOKEN = fields.String(
+        required=True,
+        validate=validate.Length(min=1, error="a non-empty bearer token"),
+        error_messages={"required": "the bearer token of an Omneo machine user"},
+    )
+    OMNEO_WEBHOOK_SECRET = fields.String(
+        required=True,
+        validate=validate.Length(min=8, error="a secret of at least 8 characters"),
+        error_messages={"required": "the secret Omneo signs webhooks with"},
+    )
+    OMNEO_NAMESPACE = fields.String(validate=_NAME, load_default="zendesk")
+    OMNEO_IDENTITY_HANDLE = fields.String(validate=_NAME, load_default="zendesk")
+    CX_MANAGER_PROFILE_URL = fields.String(load_default=Settings.cx_manager_profile_url)
+    ZENDESK_SUBDOMAIN = fields.String(validate=_NAME, load_default=None)
+    ZENDESK_BASE_URL = fields.String(validate=_URL, load_default=None)
+    ZENDESK_EMAIL = fields.String(
+        validate=validate.Email(error="an email address"), load_default=None
+    )
+    ZENDESK_API_TOKEN = fields.String(load_default=None)
+    ZENDESK_OAUTH_TOKEN = fields.String(load_default=None)
+    ZENDESK_WEBHOOK_SECRET = fields.String(
+        required=True,
+        validate=validate.Length(min=8, error="a secret of at least 8 characters"),
+        error_messages={"required": "the signing secret of our Zendesk webhook"},
+    )
+    ZENDESK_APP_SECRET = fields.String(
+        required=True,
+        validate=validate.Length(min=16, error="a secret of at least 16 characters"),
+        error_messages={"required": "the shared secret of the Zendesk sidebar app"},
+    )
+    SYNC_ATTRIBUTES = fields.String(
+        validate=_csv(ALL_SYNC_ATTRIBUTES), load_default=",".join(ALL_SYNC_ATTRIBUTES)
+    )
+    TICKET_EVENTS = fields.String(
+        validate=_csv(KNOWN_TICKET_EVENTS), load_default=",".join(DEFAULT_TICKET_EVENTS)
+    )
+    ZENDESK_REQUESTS_PER_MINUTE = fields.Integer(
+        validate=validate.Range(min=1, max=100_000, error="a whole number from 1 to 100000"),
+        load_default=400,
+        error_messages={"invalid": "a whole number from 1 to 100000"},
+    )
+    OMNEO_REQUESTS_PER_MINUTE = fields.Integer(
+        validate=validate.Range(min=1, max=100_000, error="a whole number from 1 to 100000"),
+        load_default=600,
+        error_messages={"invalid": "a whole number from 1 to 100000"},
+    )
+    HTTP_TIMEOUT_SECONDS = fields.Float(
+        validate=validate.Range(min=0.1, max=120, error="seconds, from 0.1 to 120"),
+        load_default=10.0,
+        error_messages={"invalid": "seconds, from 0.1 to 120"},
+    )
+    TASK_MAX_ATTEMPTS = fields.Integer(
+        validate=validate.Range(min=1, max=50, error="a whole number from 1 to 50"),
+        load_default=8,
+        error_messages={"invalid": "a whole number from 1 to 50"},
+    )
+    RETRY_BASE_SECONDS = fields.Float(
+        validate=validate.Range(min=0, max=3600, error="seconds, from 0 to 3600"),
+        load_default=30.0,
+        error_messages={"invalid": "seconds, from 0 to 3600"},
+    )
+    RETRY_MAX_SECONDS = fields.Float(
+        validate=validate.Range(min=0, max=3600, error="seconds, from 0 to 3600"),
+        load_default=900.0,
+        error_messages={"invalid": "seconds, from 0 to 3600"},
+    )
+    SIDEBAR_CACHE_SECONDS = fields.Integer(
+        validate=validate.Range(min=0, max=3600, error="seconds, from 0 to 3600"),
+        load_default=60,
+        error_messages={"invalid": "seconds, from 0 to 3600"},
+    )
+    RECONCILE_INTERVAL_SECONDS = fields.Integer(
+        validate=validate.Range(min=10, max=7 * 86400, error="seconds, from 10 to 604800"),
+        load_default=3600,
+        error_messages={"invalid": "seconds, from 10 to 604800"},
+    )
+    SENTRY_DSN = fields.String(validate=_URL, load_default=None)
+    LOG_FORMAT = fields.String(validate=validate.OneOf(["json", "text"]), load_default="json")
+    ENVIRONMENT = fields.String(load_default="production")
+
+    @validates_schema
+    def _check_alternatives(self, data, **kwargs):
+        if not data.get("OMNEO_BASE_URL") and not data.get("OMNEO_TENANT"):
+            raise ValidationError("OMNEO_TENANT (or OMNEO_BASE_URL) is required", "OMNEO_TENANT")
+        if not data.get("ZENDESK_BASE_URL") and not data.get("ZENDESK_SUBDOMAIN"):
+            raise ValidationError(
+                "ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL) is required", "ZENDESK_SUBDOMAIN"
+            )
+        if not data.get("ZENDESK_OAUTH_TOKEN"):
+            if not data.get("ZENDESK_EMAIL"):
+                raise ValidationError(
+                    "required with ZENDESK_API_TOKEN (or set ZENDESK_OAUTH_TOKEN)", "ZENDESK_EMAIL"
+                )
+            if not data.get("ZENDESK_API_TOKEN"):
+                raise ValidationError(
+                    "an API token is required (or set ZENDESK_OAUTH_TOKEN)", "ZENDESK_API_TOKEN"
+                )
+
+
+def _first_error(messages: dict) -> str:
+    name = sorted(messages)[0]
+    problem = messages[name]
+    while isinstance(problem, (list, dict)):
+        problem = problem[0] if isinstance(problem, list) else next(iter(problem.values()))
+    text = str(problem)
+    if text.startswith(name):
+        return f"setting {text}"
+    return f"setting {name}: {text}"
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the environment; raise SettingsError naming the first bad variable."""
+    raw = {k: v for k, v in environ.items() if k in SettingsSchema._declared_fields and v != ""}
+    try:
+        data = SettingsSchema().load(raw)
+    except ValidationError as exc:
+        raise SettingsError(_first_error(exc.messages)) from None
+    if data["RETRY_MAX_SECONDS"] < data["RETRY_BASE_SECONDS"]:
+        raise SettingsError("setting RETRY_MAX_SECONDS: at least RETRY_BASE_SECONDS")
+    tenant = data["OMNEO_TENANT"] or ""
+    omneo_base = data["OMNEO_BASE_URL"] or f"https://api.{tenant}.getomneo.com/api/v3"
+    zendesk_base = data["ZENDESK_BASE_URL"] or f"https://{data['ZENDESK_SUBDOMAIN']}.zendesk.com"
+    return Settings(
+        redis_url=data["REDIS_URL"],
+        omneo_base_url=omneo_base.rstrip("/"),
+        omneo_tenant=tenant,
+        omneo_api_token=data["OMNEO_API_TOKEN"],
+        omneo_webhook_secret=data["OMNEO_WEBHOOK_SECRET"],
+        omneo_namespace=data["OMNEO_NAMESPACE"],
+        omneo_identity_handle=data["OMNEO_IDENTITY_HANDLE"],
+        cx_manager_profile_url=data["CX_MANAGER_PROFILE_URL"],
+        zendesk_base_url=zendesk_base.rstrip("/"),
+        zendesk_email=data["ZENDESK_EMAIL"],
+        zendesk_api_token=data["ZENDESK_API_TOKEN"],
+        zendesk_oauth_token=data["ZENDESK_OAUTH_TOKEN"],
+        zendesk_webhook_secret=data["ZENDESK_WEBHOOK_SECRET"],
+        zendesk_app_secret=data["ZENDESK_APP_SECRET"],
+        sync_attributes=tuple(v.strip() for v in data["SYNC_ATTRIBUTES"].split(",") if v.strip()),
+        ticket_events=tuple(v.strip() for v in data["TICKET_EVENTS"].split(",") if v.strip()),
+        zendesk_requests_per_minute=data["ZENDESK_REQUESTS_PER_MINUTE"],
+        omneo_requests_per_minute=data["OMNEO_REQUESTS_PER_MINUTE"],
+        http_timeout_seconds=data["HTTP_TIMEOUT_SECONDS"],
+        task_max_attempts=data["TASK_MAX_ATTEMPTS"],
+        retry_base_seconds=data["RETRY_BASE_SECONDS"],
+        retry_max_seconds=data["RETRY_MAX_SECONDS"],
+        sidebar_cache_seconds=data["SIDEBAR_CACHE_SECONDS"],
+        reconcile_interval_seconds=data["RECONCILE_INTERVAL_SECONDS"],
+        sentry_dsn=data["SENTRY_DSN"],
+        log_format=data["LOG_FORMAT"],
+        environment=data["ENVIRONMENT"],
+    )

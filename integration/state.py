@@ -1,0 +1,82 @@
+"""Our small Redis-backed state: dedupe marks, pending-sync marks, profile locks, watermarks."""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+
+import redis
+
+from integration import keys
+from integration.errors import LockBusy
+
+SEEN_TTL = 3 * 24 * 3600  # longer than either sender keeps retrying a delivery
+PENDING_TTL = 3600
+LOCK_TTL_MS = 120_000  # longer than any one job's API calls, shorter than a human would wait
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class State:
+    def __init__(self, client: redis.Redis):
+        self.r = client
+        self._release = client.register_script(_RELEASE)
+
+    # deliveries
+    def mark_seen(self, source: str, delivery_id: str) -> bool:
+        """True the first time a delivery is seen; False for a repeat."""
+        return bool(self.r.set(keys.seen(source, delivery_id), "1", nx=True, ex=SEEN_TTL))
+
+    def unmark_seen(self, source: str, delivery_id: str) -> None:
+        self.r.delete(keys.seen(source, delivery_id))
+
+    def claim_pending_sync(self, profile_id: str, job_id: str) -> str | None:
+        """Mark a sync as queued for this profile; return the job id already queued, if any."""
+        key = keys.pending_sync(profile_id)
+        if self.r.set(key, job_id, nx=True, ex=PENDING_TTL):
+            return None
+        current = self.r.get(key)
+        return current.decode() if current else None
+
+    def release_pending_sync(self, profile_id: str, job_id: str | None = None) -> None:
+        if job_id is None:
+            self.r.delete(keys.pending_sync(profile_id))
+        else:
+            self._release(keys=[keys.pending_sync(profile_id)], args=[job_id])
+
+    # one job per profile at a time
+    @contextlib.contextmanager
+    def profile_lock(self, profile_id: str, ttl_ms: int = LOCK_TTL_MS):
+        token = uuid.uuid4().hex
+        key = keys.profile_lock(profile_id)
+        if not self.r.set(key, token, nx=True, px=ttl_ms):
+            raise LockBusy(profile_id)
+        try:
+            yield
+        finally:
+            self._release(keys=[key], args=[token])
+
+    # watermarks
+    def get_synced(self, profile_id: str) -> dict | None:
+        raw = self.r.get(keys.synced(profile_id))
+        return json.loads(raw) if raw else None
+
+    def set_synced(self, profile_id: str, *, fingerprint: str, updated_at: str | None,
+                   zendesk_user_id) -> None:
+        record = {"fingerprint": fingerprint, "updated_at": updated_at,
+                  "zendesk_user_id": str(zendesk_user_id), "synced_at": time.time()}
+        self.r.set(keys.synced(profile_id), json.dumps(record))
+
+    def clear_synced(self, profile_id: str) -> None:
+        self.r.delete(keys.synced(profile_id))
+
+    # erasure
+    def mark_erased(self, profile_id: str, ttl: int = 30 * 24 * 3600) -> None:
+        self.r.set(keys.erased(profile_id), "1", ex=ttl)
+
+    def is_erased(self, profile_id: str) -> bool:
+        return bool(self.r.exists(keys.erased(profile_id)))

@@ -1,0 +1,123 @@
+"""Profile sync: one Omneo profile becomes (or updates) one Zendesk end user."""
+from __future__ import annotations
+
+import logging
+
+from integration import keys, mapping
+from integration.context import Context
+from integration.errors import Conflict, NotFound, PermanentError
+
+log = logging.getLogger(__name__)
+
+
+def sync_profile(ctx: Context, profile_id: str) -> dict:
+    """Bring the Zendesk user of `profile_id` in line with the profile as Omneo has it now.
+
+    Idempotent: an unchanged profile makes no Zendesk write. Returns what happened.
+    """
+    profile_id = str(profile_id)
+    if ctx.state.is_erased(profile_id):
+        return {"outcome": "skipped", "reason": "erased"}
+    with ctx.state.profile_lock(profile_id):
+        profile = ctx.omneo.find_profile(profile_id)
+        if profile is None or profile.get("profile_type") == "deleted":
+            return {"outcome": "skipped", "reason": "profile not found"}
+        return _sync_locked(ctx, profile)
+
+
+def _sync_locked(ctx: Context, profile: dict) -> dict:
+    s = ctx.settings
+    profile_id = str(profile["id"])
+    payload = mapping.zendesk_user(profile, s.sync_attributes)
+    digest = mapping.fingerprint(payload)
+    mark = ctx.state.get_synced(profile_id)
+    linked = mapping.identity_of(profile, s.omneo_identity_handle)
+
+    if mark and _older(profile.get("updated_at"), mark.get("updated_at")):
+        return {"outcome": "skipped", "reason": "older than last sync"}
+    if mark and mark["fingerprint"] == digest and linked == [mark["zendesk_user_id"]]:
+        return {"outcome": "unchanged", "zendesk_user_id": mark["zendesk_user_id"]}
+
+    if "user_fields" in payload:
+        ensure_tier_field(ctx)
+    user, created = upsert_user(ctx, payload)
+    if "email" in payload:
+        _make_email_primary(ctx, user, payload["email"])
+    user_id = str(user["id"])
+    link_identity(ctx, profile_id, user_id, linked)
+    ctx.state.set_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
+                         zendesk_user_id=user_id)
+    return {"outcome": "created" if created else "updated", "zendesk_user_id": user_id}
+
+
+def _older(a: str | None, b: str | None) -> bool:
+    # Omneo timestamps ("2025-06-15 14:32:00") sort as text.
+    return bool(a and b and a < b)
+
+
+def upsert_user(ctx: Context, payload: dict) -> tuple[dict, bool]:
+    """Create-or-update by external_id; link a hand-made user that holds the email."""
+    try:
+        return ctx.zendesk.create_or_update_user(payload)
+    except PermanentError as exc:
+        if exc.status != 422 or "email" not in payload or "mail" not in str(exc.body).lower():
+            raise
+    owners = ctx.zendesk.find_users_by_email(payload["email"])
+    owner = owners[0] if owners else None
+    if owner is None:
+        raise Conflict("zendesk", "Zendesk refused the email, and no user holds it")
+    theirs = (owner.get("external_id") or "").lower()
+    if theirs and theirs != payload["external_id"].lower():
+        raise Conflict("zendesk", f"the profile's email belongs to Zendesk user {owner['id']}, "
+                                  f"which is linked to another profile (external_id {owner['external_id']})")
+    if owner.get("role") not in (None, "end-user"):
+        raise Conflict("zendesk", f"the profile's email belongs to Zendesk staff user {owner['id']}")
+    mine = ctx.zendesk.find_user_by_external_id(payload["external_id"])
+    if mine and str(mine["id"]) != str(owner["id"]):
+        raise Conflict("zendesk", f"the profile has Zendesk user {mine['id']} while its email belongs "
+                                  f"to user {owner['id']}: merge them in Zendesk or Omneo")
+    return ctx.zendesk.update_user(owner["id"], payload), False
+
+
+def _make_email_primary(ctx: Context, user: dict, email: str) -> None:
+    """On an existing user a new email lands as a secondary identity: promote it, drop the old."""
+    if (user.get("email") or "").lower() == email.lower():
+        return
+    identities = ctx.zendesk.list_identities(user["id"])
+    emails = [i for i in identities if i.get("type") == "email"]
+    new = next((i for i in emails if (i.get("value") or "").lower() == email.lower()), None)
+    if new is None:
+        return
+    ctx.zendesk.make_identity_primary(user["id"], new["id"])
+    for old in emails:
+        if old["id"] != new["id"]:
+            try:
+                ctx.zendesk.delete_identity(user["id"], old["id"])
+            except NotFound:
+                pass
+    user["email"] = email
+
+
+def link_identity(ctx: Context, profile_id: str, user_id: str, linked: list[str]) -> None:
+    """Leave the profile with exactly one `zendesk` identity naming `user_id`."""
+    handle = ctx.settings.omneo_identity_handle
+    if linked == [user_id]:
+        return
+    if linked:
+        ctx.omneo.update_identity(profile_id, handle, user_id)
+    else:
+        ctx.omneo.add_identity(profile_id, handle, user_id)
+
+
+def ensure_tier_field(ctx: Context) -> None:
+    """The tier user field must exist before a user can carry it; checked once a day."""
+    if ctx.redis.get(keys.ZENDESK_FIELDS_READY):
+        return
+    fields = ctx.zendesk.list_user_fields()
+    if not any(f.get("key") == mapping.TIER_FIELD_KEY for f in fields):
+        try:
+            ctx.zendesk.create_user_field(mapping.TIER_FIELD_KEY, mapping.TIER_FIELD_TITLE)
+        except PermanentError as exc:
+            if exc.status != 422:  # created meanwhile by another worker
+                raise
+    ctx.redis.set(keys.ZENDESK_FIELDS_READY, "1", ex=86400)

@@ -1,0 +1,111 @@
+"""Zendesk Support API v2 client: users, deletion, merges, user fields, exports, webhooks."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from integration.errors import NotFound
+from integration.http import ApiClient, Limiter
+
+
+class ZendeskClient(ApiClient):
+    api = "zendesk"
+
+    def __init__(self, base_url: str, *, email: str | None = None, api_token: str | None = None,
+                 oauth_token: str | None = None, timeout: float = 10.0,
+                 limiter: Limiter | None = None, on_call=None):
+        super().__init__(base_url.rstrip("/") + "/api/v2", timeout, limiter, on_call)
+        if oauth_token:
+            self.session.headers["Authorization"] = f"Bearer {oauth_token}"
+        else:
+            self.session.auth = (f"{email}/token", api_token or "")
+
+    # users
+    def create_or_update_user(self, user: dict) -> tuple[dict, bool]:
+        """Create or update by external_id (then email); return (user, created)."""
+        status, body = self.request("POST", "/users/create_or_update", json={"user": user},
+                                    with_status=True)
+        return body["user"], status == 201
+
+    def create_or_update_many(self, users: list[dict]) -> dict:
+        return self.request("POST", "/users/create_or_update_many", json={"users": users})["job_status"]
+
+    def get_job_status(self, job_id: str) -> dict:
+        return self.request("GET", f"/job_statuses/{job_id}")["job_status"]
+
+    def get_user(self, user_id) -> dict:
+        return self.request("GET", f"/users/{user_id}")["user"]
+
+    def find_user(self, user_id) -> dict | None:
+        try:
+            return self.get_user(user_id)
+        except NotFound:
+            return None
+
+    def update_user(self, user_id, changes: dict) -> dict:
+        return self.request("PUT", f"/users/{user_id}", json={"user": changes})["user"]
+
+    def find_user_by_external_id(self, external_id: str) -> dict | None:
+        users = self.request("GET", "/users/search", params={"external_id": external_id})["users"]
+        return users[0] if users else None
+
+    def find_users_by_email(self, email: str) -> list[dict]:
+        return self.request("GET", "/users/search", params={"query": f"email:{email}"})["users"]
+
+    def show_many(self, *, ids=None, external_ids=None) -> list[dict]:
+        params = {"ids": ",".join(map(str, ids))} if ids else {"external_ids": ",".join(external_ids)}
+        return self.request("GET", "/users/show_many", params=params)["users"]
+
+    def delete_user(self, user_id) -> None:
+        self.request("DELETE", f"/users/{user_id}")
+
+    def delete_user_permanently(self, user_id) -> None:
+        self.request("DELETE", f"/deleted_users/{user_id}")
+
+    def merge_users(self, source_id, target_id) -> dict:
+        """Merge end user `source_id` into `target_id`; the source's tickets move with it."""
+        return self.request("PUT", f"/users/{source_id}/merge", json={"user": {"id": target_id}})["user"]
+
+    def list_identities(self, user_id) -> list[dict]:
+        return self.request("GET", f"/users/{user_id}/identities")["identities"]
+
+    def make_identity_primary(self, user_id, identity_id) -> None:
+        self.request("PUT", f"/users/{user_id}/identities/{identity_id}/make_primary")
+
+    def delete_identity(self, user_id, identity_id) -> None:
+        self.request("DELETE", f"/users/{user_id}/identities/{identity_id}")
+
+    # custom user fields
+    def list_user_fields(self) -> list[dict]:
+        return self.request("GET", "/user_fields")["user_fields"]
+
+    def create_user_field(self, key: str, title: str, type_: str = "text") -> dict:
+        body = {"user_field": {"key": key, "title": title, "type": type_}}
+        return self.request("POST", "/user_fields", json=body)["user_field"]
+
+    # incremental export
+    def iter_users_since(self, start_time: int) -> Iterator[tuple[list[dict], dict]]:
+        """Pages of the cursor-based incremental user export: (users, page) until end of stream."""
+        body = self.request("GET", "/incremental/users/cursor", params={"start_time": start_time})
+        while True:
+            yield body.get("users", []), body
+            if body.get("end_of_stream") or not body.get("after_cursor"):
+                return
+            body = self.request("GET", "/incremental/users/cursor",
+                                params={"cursor": body["after_cursor"]})
+
+    # tickets
+    def get_ticket(self, ticket_id) -> dict:
+        return self.request("GET", f"/tickets/{ticket_id}")["ticket"]
+
+    # webhooks
+    def list_webhooks(self) -> list[dict]:
+        return self.request("GET", "/webhooks")["webhooks"]
+
+    def create_webhook(self, webhook: dict) -> dict:
+        return self.request("POST", "/webhooks", json={"webhook": webhook})["webhook"]
+
+    def update_webhook(self, webhook_id, webhook: dict) -> None:
+        self.request("PATCH", f"/webhooks/{webhook_id}", json={"webhook": webhook})
+
+    def get_webhook_signing_secret(self, webhook_id) -> str:
+        return self.request("GET", f"/webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]

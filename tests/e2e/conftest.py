@@ -1,0 +1,108 @@
+"""A real stack for end-to-end tests: redis-server on a free port, both sandboxes, the receiver
+under gunicorn and a Celery worker, all separate processes talking HTTP and Redis."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import redis
+import requests
+
+from integration.signatures import omneo_signature
+from web.devstack import DevStack, wait_until
+
+FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.2", "RETRY_MAX_SECONDS": "1", "TASK_MAX_ATTEMPTS": "4",
+                "LOG_FORMAT": "json"}
+
+
+class Stack:
+    def __init__(self, dev: DevStack):
+        self.dev = dev
+        self.env = dev.env
+        self.redis = redis.Redis.from_url(dev.env["REDIS_URL"])
+        self.zendesk = dev.urls["zendesk_sandbox"]
+        self.omneo = dev.urls["omneo_sandbox"]
+
+    @property
+    def receiver(self) -> str:
+        return self.dev.urls["receiver"]
+
+    def reset(self) -> None:
+        self.redis.flushall()
+        for url in (self.zendesk, self.omneo):
+            requests.post(url + "/_sandbox/reset", timeout=5).raise_for_status()
+            requests.post(url + "/_sandbox/config", json={"rate_per_minute": None, "fail": [],
+                                                          "latency": 0}, timeout=5)
+
+    # Omneo side
+    def put_profile(self, **fields) -> dict:
+        r = requests.post(self.omneo + "/_sandbox/profiles?emit=0", json=fields, timeout=5)
+        r.raise_for_status()
+        return r.json()["data"]
+
+    def profile(self, profile_id: str) -> dict:
+        r = requests.get(f"{self.omneo}/api/v3/profiles/{profile_id}",
+                         headers={"Authorization": f"Bearer {self.env['OMNEO_API_TOKEN']}"}, timeout=5)
+        r.raise_for_status()
+        return r.json()["data"]
+
+    def post_omneo(self, event: str, body: dict | bytes, secret: str | None = None, headers=None):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        sig = omneo_signature(secret or self.env["OMNEO_WEBHOOK_SECRET"], raw)
+        h = {"Content-Type": "application/json", "X-Omneo-Event": event, "X-Omneo-Hmac-SHA256": sig}
+        h.update(headers or {})
+        return requests.post(self.receiver + "/webhooks/omneo", data=raw, headers=h, timeout=10)
+
+    # Zendesk side
+    def zendesk_state(self) -> dict:
+        return requests.get(self.zendesk + "/_sandbox/users", timeout=5).json()
+
+    def zendesk_users(self) -> list[dict]:
+        return self.zendesk_state()["users"]
+
+    def zendesk_user(self, external_id: str) -> dict | None:
+        return next((u for u in self.zendesk_users() if u.get("external_id") == external_id), None)
+
+    def stats(self, which: str = "zendesk") -> dict:
+        return requests.get(getattr(self, which) + "/_sandbox/stats", timeout=5).json()
+
+    def configure(self, which: str, **config) -> None:
+        requests.post(getattr(self, which) + "/_sandbox/config", json=config, timeout=5).raise_for_status()
+
+    def worker_log(self) -> str:
+        return "".join(p.log() for p in self.dev.processes if p.name.startswith("worker"))
+
+    def job_outcome(self, job_id: str) -> str | None:
+        """The outcome a worker logged for this job, once it finished."""
+        for line in self.worker_log().splitlines():
+            if job_id in line and line.startswith("{"):
+                record = json.loads(line)
+                if record.get("message") == "job done":
+                    return record.get("outcome")
+        return None
+
+    def wait(self, predicate, timeout: float = 20.0, what: str = "condition"):
+        return wait_until(predicate, timeout, what=what)
+
+
+@pytest.fixture(scope="session")
+def dev_stack(tmp_path_factory):
+    dev = DevStack(tmp_path_factory.mktemp("stack"), base_env={
+        k: v for k, v in os.environ.items() if not k.startswith(("OMNEO_", "ZENDESK_", "REDIS_"))})
+    dev.env.update(FAST_RETRIES)
+    try:
+        dev.start_redis()
+        dev.start_sandboxes()
+        dev.start_receiver()
+        dev.start_worker()
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture
+def stack(dev_stack):
+    s = Stack(dev_stack)
+    s.reset()
+    return s

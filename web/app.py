@@ -1,0 +1,58 @@
+"""The Flask app factory: receivers, sidebar API, health and metrics on one small app."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from celery import Celery
+from flask import Flask, request
+from prometheus_client import Counter
+from werkzeug.exceptions import HTTPException
+
+from integration.context import connect_redis
+from integration.settings import Settings
+from integration.state import State
+from web.responses import problem
+from workers.celery_app import create_celery
+
+MAX_BODY_BYTES = 1024 * 1024
+
+WEBHOOKS = Counter("oz_webhooks_total", "Webhook deliveries by source and answer", ["source", "status"])
+
+
+@dataclass
+class Extension:
+    settings: Settings
+    redis: redis.Redis
+    state: State
+    celery: Celery
+
+
+def create_app(settings: Settings, celery: Celery | None = None,
+               redis_client: redis.Redis | None = None) -> Flask:
+    app = Flask("omneo_zendesk")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    r = redis_client or connect_redis(settings.redis_url)
+    celery = celery or create_celery(settings)
+    celery.conf.task_publish_retry_policy = {
+        "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), celery)
+
+    from web import health, omneo_webhooks
+
+    app.register_blueprint(omneo_webhooks.bp)
+    app.register_blueprint(health.bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.code == 413:
+            return problem(413, f"body is over {MAX_BODY_BYTES} bytes")
+        return problem(exc.code or 500, exc.description or exc.name)
+
+    @app.after_request
+    def _count(response):
+        if request.path.startswith("/webhooks/"):
+            WEBHOOKS.labels(request.path.rsplit("/", 1)[-1], str(response.status_code)).inc()
+        return response
+
+    return app

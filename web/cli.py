@@ -1,0 +1,57 @@
+"""`omneo-zendesk`: the one command an operator learns."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from integration.settings import Settings, SettingsError, load_settings
+
+
+def settings_or_exit() -> Settings:
+    """Validate the environment once; a bad setting ends the command with one line naming it."""
+    try:
+        return load_settings(os.environ)
+    except SettingsError as exc:
+        click.echo(f"omneo-zendesk: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """Keep Omneo profiles and Zendesk users in step."""
+
+
+@main.command()
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 8000)), show_default="$PORT or 8000")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--workers", "processes", type=int, default=lambda: int(os.environ.get("WEB_CONCURRENCY", 2)),
+              show_default="$WEB_CONCURRENCY or 2")
+def web(port: int, host: str, processes: int) -> None:
+    """Serve the receivers and the sidebar API with gunicorn."""
+    settings_or_exit()
+    argv = ["gunicorn", "web.wsgi:application", "--bind", f"{host}:{port}", "--workers", str(processes),
+            "--worker-class", "gthread", "--threads", "4", "--timeout", "30", "--access-logfile", "-"]
+    os.execvp(argv[0], argv)
+
+
+@main.command()
+@click.option("--queues", "-Q", default="sync,erasure,interactions,reconcile", show_default=True)
+@click.option("--concurrency", "-c", type=int, default=None, help="processes (default: one per core)")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
+    """Run a Celery worker on the given queues."""
+    from workers.celery_app import create_celery
+    from workers.logs import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_format, loglevel)
+    argv = ["worker", f"--loglevel={loglevel}", "-Q", queues, "--without-gossip", "--without-mingle"]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    create_celery(settings).worker_main(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""POST /webhooks/omneo: verify, validate, route on X-Omneo-Event, enqueue."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import redis
+from flask import Blueprint, current_app, request
+from kombu.exceptions import OperationalError
+from marshmallow import ValidationError
+
+from integration.signatures import verify_omneo
+from web.responses import accepted, ignored, problem
+from web.schemas import OmneoProfileEvent, first_error
+from workers import enqueue
+
+log = logging.getLogger("omneo_zendesk.web")
+bp = Blueprint("omneo_webhooks", __name__)
+
+SYNC_EVENTS = {"profile.created", "profile.updated"}
+BROKER_DOWN = (redis.RedisError, OperationalError, ConnectionError, OSError)
+
+
+def _sync(ext, event: str, body: dict):
+    job_id, coalesced = enqueue.enqueue_sync(ext.celery, ext.state, body["id"])
+    return job_id, {"coalesced": coalesced}
+
+
+HANDLERS = {event: _sync for event in SYNC_EVENTS}
+
+
+@bp.post("/webhooks/omneo")
+def receive():
+    ext = current_app.extensions["omneo_zendesk"]
+    raw = request.get_data(cache=True)
+    if not verify_omneo(ext.settings.omneo_webhook_secret, raw,
+                        request.headers.get("X-Omneo-Hmac-SHA256")):
+        return problem(401, "missing or wrong X-Omneo-Hmac-SHA256 signature")
+    event = (request.headers.get("X-Omneo-Event") or "").strip()
+    if not event:
+        return problem(400, "X-Omneo-Event header is required")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return problem(400, "body is not valid JSON")
+    if not isinstance(payload, dict):
+        return problem(400, "body must be a JSON object")
+    handler = HANDLERS.get(event)
+    if handler is None:
+        return ignored(f"event {event} is not acted on")
+    try:
+        body = OmneoProfileEvent().load(payload)
+    except ValidationError as exc:
+        return problem(400, first_error(exc.messages))
+
+    delivery = hashlib.sha256(event.encode() + b"\n" + raw).hexdigest()
+    try:
+        if not ext.state.mark_seen("omneo", delivery):
+            return ignored("duplicate delivery", duplicate=True)
+        try:
+            job_id, extra = handler(ext, event, body)
+        except Exception:
+            ext.state.unmark_seen("omneo", delivery)
+            raise
+    except BROKER_DOWN as exc:
+        log.error("could not enqueue", extra={"event": event, "error_type": type(exc).__name__})
+        return problem(503, "queue unavailable, retry later")
+    log.info("webhook accepted", extra={"event": event, "job_id": job_id})
+    return accepted(job_id, event=event, **extra)

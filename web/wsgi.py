@@ -1,0 +1,12 @@
+"""The WSGI entry point gunicorn serves: `web.wsgi:application`."""
+from __future__ import annotations
+
+import os
+
+from integration.settings import load_settings
+from web.app import create_app
+from workers.logs import configure_logging
+
+_settings = load_settings(os.environ)
+configure_logging(_settings.log_format)
+application = create_app(_settings)

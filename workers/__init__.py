@@ -1,0 +1,1 @@
+"""The Celery side: the app, one base task holding the delivery policy, and thin tasks."""

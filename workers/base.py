@@ -1,0 +1,71 @@
+"""The one base task: every job's retry, dead-letter, logging and metrics policy lives here."""
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import Task
+from celery.exceptions import Retry
+
+from workers import metrics, policy, runtime
+
+log = logging.getLogger("omneo_zendesk.jobs")
+
+
+class IntegrationTask(Task):
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+    max_retries = None  # policy.decide owns the limit
+    typing = True
+
+    def profile_id(self, args: tuple, kwargs: dict) -> str | None:
+        """The profile a job is about, so erasure can find its dead letters."""
+        value = kwargs.get("profile_id", args[0] if args else None)
+        return str(value) if isinstance(value, (str, int)) else None
+
+    def _counter(self, name: str) -> int:
+        headers = getattr(self.request, "headers", None) or {}
+        return int(getattr(self.request, name, None) or headers.get(name) or 0)
+
+    def __call__(self, *args, **kwargs):
+        started = time.monotonic()
+        try:
+            result = self.run(*args, **kwargs)
+        except Retry:
+            raise
+        except Exception as exc:  # sorted by policy.decide into retry or dead letter
+            return self._failed(exc, args, kwargs)
+        finally:
+            metrics.JOB_SECONDS.labels(self.name).observe(time.monotonic() - started)
+        metrics.JOBS.labels(self.name, "succeeded").inc()
+        outcome = result.get("outcome") if isinstance(result, dict) else None
+        log.info("job done", extra={"task": self.name, "job_id": self.request.id, "outcome": outcome})
+        return result
+
+    def _failed(self, exc: Exception, args: tuple, kwargs: dict):
+        settings = runtime.settings()
+        failures, waits = self._counter("oz_failures"), self._counter("oz_waits")
+        first_at = float(self._counter("oz_first_at") or time.time())
+        decision = policy.decide(exc, failures, waits, settings)
+        error = policy.describe(exc)
+        if decision.action == "retry":
+            metrics.JOBS.labels(self.name, "retried").inc()
+            log.warning("job will retry", extra={
+                "task": self.name, "job_id": self.request.id, "reason": decision.reason,
+                "error_type": error["type"], "status": error.get("status"),
+                "countdown": round(decision.countdown, 2)})
+            headers = {"oz_failures": failures + int(decision.counts_as_failure),
+                       "oz_waits": waits + int(not decision.counts_as_failure),
+                       "oz_first_at": int(first_at)}
+            raise self.retry(countdown=decision.countdown, headers=headers, exc=exc)
+        ctx = runtime.context()
+        entry_id = ctx.dead_letters.add(
+            task=self.name, args=list(args), kwargs=dict(kwargs),
+            error=dict(error, reason=decision.reason), attempts=failures + 1,
+            profile_id=self.profile_id(args, kwargs), first_attempt_at=first_at)
+        metrics.JOBS.labels(self.name, "dead_lettered").inc()
+        log.error("job dead-lettered", extra={
+            "task": self.name, "job_id": self.request.id, "dead_letter_id": entry_id,
+            "reason": decision.reason, "error_type": error["type"], "status": error.get("status")})
+        return {"outcome": "dead_lettered", "dead_letter_id": entry_id}

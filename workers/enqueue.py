@@ -1,0 +1,29 @@
+"""How the receiver (or the CLI) puts a job on its queue; one place that knows the task names."""
+from __future__ import annotations
+
+import uuid
+
+from celery import Celery
+
+from integration.state import State
+from workers.celery_app import TASK_QUEUES
+
+
+def send(app: Celery, task: str, *args, job_id: str | None = None, **kwargs) -> str:
+    job_id = job_id or uuid.uuid4().hex
+    app.send_task(task, args=list(args), kwargs=kwargs, task_id=job_id, queue=TASK_QUEUES[task])
+    return job_id
+
+
+def enqueue_sync(app: Celery, state: State, profile_id: str) -> tuple[str, bool]:
+    """Queue a sync unless one for this profile is queued and not started: (job id, coalesced)."""
+    job_id = uuid.uuid4().hex
+    queued = state.claim_pending_sync(profile_id, job_id)
+    if queued:
+        return queued, True
+    try:
+        send(app, "omneo_zendesk.sync_profile", profile_id, job_id=job_id)
+    except Exception:
+        state.release_pending_sync(profile_id, job_id)
+        raise
+    return job_id, False
