@@ -1,0 +1,60 @@
+"""sync_profile as a plain function: fakeredis state, in-process sandboxes over HTTP."""
+import pytest
+
+from integration.errors import Conflict, LockBusy
+from integration.sync import sync_profile
+
+
+def put(omneo, **fields):
+    with omneo.lock:
+        from integration.sandbox.base import omneo_time
+        profile = {"id": fields["id"], "first_name": None, "last_name": None, "email": None,
+                   "mobile_phone": None, "tier": None, "identities": [], "profile_type": "active",
+                   "updated_at": omneo_time()}
+        profile.update(omneo.profiles.get(fields["id"], {}))
+        profile.update(fields)
+        if isinstance(profile.get("tier"), str):
+            profile["tier"] = {"handle": profile["tier"]}
+        profile["updated_at"] = omneo._stamp()
+        omneo.profiles[fields["id"]] = profile
+
+
+def test_first_sync_creates_user_and_identity(ctx, omneo_sandbox, zendesk_sandbox):
+    put(omneo_sandbox, id="p1", first_name="Ada", email="ada@example.com", tier="gold")
+    result = sync_profile(ctx, "p1")
+    assert result["outcome"] == "created"
+    user = next(iter(zendesk_sandbox.users.values()))
+    assert (user["external_id"], user["email"], user["user_fields"]["omneo_tier"]) == ("p1", "ada@example.com", "gold")
+    ids = omneo_sandbox.profiles["p1"]["identities"]
+    assert [(i["handle"], i["identifier"]) for i in ids] == [("zendesk", str(user["id"]))]
+
+
+def test_second_sync_of_unchanged_profile_writes_nothing(ctx, omneo_sandbox, zendesk_sandbox):
+    put(omneo_sandbox, id="p2", first_name="Bo", email="bo@example.com")
+    sync_profile(ctx, "p2")
+    writes = zendesk_sandbox.stats["writes"]
+    assert sync_profile(ctx, "p2")["outcome"] == "unchanged"
+    assert zendesk_sandbox.stats["writes"] == writes
+    put(omneo_sandbox, id="p2", first_name="Bob")
+    assert sync_profile(ctx, "p2")["outcome"] == "updated"
+    assert zendesk_sandbox.stats["writes"] > writes
+
+
+def test_deleted_profile_is_skipped(ctx):
+    assert sync_profile(ctx, "nobody") == {"outcome": "skipped", "reason": "profile not found"}
+
+
+def test_email_owned_by_another_profiles_user_is_a_conflict(ctx, omneo_sandbox, zendesk_sandbox):
+    with zendesk_sandbox.lock:
+        zendesk_sandbox._create({"name": "Other", "email": "shared@example.com", "external_id": "p-other"})
+    put(omneo_sandbox, id="p3", first_name="Cy", email="shared@example.com")
+    with pytest.raises(Conflict, match="another profile"):
+        sync_profile(ctx, "p3")
+
+
+def test_a_locked_profile_is_not_synced_concurrently(ctx, omneo_sandbox):
+    put(omneo_sandbox, id="p4", first_name="Di")
+    with ctx.state.profile_lock("p4"):
+        with pytest.raises(LockBusy):
+            sync_profile(ctx, "p4")
+    assert sync_profile(ctx, "p4")["outcome"] == "created"
