@@ -117,6 +117,9 @@ class DevStack:
         self.processes: list[Process] = []
         self.env = dict(base_env if base_env is not None else os.environ)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
+        # child processes import this checkout, whichever copy is installed
+        root = str(Path(__file__).resolve().parents[1])
+        self.env["PYTHONPATH"] = os.pathsep.join(p for p in (root, self.env.get("PYTHONPATH")) if p)
         self.urls: dict[str, str] = {}
 
     def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> Process:
