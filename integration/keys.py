@@ -48,6 +48,12 @@ def sidebar_cache_pattern(profile_id: str) -> str:
     return f"{PREFIX}:cache:sidebar:{profile_id}*"
 
 
+def sidebar_requester(zendesk_user_id: str) -> str:
+    """Which profile a Zendesk requester resolved to (two ids, no personal data); as short-lived
+    as the sidebar cache, and checked against that cache before it is trusted."""
+    return f"{PREFIX}:cache:sidebar-requester:{zendesk_user_id}"
+
+
 DLQ_ENTRIES = f"{PREFIX}:dlq:entries"  # hash: id -> JSON entry
 DLQ_INDEX = f"{PREFIX}:dlq:index"  # sorted set: id by time of failure
 

@@ -42,6 +42,8 @@ def create_app(settings: Settings, celery: Celery | None = None,
 
     app.register_blueprint(omneo_webhooks.bp)
     app.register_blueprint(health.bp)
+    from web import sidebar
+    app.register_blueprint(sidebar.bp)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -158,9 +158,8 @@ class OmneoSandbox(SandboxApp):
     # rewards
     def balances(self, request, profile_id):
         self._profile(profile_id)
-        return json_response({"data": self.rewards.get(profile_id, {}).get("balances", {
-            "reward_balance": 0, "credit_balance": 0, "point_balance": 0,
-            "point_balance_dollars": 0, "combined_balance_dollars": 0})})
+        return json_response({"data": self.rewards.get(profile_id, {}).get("balances")
+                              or _balances({})})
 
     def benefits(self, request, profile_id):
         self._profile(profile_id)
@@ -293,9 +292,17 @@ class OmneoSandbox(SandboxApp):
         return json_response({"data": snapshot})
 
     def ctl_rewards(self, request, profile_id):
+        """Seed a profile's balances, benefits and transactions. Compact seeds are filled out
+        to the shapes of Omneo's SDK types (`ProfileBalances`, `Benefit`, `Transaction`)."""
+        seed = request.get_json(force=True) or {}
         with self.lock:
             self._profile(profile_id)
-            self.rewards[profile_id] = request.get_json(force=True)
+            self.rewards[profile_id] = {
+                "balances": _balances(seed.get("balances") or {}),
+                "benefits": [_benefit(profile_id, n, b) for n, b in enumerate(seed.get("benefits") or [], 1)],
+                "transactions": [_transaction(profile_id, n, t)
+                                 for n, t in enumerate(seed.get("transactions") or [], 1)],
+            }
         return json_response({"ok": True})
 
     def ctl_interactions(self, request):
@@ -305,3 +312,68 @@ class OmneoSandbox(SandboxApp):
     def ctl_deliveries(self, request):
         with self.lock:
             return json_response({"data": list(self.deliveries)})
+
+
+# rewards records as Omneo's SDK types describe them, filled out from compact seeds
+def _balances(seed: dict) -> dict:
+    reward = seed.get("reward_balance", 0)
+    points = seed.get("point_balance", 0)
+    point_dollars = seed.get("point_balance_dollars", 0)
+    combined = seed.get("combined_balance_dollars", reward + point_dollars)
+    return {"reward_balance": reward, "credit_balance": seed.get("credit_balance", 0),
+            "point_balance": points, "point_balance_dollars": point_dollars,
+            "benefit_balance": seed.get("benefit_balance", 0),
+            "combined_balance_dollars": combined, "currency": seed.get("currency"),
+            "localised": {"reward_balance": reward, "point_balance_dollars": point_dollars,
+                          "combined_balance_dollars": combined}}
+
+
+def _benefit(profile_id: str, n: int, seed: dict) -> dict:
+    now = omneo_time()
+    expires_at = seed.get("expires_at")
+    name = seed.get("name") or f"Benefit {n}"
+    definition = {"id": str(n), "name": name, "handle": name.lower().replace(" ", "-"),
+                  "period": 30, "period_type": "days", "description": None,
+                  "short_description": None, "icon": None, "value": seed.get("value"),
+                  "type": None, "is_published": True, "is_archived": False, "tags": []}
+    return {"id": n, "profile_id": profile_id, "external_id": None, "expires_at": expires_at,
+            "issued_at": seed.get("issued_at", now),
+            "is_expired": seed.get("is_expired", bool(expires_at and expires_at < now)),
+            "is_redeemable": seed.get("is_redeemable", True),
+            "redemptions_remaining": seed.get("redemptions_remaining", 1),
+            "total_global_redemptions_remaining": 0, "definition": definition,
+            "timezone": "UTC", "claimed_at": None, "meta": None, "redeem_code_pos": None,
+            "redeem_code_online": None, "created_at": now, "updated_at": now,
+            "value": seed.get("value"), "combine_meta": None, "is_combined": False,
+            "extended_at": None}
+
+
+def _transaction(profile_id: str, n: int, seed: dict) -> dict:
+    now = omneo_time()
+    location = seed.get("location")
+    if isinstance(location, str):
+        location = {"id": n, "name": location, "external_id": None, "type": "store",
+                    "timezone": "UTC"}
+    items = seed.get("items", [])
+    if isinstance(items, int):
+        items = [{"name": f"Item {i}", "quantity": 1} for i in range(1, items + 1)]
+    total = seed.get("total", 0)
+    return {"id": str(n), "external_id": f"T{n:05d}", "profile_id": profile_id,
+            "location": location, "meta": {}, "total": total, "total_original": total,
+            "systems": [], "rounding": None, "margin": None, "is_void": seed.get("is_void", False),
+            "transacted_at": seed.get("transacted_at", now), "timezone": "UTC", "tags": [],
+            "items": [_item(n, i, item) for i, item in enumerate(items, 1)], "payments": [],
+            "receipt_is_email": False, "receipt_ref": f"R{n:05d}", "claimed_at": None,
+            "receipt_email": None, "staff": None, "currency_id": None, "currency_rate": None,
+            "currency": None, "created_at": now, "updated_at": now}
+
+
+def _item(transaction_n: int, n: int, seed: dict) -> dict:
+    price = seed.get("price", 0)
+    return {"id": n, "external_id": None, "name": seed.get("name", f"Item {n}"),
+            "transaction_id": transaction_n, "product_id": n, "product_variant_id": None,
+            "sku": seed.get("sku"), "variant_external_id": None,
+            "is_void": seed.get("is_void", False), "quantity": seed.get("quantity", 1),
+            "price_current": price, "price_sell": price, "price_original": price,
+            "price_margin": None, "price_tax": None, "discounts": [], "department": None,
+            "product_images": []}

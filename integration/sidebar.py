@@ -1,0 +1,190 @@
+"""What the Zendesk sidebar shows for one requester: their Omneo profile, balances, active
+benefits and latest purchases. Plain functions over a Context; nothing here knows Flask.
+
+The requester is resolved to a profile by the `zendesk` identity (the Zendesk user id), then by
+email. The Omneo calls behind one view run concurrently on a small thread pool, each through the
+context's shared Omneo rate limiter. The assembled view is cached for SIDEBAR_CACHE_SECONDS under
+`keys.sidebar_cache(profile_id)` (erasure drops it); which profile a Zendesk user resolved to is
+remembered for as long, so a warm view costs no Omneo call at all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+from integration import keys
+from integration.context import Context
+from integration.errors import NotFound
+
+TRANSACTIONS_SHOWN = 5
+# voided sales are left out, so ask for a few more than are shown
+TRANSACTIONS_FETCHED = 10
+NOT_FOUND = {"found": False}
+
+_POOL_WORKERS = 8
+_pool: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One pool per process (a pool's threads do not survive a fork)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(_POOL_WORKERS, thread_name_prefix="sidebar")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None) -> dict:
+    """The sidebar's answer for a Zendesk requester: `{"found": false}` or the found view."""
+    zendesk_user_id = str(zendesk_user_id)
+    linked = _linked_profile_id(ctx, zendesk_user_id)
+    if linked:
+        view = _cached(ctx, linked)
+        if view is not None:
+            return view
+        view = assemble_view(ctx, linked)
+        if view is not None:
+            return _remember(ctx, zendesk_user_id, view)
+    profile = resolve_requester(ctx, zendesk_user_id, email)
+    if profile is None or ctx.state.is_erased(str(profile["id"])):
+        return NOT_FOUND
+    profile_id = str(profile["id"])
+    view = _cached(ctx, profile_id)
+    if view is not None:
+        _link(ctx, zendesk_user_id, profile_id)
+        return view
+    view = assemble_view(ctx, profile_id, profile)
+    if view is None:
+        return NOT_FOUND
+    return _remember(ctx, zendesk_user_id, view)
+
+
+def resolve_requester(ctx: Context, zendesk_user_id: str, email: str | None) -> dict | None:
+    """The Omneo profile of a Zendesk user: by the `zendesk` identity, else the one profile with
+    that email. Several profiles sharing an email are not guessed between."""
+    handle = ctx.settings.omneo_identity_handle
+    profile = ctx.omneo.search_profile_by_identity(handle, zendesk_user_id)
+    if profile:
+        return profile
+    if email:
+        matches = ctx.omneo.find_profiles_by_email(email)
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) -> dict | None:
+    """Fetch what the view needs concurrently and shape it; None if the profile is gone."""
+    omneo = ctx.omneo
+    calls: dict[str, Callable[[], Any]] = {
+        "balances": lambda: omneo.get_balances(profile_id),
+        "benefits": lambda: omneo.list_benefits(profile_id),
+        "transactions": lambda: omneo.list_transactions(profile_id, limit=TRANSACTIONS_FETCHED),
+    }
+    if profile is None:
+        calls["profile"] = lambda: omneo.get_profile(profile_id)
+    pool = _executor()
+    futures: dict[str, Future] = {name: pool.submit(fn) for name, fn in calls.items()}
+    try:
+        results = {name: future.result() for name, future in futures.items()}
+    except NotFound:
+        return None
+    finally:
+        for future in futures.values():
+            future.cancel()
+    profile = profile or results["profile"]
+    return {
+        "found": True,
+        "profile": shape_profile(profile),
+        "balances": shape_balances(results["balances"]),
+        "benefits": shape_benefits(results["benefits"]),
+        "transactions": shape_transactions(results["transactions"]),
+        "cx_manager_url": ctx.settings.cx_manager_url(profile_id),
+    }
+
+
+# shaping Omneo's records (field names as in Omneo's SDK types) into the sidebar contract
+def shape_profile(profile: dict) -> dict:
+    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p)
+    tier = profile.get("tier")
+    if isinstance(tier, dict):
+        tier = tier.get("name") or tier.get("handle")
+    return {"id": str(profile["id"]), "name": name or None, "email": profile.get("email"),
+            "tier": tier or profile.get("tier_handle"), "joined_at": profile.get("joined_at")}
+
+
+def shape_balances(balances: dict) -> dict:
+    return {name: _number(balances.get(name)) for name in
+            ("reward_balance", "credit_balance", "point_balance", "combined_balance_dollars")}
+
+
+def shape_benefits(benefits: list[dict]) -> list[dict]:
+    """Active benefits only (not expired, still redeemable), soonest to expire first."""
+    active = [b for b in benefits if not b.get("is_expired") and b.get("is_redeemable", True) is not False]
+    active.sort(key=lambda b: (b.get("expires_at") is None, b.get("expires_at") or ""))
+    return [{"name": (b.get("definition") or {}).get("name") or b.get("name"),
+             "expires_at": b.get("expires_at")} for b in active]
+
+
+def shape_transactions(transactions: list[dict]) -> list[dict]:
+    """The most recent sales, newest first, voided ones left out."""
+    sales = [t for t in transactions if not t.get("is_void")]
+    sales.sort(key=lambda t: t.get("transacted_at") or "", reverse=True)
+    return [{"transacted_at": t.get("transacted_at"),
+             "location": (t.get("location") or {}).get("name"),
+             "total": _number(t.get("total")),
+             "items": _item_count(t.get("items") or [])} for t in sales[:TRANSACTIONS_SHOWN]]
+
+
+def _item_count(items: list[dict]) -> int:
+    return int(sum(_number(i.get("quantity", 1)) for i in items if not i.get("is_void")))
+
+
+def _number(value) -> float | int:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    return int(number) if number.is_integer() else number
+
+
+# the cache
+def _linked_profile_id(ctx: Context, zendesk_user_id: str) -> str | None:
+    if not ctx.settings.sidebar_cache_seconds:
+        return None
+    value = ctx.redis.get(keys.sidebar_requester(zendesk_user_id))
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _cached(ctx: Context, profile_id: str) -> dict | None:
+    if not ctx.settings.sidebar_cache_seconds:
+        return None
+    raw = ctx.redis.get(keys.sidebar_cache(profile_id))
+    return json.loads(raw) if raw else None
+
+
+def _link(ctx: Context, zendesk_user_id: str, profile_id: str) -> None:
+    ttl = ctx.settings.sidebar_cache_seconds
+    if ttl:
+        ctx.redis.set(keys.sidebar_requester(zendesk_user_id), profile_id, ex=ttl)
+
+
+def _remember(ctx: Context, zendesk_user_id: str, view: dict) -> dict:
+    """Cache a freshly assembled view (a cached one keeps its own expiry: never extended)."""
+    ttl = ctx.settings.sidebar_cache_seconds
+    profile_id = view["profile"]["id"]
+    # checked last, so a view assembled while the profile was being erased is not cached again
+    if ttl and not ctx.state.is_erased(profile_id):
+        pipe = ctx.redis.pipeline(transaction=False)
+        pipe.set(keys.sidebar_cache(profile_id), json.dumps(view), ex=ttl)
+        pipe.set(keys.sidebar_requester(zendesk_user_id), profile_id, ex=ttl)
+        pipe.execute()
+    return view

@@ -1,0 +1,123 @@
+"""GET /sidebar/profile over HTTP against the real receiver (gunicorn), real Redis and the Omneo
+sandbox process."""
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+import requests
+
+from integration import keys
+
+pytestmark = pytest.mark.e2e
+
+
+def bearer(stack, lifetime: float | None = 300, secret: str | None = None, **claims) -> dict:
+    claims.setdefault("zendesk_user_id", 555)
+    if lifetime is not None:
+        claims["exp"] = int(time.time() + lifetime)
+    signed = jwt.encode(claims, secret or stack.env["ZENDESK_APP_SECRET"], algorithm="HS256")
+    return {"Authorization": f"Bearer {signed}"}
+
+
+def sidebar(stack, headers: dict) -> requests.Response:
+    return requests.get(stack.receiver + "/sidebar/profile", headers=headers, timeout=20)
+
+
+def seed_customer(stack, profile_id: str = "p-e2e", zendesk_user_id: str = "555") -> None:
+    stack.put_profile(id=profile_id, first_name="Grace", last_name="Hopper",
+                      email="grace@example.com", tier="silver",
+                      identities=[{"handle": "zendesk", "identifier": zendesk_user_id}])
+    requests.post(f"{stack.omneo}/_sandbox/profiles/{profile_id}/rewards", timeout=5, json={
+        "balances": {"reward_balance": 15, "credit_balance": 20, "point_balance": 300,
+                     "point_balance_dollars": 3, "combined_balance_dollars": 18},
+        "benefits": [{"name": "Welcome gift", "expires_at": "2099-12-31 23:59:59"},
+                     {"name": "Expired", "expires_at": "2000-01-01 00:00:00"}],
+        "transactions": [{"transacted_at": "2026-10-0%d 09:30:00" % d, "location": "Sydney CBD",
+                          "total": 50 + d, "items": d} for d in range(1, 7)],
+    }).raise_for_status()
+
+
+@pytest.mark.parametrize("case", ["missing", "bad signature", "expired", "too far ahead", "garbage"])
+def test_bad_tokens_get_401(stack, case):
+    headers = {
+        "missing": {},
+        "bad signature": bearer(stack, secret="not-the-shared-secret-at-all"),
+        "expired": bearer(stack, lifetime=-30),
+        "too far ahead": bearer(stack, lifetime=11 * 60),
+        "garbage": {"Authorization": "Bearer abc.def.ghi"},
+    }[case]
+    resp = sidebar(stack, headers)
+    assert resp.status_code == 401
+    assert resp.json()["status"] == "error"
+    assert stack.stats("omneo").get("calls", 0) == 0
+
+
+def test_found_view_then_cache_hit_without_omneo_calls(stack):
+    seed_customer(stack)
+    resp = sidebar(stack, bearer(stack))
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["found"] is True
+    assert body["profile"]["name"] == "Grace Hopper" and body["profile"]["tier"] == "Silver"
+    assert body["balances"] == {"reward_balance": 15, "credit_balance": 20, "point_balance": 300,
+                                "combined_balance_dollars": 18}
+    assert body["benefits"] == [{"name": "Welcome gift", "expires_at": "2099-12-31 23:59:59"}]
+    assert [t["total"] for t in body["transactions"]] == [56, 55, 54, 53, 52]
+    assert body["transactions"][0]["items"] == 6
+    assert body["cx_manager_url"] == "https://sandbox.manager.getomneo.com/profiles/p-e2e"
+    assert "Access-Control-Allow-Origin" not in resp.headers
+
+    calls = stack.stats("omneo")["calls"]
+    assert sidebar(stack, bearer(stack)).json() == body
+    assert stack.stats("omneo")["calls"] == calls
+    # the cache lives for SIDEBAR_CACHE_SECONDS (60 by default), no longer
+    assert 0 < stack.redis.ttl(keys.sidebar_cache("p-e2e")) <= 60
+
+
+def test_not_a_customer(stack):
+    seed_customer(stack)
+    resp = sidebar(stack, bearer(stack, zendesk_user_id=999, email="stranger@example.com"))
+    assert resp.status_code == 200
+    assert resp.json() == {"found": False}
+
+
+def test_expired_cache_goes_back_to_omneo(stack):
+    seed_customer(stack)
+    sidebar(stack, bearer(stack))
+    stack.put_profile(id="p-e2e", first_name="Amazing Grace")
+    stack.redis.delete(keys.sidebar_cache("p-e2e"))  # what the TTL does
+    calls = stack.stats("omneo")["calls"]
+    assert sidebar(stack, bearer(stack)).json()["profile"]["name"] == "Amazing Grace Hopper"
+    assert stack.stats("omneo")["calls"] > calls
+
+
+def test_cache_seconds_setting_is_respected(stack):
+    """A receiver started with SIDEBAR_CACHE_SECONDS=2 serves from cache, then, once two
+    seconds have passed, from Omneo again."""
+    from web.devstack import cli_argv, free_port, wait_until
+
+    port = free_port()
+    proc = stack.dev._spawn("receiver-ttl", cli_argv("web", "--host", "127.0.0.1", "--port", str(port),
+                                                     "--workers", "1"),
+                            env={**stack.env, "SIDEBAR_CACHE_SECONDS": "2"})
+    url = f"http://127.0.0.1:{port}/sidebar/profile"
+    try:
+        wait_until(lambda: proc.alive() and requests.get(url, timeout=1).status_code == 401, 30,
+                   what="the second receiver")
+        seed_customer(stack)
+        assert requests.get(url, headers=bearer(stack), timeout=20).json()["found"] is True
+        assert 0 < stack.redis.ttl(keys.sidebar_cache("p-e2e")) <= 2
+        calls = stack.stats("omneo")["calls"]
+        assert requests.get(url, headers=bearer(stack), timeout=20).json()["found"] is True
+        assert stack.stats("omneo")["calls"] == calls
+
+        def fetched_again():
+            requests.get(url, headers=bearer(stack), timeout=20)
+            return stack.stats("omneo")["calls"] > calls
+
+        wait_until(fetched_again, 30, interval=0.5, what="the cached view to expire")
+    finally:
+        proc.stop()
+        stack.dev.processes.remove(proc)

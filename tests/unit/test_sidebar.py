@@ -1,0 +1,268 @@
+"""The sidebar API in process: JWT checks, the assembled view, caching. fakeredis and the
+in-process Omneo sandbox (over real HTTP on a local port)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import jwt
+import pytest
+import requests
+
+from integration import keys
+from integration.sidebar import requester_view
+from web.app import create_app
+from web.sidebar import verify_token, BadToken
+
+SECRET = "zd-app-secret-0123456789"
+
+
+def token(secret: str = SECRET, lifetime: float = 300, **claims) -> str:
+    claims.setdefault("zendesk_user_id", 9001)
+    if lifetime is not None:
+        claims["exp"] = int(time.time() + lifetime)
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@pytest.fixture
+def omneo_url(sandbox_servers):
+    return sandbox_servers[1].url
+
+
+@pytest.fixture
+def client(settings, fake_redis, ctx):
+    app = create_app(settings, redis_client=fake_redis)
+    return app.test_client()
+
+
+def seed(omneo_url: str, profile: dict, rewards: dict | None = None) -> None:
+    requests.post(f"{omneo_url}/_sandbox/profiles?emit=0", json=profile, timeout=5).raise_for_status()
+    if rewards is not None:
+        requests.post(f"{omneo_url}/_sandbox/profiles/{profile['id']}/rewards", json=rewards,
+                      timeout=5).raise_for_status()
+
+
+def calls(omneo_sandbox) -> int:
+    return omneo_sandbox.stats["calls"]
+
+
+ADA_REWARDS = {
+    "balances": {"reward_balance": 25, "credit_balance": 40.5, "point_balance": 1200,
+                 "point_balance_dollars": 12, "combined_balance_dollars": 37},
+    "benefits": [
+        {"name": "Birthday $10", "expires_at": "2099-03-01 00:00:00"},
+        {"name": "Free shipping", "expires_at": "2099-01-15 00:00:00"},
+        {"name": "Old voucher", "expires_at": "2001-01-01 00:00:00"},
+        {"name": "Used up", "expires_at": "2099-05-01 00:00:00", "is_redeemable": False},
+    ],
+    "transactions": [
+        {"transacted_at": f"2026-0{m}-10 12:00:00", "location": f"Store {m}", "total": 10 * m,
+         "items": [{"name": "Tee", "quantity": 2}, {"name": "Cap", "quantity": 1}]}
+        for m in range(1, 8)
+    ] + [{"transacted_at": "2026-09-01 12:00:00", "location": "Store V", "total": 99,
+          "items": 1, "is_void": True}],
+}
+
+
+def ada(omneo_url, **extra):
+    profile = {"id": "p-ada", "first_name": "Ada", "last_name": "Lovelace",
+               "email": "ada@example.com", "tier": "gold",
+               "identities": [{"handle": "zendesk", "identifier": "9001"}], **extra}
+    seed(omneo_url, profile, ADA_REWARDS)
+
+
+# tokens
+@pytest.mark.parametrize("header, reason", [
+    (None, "missing bearer token"),
+    ("Basic abc", "missing bearer token"),
+    ("Bearer ", "missing bearer token"),
+    ("Bearer not-a-jwt", "invalid token"),
+    (f"Bearer {token(secret='another-secret-0123456789')}", "invalid token"),
+    (f"Bearer {token(lifetime=-60)}", "token expired"),
+    (f"Bearer {token(lifetime=None)}", "invalid token"),
+    (f"Bearer {token(lifetime=3600)}", "token lives longer than 600 seconds"),
+    (f"Bearer {token(zendesk_user_id=None)}", "token has no zendesk_user_id claim"),
+    (f"Bearer {token(zendesk_user_id='1 OR 1=1')}", "zendesk_user_id claim is not a Zendesk user id"),
+    (f"Bearer {token(email=['a@b.c'])}", "email claim is not a string"),
+])
+def test_bad_tokens_are_401(client, omneo_sandbox, header, reason):
+    before = calls(omneo_sandbox)
+    resp = client.get("/sidebar/profile", headers={"Authorization": header} if header else {})
+    assert resp.status_code == 401
+    assert resp.get_json() == {"status": "error", "error": reason}
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert calls(omneo_sandbox) == before
+
+
+def test_a_none_algorithm_token_is_refused():
+    unsigned = jwt.encode({"zendesk_user_id": 1, "exp": int(time.time()) + 60}, None, algorithm="none")
+    with pytest.raises(BadToken, match="invalid token"):
+        verify_token(f"Bearer {unsigned}", SECRET)
+
+
+def test_token_claims_are_normalised():
+    claims = verify_token(f"Bearer {token(zendesk_user_id='42', email='  ')}", SECRET)
+    assert claims == {"zendesk_user_id": "42", "email": None}
+
+
+# the view
+def test_found_by_zendesk_identity(client, omneo_url, settings):
+    ada(omneo_url)
+    resp = client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token()}"})
+    assert resp.status_code == 200
+    assert resp.headers["Cache-Control"] == "private, no-store"
+    assert "Access-Control-Allow-Origin" not in resp.headers
+    body = resp.get_json()
+    assert body["found"] is True
+    assert body["profile"] == {"id": "p-ada", "name": "Ada Lovelace", "email": "ada@example.com",
+                               "tier": "Gold", "joined_at": body["profile"]["joined_at"]}
+    assert body["profile"]["joined_at"]
+    assert body["balances"] == {"reward_balance": 25, "credit_balance": 40.5,
+                                "point_balance": 1200, "combined_balance_dollars": 37}
+    assert body["benefits"] == [{"name": "Free shipping", "expires_at": "2099-01-15 00:00:00"},
+                                {"name": "Birthday $10", "expires_at": "2099-03-01 00:00:00"}]
+    assert [t["location"] for t in body["transactions"]] == ["Store 7", "Store 6", "Store 5",
+                                                             "Store 4", "Store 3"]
+    assert body["transactions"][0] == {"transacted_at": "2026-07-10 12:00:00",
+                                       "location": "Store 7", "total": 70, "items": 3}
+    assert body["cx_manager_url"] == "https://acme.manager.getomneo.com/profiles/p-ada"
+
+
+def test_found_by_email_when_there_is_no_identity(client, omneo_url):
+    seed(omneo_url, {"id": "p-bo", "first_name": "Bo", "email": "bo@example.com"})
+    resp = client.get("/sidebar/profile",
+                      headers={"Authorization": f"Bearer {token(zendesk_user_id=77, email='BO@example.com')}"})
+    body = resp.get_json()
+    assert (body["found"], body["profile"]["id"], body["profile"]["name"]) == (True, "p-bo", "Bo")
+    assert body["balances"] == {"reward_balance": 0, "credit_balance": 0, "point_balance": 0,
+                                "combined_balance_dollars": 0}
+    assert (body["benefits"], body["transactions"]) == ([], [])
+
+
+def test_two_profiles_with_one_email_are_not_guessed_between(client, omneo_url):
+    seed(omneo_url, {"id": "p-c1", "email": "twin@example.com"})
+    seed(omneo_url, {"id": "p-c2", "email": "twin@example.com"})
+    resp = client.get("/sidebar/profile",
+                      headers={"Authorization": f"Bearer {token(zendesk_user_id=5, email='twin@example.com')}"})
+    assert resp.get_json() == {"found": False}
+
+
+def test_not_a_customer(client, omneo_url):
+    seed(omneo_url, {"id": "p-x", "email": "x@example.com"})
+    resp = client.get("/sidebar/profile",
+                      headers={"Authorization": f"Bearer {token(zendesk_user_id=1, email='nobody@example.com')}"})
+    assert resp.status_code == 200
+    assert resp.get_json() == {"found": False}
+
+
+def test_omneo_failure_is_a_clear_502_without_personal_data(client, omneo_url, omneo_sandbox):
+    ada(omneo_url)
+    omneo_sandbox.failures = [{"path": "/balances", "status": 500, "count": 1}]
+    resp = client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token()}"})
+    assert resp.status_code == 502
+    assert "ada" not in resp.get_data(as_text=True).lower()
+    # nothing half-built was cached: the retry fetches again and succeeds
+    resp = client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token()}"})
+    assert resp.get_json()["found"] is True
+
+
+def test_omneo_rate_limit_is_a_503_with_retry_after(client, omneo_url, omneo_sandbox):
+    ada(omneo_url)
+    omneo_sandbox.failures = [{"path": "/profiles", "status": 429, "count": 5, "retry_after": 30}]
+    resp = client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token()}"})
+    assert resp.status_code == 503
+    assert int(resp.headers["Retry-After"]) >= 1
+
+
+# concurrency and the shared limiter
+def test_view_calls_run_concurrently_through_the_shared_limiter(ctx, omneo_url):
+    ada(omneo_url)
+    taken = []
+    original_acquire = ctx.omneo.limiter.acquire
+    ctx.omneo.limiter.acquire = lambda: (taken.append(1), original_acquire())[1]
+    # balances, benefits and transactions each wait here for the other two: run one after
+    # another, they would break the barrier instead
+    together = threading.Barrier(3, timeout=10)
+    original_request = ctx.omneo.request
+
+    def request(method, path, **kw):
+        if path.rsplit("/", 1)[-1] in ("balances", "benefits", "transactions"):
+            together.wait()
+        return original_request(method, path, **kw)
+
+    ctx.omneo.request = request
+    view = requester_view(ctx, "9001", None)
+    assert view["found"] is True
+    assert not together.broken
+    # search-id, then the three side by side: one token each from the Redis bucket
+    assert len(taken) == 4
+    assert ctx.redis.hgetall(keys.ratelimit_bucket("omneo"))
+
+
+# the cache
+def test_a_cache_hit_makes_no_omneo_call(client, omneo_url, omneo_sandbox, fake_redis):
+    ada(omneo_url)
+    auth = {"Authorization": f"Bearer {token()}"}
+    first = client.get("/sidebar/profile", headers=auth).get_json()
+    before = calls(omneo_sandbox)
+    assert client.get("/sidebar/profile", headers=auth).get_json() == first
+    assert calls(omneo_sandbox) == before
+    assert fake_redis.exists(keys.sidebar_cache("p-ada"))
+
+
+def test_cache_lives_for_the_setting_and_is_not_extended_by_hits(settings, fake_redis, omneo_url):
+    app = create_app(settings.replace(sidebar_cache_seconds=45), redis_client=fake_redis)
+    client = app.test_client()
+    ada(omneo_url)
+    auth = {"Authorization": f"Bearer {token()}"}
+    client.get("/sidebar/profile", headers=auth)
+    key = keys.sidebar_cache("p-ada")
+    assert 40 <= fake_redis.ttl(key) <= 45
+    assert 40 <= fake_redis.ttl(keys.sidebar_requester("9001")) <= 45
+    fake_redis.expire(key, 5)
+    client.get("/sidebar/profile", headers=auth)
+    assert fake_redis.ttl(key) <= 5
+
+
+def test_a_zero_cache_setting_caches_nothing(settings, fake_redis, omneo_url, omneo_sandbox):
+    app = create_app(settings.replace(sidebar_cache_seconds=0), redis_client=fake_redis)
+    client = app.test_client()
+    ada(omneo_url)
+    auth = {"Authorization": f"Bearer {token()}"}
+    client.get("/sidebar/profile", headers=auth)
+    before = calls(omneo_sandbox)
+    assert client.get("/sidebar/profile", headers=auth).get_json()["found"] is True
+    assert calls(omneo_sandbox) > before
+    assert not fake_redis.keys(f"{keys.PREFIX}:cache:*")
+
+
+def test_an_expired_cache_fetches_fresh_data(client, omneo_url, omneo_sandbox, fake_redis):
+    ada(omneo_url)
+    auth = {"Authorization": f"Bearer {token()}"}
+    client.get("/sidebar/profile", headers=auth)
+    requests.post(f"{omneo_url}/_sandbox/profiles?emit=0", json={"id": "p-ada", "first_name": "Augusta"},
+                  timeout=5).raise_for_status()
+    fake_redis.delete(keys.sidebar_cache("p-ada"))  # as expiry would
+    assert client.get("/sidebar/profile", headers=auth).get_json()["profile"]["name"] == "Augusta Lovelace"
+
+
+def test_erasure_leaves_nothing_to_show(client, omneo_url, fake_redis, ctx):
+    ada(omneo_url)
+    auth = {"Authorization": f"Bearer {token()}"}
+    assert client.get("/sidebar/profile", headers=auth).get_json()["found"] is True
+    # what erasure does: drop the keys matching the sidebar pattern, tombstone, Omneo deletes
+    matched = list(fake_redis.scan_iter(keys.sidebar_cache_pattern("p-ada")))
+    assert matched == [keys.sidebar_cache("p-ada").encode()]
+    fake_redis.delete(*matched)
+    ctx.state.mark_erased("p-ada")
+    requests.delete(f"{omneo_url}/_sandbox/profiles/p-ada", timeout=5)
+    assert client.get("/sidebar/profile", headers=auth).get_json() == {"found": False}
+    assert not fake_redis.exists(keys.sidebar_cache("p-ada"))
+
+
+def test_an_erased_profile_still_in_omneo_is_not_shown_or_cached(client, omneo_url, fake_redis, ctx):
+    ada(omneo_url)
+    ctx.state.mark_erased("p-ada")
+    auth = {"Authorization": f"Bearer {token()}"}
+    assert client.get("/sidebar/profile", headers=auth).get_json() == {"found": False}
+    assert not fake_redis.exists(keys.sidebar_cache("p-ada"))

@@ -1,0 +1,104 @@
+"""GET /sidebar/profile: the Zendesk sidebar app's view of the ticket requester.
+
+The app calls us through Zendesk's proxy (`client.request` with `secure: true` and a `jwt`
+option): the proxy signs an HS256 JWT with the app's secure `shared_secret` setting, which must
+equal ZENDESK_APP_SECRET. The requester travels as claims: `zendesk_user_id` (required), `email`
+(optional), `exp` (required, at most ten minutes ahead), so one token reveals one customer at most.
+
+No CORS headers: the browser never calls us directly. Zendesk's servers do, so a page on another
+origin has no business reading these answers.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import jwt
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+from integration.context import Context, build_context
+from integration.errors import ApiError, RateLimited
+from integration.sidebar import requester_view
+from web.responses import problem
+
+log = logging.getLogger("omneo_zendesk.web")
+bp = Blueprint("sidebar", __name__)
+
+EXTENSION = "omneo_zendesk_sidebar"
+MAX_TOKEN_LIFETIME = 600
+LEEWAY_SECONDS = 5
+# an agent is waiting: give up on a drained Omneo budget sooner than a background job would
+LIMITER_MAX_WAIT = 5.0
+
+
+class BadToken(Exception):
+    """Why a token is refused; the text is safe to answer with (no claim values in it)."""
+
+
+@bp.record_once
+def _build_context(state) -> None:
+    from workers import metrics
+
+    ext = state.app.extensions["omneo_zendesk"]
+    ctx = build_context(ext.settings, client=ext.redis, on_call=metrics.record_api_call)
+    ctx.omneo.limiter.max_wait = LIMITER_MAX_WAIT
+    state.app.extensions[EXTENSION] = ctx
+
+
+def verify_token(header: str | None, secret: str, now: float | None = None) -> dict:
+    """The claims of a valid `Authorization: Bearer <JWT>`; raise BadToken otherwise."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BadToken("missing bearer token")
+    now = time.time() if now is None else now
+    try:
+        claims = jwt.decode(token.strip(), secret, algorithms=["HS256"],
+                            options={"require": ["exp"]}, leeway=LEEWAY_SECONDS)
+    except jwt.ExpiredSignatureError:
+        raise BadToken("token expired") from None
+    except jwt.InvalidTokenError:
+        raise BadToken("invalid token") from None
+    if claims["exp"] > now + MAX_TOKEN_LIFETIME + LEEWAY_SECONDS:
+        raise BadToken(f"token lives longer than {MAX_TOKEN_LIFETIME} seconds")
+    user_id = claims.get("zendesk_user_id")
+    if isinstance(user_id, bool) or not isinstance(user_id, (int, str)) or not str(user_id).strip():
+        raise BadToken("token has no zendesk_user_id claim")
+    if not str(user_id).strip().isdigit():
+        raise BadToken("zendesk_user_id claim is not a Zendesk user id")
+    email = claims.get("email")
+    if email is not None and not isinstance(email, str):
+        raise BadToken("email claim is not a string")
+    return {"zendesk_user_id": str(user_id).strip(), "email": (email or "").strip() or None}
+
+
+def _unauthorized(reason: str):
+    body, status = problem(401, reason)
+    body.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return body, status
+
+
+@bp.get("/sidebar/profile")
+def profile():
+    settings = current_app.extensions["omneo_zendesk"].settings
+    try:
+        claims = verify_token(request.headers.get("Authorization"), settings.zendesk_app_secret)
+    except BadToken as exc:
+        return _unauthorized(str(exc))
+    ctx: Context = current_app.extensions[EXTENSION]
+    try:
+        view = requester_view(ctx, claims["zendesk_user_id"], claims["email"])
+    except RateLimited as exc:
+        body, status = problem(503, "Omneo is busy; try again shortly")
+        body.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return body, status
+    except ApiError as exc:
+        log.warning("sidebar: Omneo call failed", extra={"error_type": type(exc).__name__,
+                                                          "status": exc.status})
+        return problem(502, "Omneo did not answer as expected; try again")
+    except redis.RedisError as exc:
+        log.error("sidebar: Redis unavailable", extra={"error_type": type(exc).__name__})
+        return problem(503, "cache unavailable; try again shortly")
+    response = jsonify(view)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
