@@ -63,7 +63,20 @@ def dlq_by_profile(profile_id: str) -> str:
 
 
 ERASURE_AUDIT = f"{PREFIX}:audit:erasures"  # list of JSON records, newest first
-INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"
+INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"  # counter of ticket events skipped
+INTERACTIONS_SKIPPED_LOG = f"{PREFIX}:interactions:skipped"  # capped list of JSON records, newest first
+
+
+def interaction_intent(event_id: str) -> str:
+    """Set just before an Interaction is posted for this Zendesk event: the post may have happened."""
+    return f"{PREFIX}:interaction:intent:{event_id}"
+
+
+def interaction_done(event_id: str) -> str:
+    """The Interaction for this Zendesk event exists (value: its Omneo id)."""
+    return f"{PREFIX}:interaction:done:{event_id}"
+
+
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"
 RECONCILE_STATE = f"{PREFIX}:reconcile:state"
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"

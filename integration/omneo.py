@@ -74,6 +74,11 @@ class OmneoClient(ApiClient):
     def create_interaction(self, interaction: dict) -> dict:
         return self.request("POST", "/interactions", json=interaction)["data"]
 
+    def list_profile_interactions(self, profile_id: str, per_page: int = 100) -> list[dict]:
+        """The profile's most recent interactions (one page)."""
+        params = {"sort": "-created_at", "per_page": per_page}
+        return self.request("GET", f"/profiles/{profile_id}/interactions", params=params)["data"]
+
     # rewards, for the sidebar
     def get_balances(self, profile_id: str) -> dict:
         return self.request("GET", f"/profiles/{profile_id}/balances")["data"]

@@ -13,11 +13,16 @@ from typing import Mapping
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 ALL_SYNC_ATTRIBUTES = ("name", "email", "mobile", "tier")
-DEFAULT_TICKET_EVENTS = ("ticket.created", "ticket.solved", "ticket.satisfaction_rated")
-KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (
-    "ticket.status_changed",
-    "ticket.comment_added",
-)
+# Zendesk's own event type names, as an event-subscribed webhook sends them (and as the webhook's
+# `subscriptions` list them). "Solved" is not an event of its own: it is a status change whose
+# current status is SOLVED. A satisfaction rating arrives as `ticket.csat_received`.
+ZENDESK_EVENT_PREFIX = "zen:event-type:"
+TICKET_CREATED = ZENDESK_EVENT_PREFIX + "ticket.created"
+TICKET_STATUS_CHANGED = ZENDESK_EVENT_PREFIX + "ticket.status_changed"
+TICKET_CSAT_RECEIVED = ZENDESK_EVENT_PREFIX + "ticket.csat_received"
+TICKET_COMMENT_ADDED = ZENDESK_EVENT_PREFIX + "ticket.comment_added"
+DEFAULT_TICKET_EVENTS = (TICKET_CREATED, TICKET_STATUS_CHANGED, TICKET_CSAT_RECEIVED)
+KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (TICKET_COMMENT_ADDED,)
 
 
 class SettingsError(Exception):
@@ -75,6 +80,20 @@ def _csv(allowed: tuple[str, ...]):
     return check
 
 
+def ticket_event_names(value: str) -> tuple[str, ...]:
+    """`TICKET_EVENTS` items as Zendesk's full type names; the `zen:event-type:` prefix is optional."""
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    return tuple(v if v.startswith(ZENDESK_EVENT_PREFIX) else ZENDESK_EVENT_PREFIX + v for v in items)
+
+
+def _ticket_events(value: str) -> None:
+    names = ticket_event_names(value)
+    if not names or any(n not in KNOWN_TICKET_EVENTS for n in names):
+        short = ", ".join(n[len(ZENDESK_EVENT_PREFIX):] for n in KNOWN_TICKET_EVENTS)
+        raise ValidationError(f"a comma-separated list drawn from {short} "
+                              f"(with or without the {ZENDESK_EVENT_PREFIX} prefix)")
+
+
 class SettingsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -120,7 +139,7 @@ class SettingsSchema(Schema):
         validate=_csv(ALL_SYNC_ATTRIBUTES), load_default=",".join(ALL_SYNC_ATTRIBUTES)
     )
     TICKET_EVENTS = fields.String(
-        validate=_csv(KNOWN_TICKET_EVENTS), load_default=",".join(DEFAULT_TICKET_EVENTS)
+        validate=_ticket_events, load_default=",".join(DEFAULT_TICKET_EVENTS)
     )
     ZENDESK_REQUESTS_PER_MINUTE = fields.Integer(
         validate=validate.Range(min=1, max=100_000, error="a whole number from 1 to 100000"),
@@ -224,7 +243,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         zendesk_webhook_secret=data["ZENDESK_WEBHOOK_SECRET"],
         zendesk_app_secret=data["ZENDESK_APP_SECRET"],
         sync_attributes=tuple(v.strip() for v in data["SYNC_ATTRIBUTES"].split(",") if v.strip()),
-        ticket_events=tuple(v.strip() for v in data["TICKET_EVENTS"].split(",") if v.strip()),
+        ticket_events=ticket_event_names(data["TICKET_EVENTS"]),
         zendesk_requests_per_minute=data["ZENDESK_REQUESTS_PER_MINUTE"],
         omneo_requests_per_minute=data["OMNEO_REQUESTS_PER_MINUTE"],
         http_timeout_seconds=data["HTTP_TIMEOUT_SECONDS"],

@@ -148,7 +148,8 @@ class DevStack:
     # the two sandbox APIs
     def start_sandboxes(self, zendesk_rate: int | None = None, omneo_rate: int | None = None,
                         extra: dict | None = None) -> None:
-        zargs = ["zendesk", "--email", SANDBOX_ZENDESK_EMAIL, "--token", SANDBOX_ZENDESK_TOKEN]
+        zargs = ["zendesk", "--email", SANDBOX_ZENDESK_EMAIL, "--token", SANDBOX_ZENDESK_TOKEN,
+                 "--webhook-secret", SANDBOX_ZENDESK_WEBHOOK_SECRET]
         oargs = ["omneo", "--token", SANDBOX_OMNEO_TOKEN, "--webhook-secret", SANDBOX_OMNEO_WEBHOOK_SECRET]
         if zendesk_rate:
             zargs += ["--rate-per-minute", str(zendesk_rate)]

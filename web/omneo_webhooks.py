@@ -5,13 +5,12 @@ import hashlib
 import json
 import logging
 
-import redis
 from flask import Blueprint, current_app, request
-from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
 
 from integration.signatures import verify_omneo
-from web.responses import accepted, ignored, problem
+from web.delivery import BROKER_DOWN, enqueue_once  # noqa: F401  (BROKER_DOWN: kept importable here)
+from web.responses import ignored, problem
 from web.schemas import OmneoProfileEvent, first_error
 from workers import enqueue
 
@@ -19,7 +18,6 @@ log = logging.getLogger("omneo_zendesk.web")
 bp = Blueprint("omneo_webhooks", __name__)
 
 SYNC_EVENTS = {"profile.created", "profile.updated"}
-BROKER_DOWN = (redis.RedisError, OperationalError, ConnectionError, OSError)
 
 
 def _sync(ext, event: str, body: dict):
@@ -55,16 +53,4 @@ def receive():
         return problem(400, first_error(exc.messages))
 
     delivery = hashlib.sha256(event.encode() + b"\n" + raw).hexdigest()
-    try:
-        if not ext.state.mark_seen("omneo", delivery):
-            return ignored("duplicate delivery", duplicate=True)
-        try:
-            job_id, extra = handler(ext, event, body)
-        except Exception:
-            ext.state.unmark_seen("omneo", delivery)
-            raise
-    except BROKER_DOWN as exc:
-        log.error("could not enqueue", extra={"event": event, "error_type": type(exc).__name__})
-        return problem(503, "queue unavailable, retry later")
-    log.info("webhook accepted", extra={"event": event, "job_id": job_id})
-    return accepted(job_id, event=event, **extra)
+    return enqueue_once(ext, "omneo", delivery, event, lambda: handler(ext, event, body))

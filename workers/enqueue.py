@@ -27,3 +27,8 @@ def enqueue_sync(app: Celery, state: State, profile_id: str) -> tuple[str, bool]
         state.release_pending_sync(profile_id, job_id)
         raise
     return job_id, False
+
+
+def enqueue_ticket_event(app: Celery, job: dict) -> str:
+    """Queue the interaction job of one Zendesk ticket event (see integration.interactions)."""
+    return send(app, "omneo_zendesk.ticket_interaction", job)

@@ -6,6 +6,9 @@ from prometheus_client import Counter, Histogram
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome", ["task", "outcome"])
 JOB_SECONDS = Histogram("oz_job_seconds", "Time a job ran, by task", ["task"],
                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+TICKET_EVENTS = Counter("oz_ticket_events_total",
+                        "Zendesk ticket events by what the interaction job did "
+                        "(created, duplicate, recovered, skipped)", ["outcome"])
 API_CALLS = Counter("oz_api_calls_total", "API calls by API and status class", ["api", "status"])
 
 

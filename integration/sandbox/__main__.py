@@ -21,16 +21,19 @@ def main(argv=None) -> None:
     parser.add_argument("--rate-per-minute", type=int, default=None)
     parser.add_argument("--token", default=None, help="API token (Omneo bearer or Zendesk API token)")
     parser.add_argument("--email", default="agent@example.com", help="Zendesk agent email")
-    parser.add_argument("--webhook-secret", default="sandbox-webhook-secret")
+    parser.add_argument("--webhook-secret", default=None,
+                        help="secret Omneo signs webhooks with / Zendesk webhooks' signing secret")
     parser.add_argument("--no-bulk-imports", action="store_true")
     args = parser.parse_args(argv)
     if args.api == "zendesk":
         app = ZendeskSandbox(email=args.email, api_token=args.token or "sandbox-token",
                              rate_per_minute=args.rate_per_minute,
-                             bulk_imports=not args.no_bulk_imports)
+                             bulk_imports=not args.no_bulk_imports,
+                             webhook_secret=args.webhook_secret)
     else:
         app = OmneoSandbox(token=args.token or "sandbox-omneo-token",
-                           webhook_secret=args.webhook_secret, rate_per_minute=args.rate_per_minute)
+                           webhook_secret=args.webhook_secret or "sandbox-webhook-secret",
+                           rate_per_minute=args.rate_per_minute)
     server = ServerThread(app, port=args.port).start()
     print(f"{args.api} sandbox listening on {server.url}", flush=True)
     stop = threading.Event()

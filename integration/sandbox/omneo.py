@@ -7,6 +7,7 @@ import math
 import threading
 import time
 import uuid
+from datetime import datetime
 
 import requests
 from werkzeug.wrappers import Request
@@ -24,6 +25,14 @@ def _invalid(errors: dict) -> ApiFailure:
 
 def _missing() -> ApiFailure:
     return ApiFailure(404, {"message": "Not Found"})
+
+
+def _is_omneo_time(value) -> bool:
+    try:
+        datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return False
+    return True
 
 
 class OmneoSandbox(SandboxApp):
@@ -45,6 +54,7 @@ class OmneoSandbox(SandboxApp):
         r(f"{API}/profiles/<profile_id>/benefits", ["GET"], self.benefits)
         r(f"{API}/profiles/<profile_id>/transactions", ["GET"], self.transactions)
         r(f"{API}/interactions", ["POST"], self.create_interaction)
+        r(f"{API}/profiles/<profile_id>/interactions", ["GET"], self.profile_interactions)
         r(f"{API}/webhooks", ["GET"], self.list_webhooks)
         r(f"{API}/webhooks", ["POST"], self.create_webhook)
         r(f"{API}/webhooks/<webhook_id>", ["PUT"], self.put_webhook)
@@ -184,6 +194,8 @@ class OmneoSandbox(SandboxApp):
                 errors[key] = [f"The {key.replace('_', ' ')} field is required."]
         if body.get("signal") not in SIGNALS:
             errors["signal"] = ["The selected signal is invalid."]
+        if body.get("interacted_at") is not None and not _is_omneo_time(body["interacted_at"]):
+            errors["interacted_at"] = ["The interacted at does not match the format Y-m-d H:i:s."]
         if errors:
             raise _invalid(errors)
         if body["profile_id"] not in self.profiles:
@@ -191,6 +203,14 @@ class OmneoSandbox(SandboxApp):
         interaction = dict(body, id=len(self.interactions) + 1, created_at=self._stamp())
         self.interactions.append(interaction)
         return json_response({"data": interaction}, 201)
+
+    def profile_interactions(self, request, profile_id):
+        self._profile(profile_id)
+        rows = sorted((i for i in self.interactions if i["profile_id"] == profile_id),
+                      key=lambda i: i["id"], reverse=True)
+        per_page = min(max(int(request.args.get("per_page", 15)), 1), 100)
+        return json_response({"data": rows[:per_page], "links": {},
+                              "meta": {"current_page": 1, "per_page": per_page, "total": len(rows)}})
 
     # webhooks
     def list_webhooks(self, request):

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import re
 import secrets
 import time
+import uuid
 
+import requests
 from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
+from integration.signatures import zendesk_signature
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 API = "/api/v2"
@@ -29,9 +33,11 @@ class ZendeskSandbox(SandboxApp):
 
     def __init__(self, email: str = "agent@example.com", api_token: str = "sandbox-token",
                  oauth_token: str | None = None, rate_per_minute: int | None = None,
-                 bulk_imports: bool = True):
+                 bulk_imports: bool = True, webhook_secret: str | None = None):
         self.email, self.api_token, self.oauth_token = email, api_token, oauth_token
         self.bulk_imports = bulk_imports
+        # signing secret of every webhook created here (random per webhook when None)
+        self.webhook_secret = webhook_secret
         super().__init__(rate_per_minute)
         r = self.route
         r(f"{API}/users/create_or_update", ["POST"], self.create_or_update)
@@ -60,6 +66,7 @@ class ZendeskSandbox(SandboxApp):
         r("/_sandbox/users", ["GET"], self.ctl_users, control=True)
         r("/_sandbox/users", ["POST"], self.ctl_add_user, control=True)
         r("/_sandbox/tickets", ["POST"], self.ctl_add_ticket, control=True)
+        r("/_sandbox/tickets/<int:ticket_id>/events", ["POST"], self.ctl_ticket_event, control=True)
 
     def reset(self) -> None:
         super().reset()
@@ -392,7 +399,7 @@ class ZendeskSandbox(SandboxApp):
                 raise ApiFailure(400, {"errors": [{"code": "InvalidInput", "title": f"{key} is required"}]})
         webhook_id = "01" + secrets.token_hex(12).upper()
         hook = dict(data, id=webhook_id, created_at=self._now(),
-                    _secret=base64.b64encode(secrets.token_bytes(32)).decode())
+                    _secret=self.webhook_secret or base64.b64encode(secrets.token_bytes(32)).decode())
         self.webhooks[webhook_id] = hook
         return json_response({"webhook": {k: v for k, v in hook.items() if not k.startswith("_")}}, 201)
 
@@ -431,11 +438,84 @@ class ZendeskSandbox(SandboxApp):
         data = request.get_json(force=True)
         with self.lock:
             ticket_id = data.get("id") or (max(self.tickets, default=100) + 1)
-            ticket = {"id": ticket_id, "subject": data.get("subject", ""), "status": data.get("status", "new"),
-                      "requester_id": data["requester_id"], "created_at": self._now(),
+            ticket = {"id": ticket_id, "url": f"{request.host_url}api/v2/tickets/{ticket_id}.json",
+                      "subject": data.get("subject", ""), "description": data.get("description", ""),
+                      "status": data.get("status", "new"), "priority": None, "type": None,
+                      "requester_id": data["requester_id"], "submitter_id": data["requester_id"],
+                      "assignee_id": None, "tags": [], "via": {"channel": "web"},
+                      "satisfaction_rating": None, "created_at": self._now(),
                       "updated_at": self._now()}
             self.tickets[ticket_id] = ticket
             return json_response({"ticket": ticket}, 201)
+
+    # ticket events, sent to event-subscribed webhooks as Zendesk sends them
+    def ctl_ticket_event(self, request, ticket_id):
+        """Make something happen to a ticket and deliver the event, signed, to every active webhook
+        subscribed to it. Body: {"type": "ticket.created" | "ticket.status_changed" (with "status")
+        | "ticket.csat_received" (with "score": good|bad) | "ticket.comment_added",
+        "times": how often to deliver it (Zendesk may deliver an event more than once)}.
+        Answers the event and each delivery's HTTP status."""
+        data = request.get_json(force=True) or {}
+        kind = str(data.get("type", "")).removeprefix("zen:event-type:")
+        with self.lock:
+            ticket = self.tickets.get(ticket_id)
+            if ticket is None:
+                return json_response({"error": "RecordNotFound"}, 404)
+            inner = self._apply_ticket_event(ticket, kind, data)
+            event = {"type": f"zen:event-type:{kind}", "account_id": 1, "id": str(uuid.uuid4()),
+                     "time": self._now(), "zendesk_event_version": "2022-11-06",
+                     "subject": f"zen:ticket:{ticket_id}", "detail": _ticket_detail(ticket),
+                     "event": inner}
+            hooks = [dict(h) for h in self.webhooks.values()
+                     if h.get("status", "active") == "active" and event["type"] in (h.get("subscriptions") or [])]
+        raw = json.dumps(event).encode()
+        deliveries = [self._deliver(hook, raw) for hook in hooks for _ in range(int(data.get("times", 1)))]
+        return json_response({"event": event, "deliveries": deliveries})
+
+    def _apply_ticket_event(self, ticket: dict, kind: str, data: dict) -> dict:
+        ticket["updated_at"] = self._now()
+        if kind == "ticket.created":
+            return {"meta": {"sequence": {"id": uuid.uuid4().hex, "position": 1, "total": 1}}}
+        if kind == "ticket.status_changed":
+            previous, ticket["status"] = ticket["status"], str(data.get("status", "solved")).lower()
+            return {"previous": previous.upper(), "current": ticket["status"].upper()}
+        if kind == "ticket.csat_received":
+            score = str(data.get("score", "good")).lower()
+            ticket["satisfaction_rating"] = {"id": next(self._identity_ids), "score": score}
+            return {"satisfaction_score": {"id": ticket["satisfaction_rating"]["id"], "score": score}}
+        if kind == "ticket.comment_added":
+            return {"comment": {"id": str(next(self._identity_ids)), "body": data.get("body", ""),
+                                "is_public": True}}
+        raise ApiFailure(400, {"error": "InvalidValue", "description": f"unknown ticket event {kind}"})
+
+    def _deliver(self, hook: dict, raw: bytes) -> dict:
+        stamp = self._now()
+        headers = {"Content-Type": "application/json", "User-Agent": "Zendesk Webhook",
+                   "X-Zendesk-Webhook-Id": hook["id"],
+                   "X-Zendesk-Webhook-Invocation-Id": str(secrets.randbelow(10**12)),
+                   "X-Zendesk-Webhook-Signature": zendesk_signature(hook["_secret"], stamp, raw),
+                   "X-Zendesk-Webhook-Signature-Timestamp": stamp}
+        try:
+            status = requests.post(hook["endpoint"], data=raw, headers=headers, timeout=10).status_code
+        except requests.RequestException as exc:
+            status = type(exc).__name__
+        with self.lock:
+            self.stats["webhook_deliveries"] += 1
+        return {"webhook_id": hook["id"], "status": status}
+
+
+def _ticket_detail(ticket: dict) -> dict:
+    """A ticket as an event's `detail` shows it: ids as strings, status upper case."""
+    def sid(value):
+        return None if value is None else str(value)
+    return {"id": str(ticket["id"]), "subject": ticket["subject"], "description": ticket["description"],
+            "status": ticket["status"].upper(), "priority": ticket["priority"], "type": ticket["type"],
+            "requester_id": sid(ticket["requester_id"]), "submitter_id": sid(ticket["submitter_id"]),
+            "assignee_id": sid(ticket["assignee_id"]), "actor_id": sid(ticket["requester_id"]),
+            "brand_id": "1", "form_id": "1", "group_id": None, "organization_id": None,
+            "external_id": None, "is_public": True, "tags": ticket["tags"],
+            "via": {"channel": ticket["via"]["channel"]},
+            "created_at": ticket["created_at"], "updated_at": ticket["updated_at"]}
 
 
 def _flatten(details: dict) -> str:

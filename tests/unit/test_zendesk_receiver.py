@@ -1,0 +1,140 @@
+"""POST /webhooks/zendesk in-process: signature and skew, schema, event filter, dedupe, answers."""
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import redis
+from celery import Celery
+
+from integration.signatures import zendesk_signature
+from web.app import create_app
+
+
+class RecordingCelery(Celery):
+    """A Celery app whose send_task records instead of publishing (or fails, when told to)."""
+
+    def __init__(self):
+        super().__init__("test", broker="memory://")
+        self.sent, self.fail = [], None
+
+    def send_task(self, name, args=None, kwargs=None, task_id=None, queue=None, **options):
+        if self.fail:
+            raise self.fail
+        self.sent.append({"name": name, "args": args, "task_id": task_id, "queue": queue})
+
+
+@pytest.fixture
+def celery():
+    return RecordingCelery()
+
+
+@pytest.fixture
+def client(settings, fake_redis, celery):
+    return create_app(settings, celery=celery, redis_client=fake_redis).test_client()
+
+
+def stamp(offset_seconds=0):
+    when = datetime.now(timezone.utc) + timedelta(seconds=offset_seconds)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ticket_event(type_="zen:event-type:ticket.created", event_id="01HZX0000000000000000001", **inner):
+    return {"type": type_, "account_id": 1, "id": event_id, "time": "2026-11-27T10:00:00Z",
+            "zendesk_event_version": "2022-11-06", "subject": "zen:ticket:35436",
+            "detail": {"id": "35436", "requester_id": "20978392", "subject": "Broken zip",
+                       "status": "NEW", "via": {"channel": "web"}},
+            "event": inner}
+
+
+def post(client, settings, body, secret=None, ts=None, sig=None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    ts = ts or stamp()
+    sig = sig or zendesk_signature(secret or settings.zendesk_webhook_secret, ts, raw)
+    return client.post("/webhooks/zendesk", data=raw, content_type="application/json",
+                       headers={"X-Zendesk-Webhook-Signature": sig,
+                                "X-Zendesk-Webhook-Signature-Timestamp": ts})
+
+
+def test_created_event_is_enqueued_on_the_interactions_queue(client, settings, celery):
+    r = post(client, settings, ticket_event())
+    assert r.status_code == 202, r.json
+    [sent] = celery.sent
+    assert r.json["job_id"] == sent["task_id"]
+    assert (sent["name"], sent["queue"]) == ("omneo_zendesk.ticket_interaction", "interactions")
+    assert sent["args"][0] == {"event_id": "01HZX0000000000000000001",
+                               "event_type": "zen:event-type:ticket.created", "kind": "created",
+                               "time": "2026-11-27T10:00:00Z", "ticket_id": "35436",
+                               "requester_id": "20978392", "subject": "Broken zip"}
+
+
+def test_repeat_of_an_event_id_is_200_and_not_enqueued_again(client, settings, celery):
+    assert post(client, settings, ticket_event()).status_code == 202
+    again = post(client, settings, ticket_event())
+    assert again.status_code == 200 and again.json["duplicate"] is True
+    assert len(celery.sent) == 1
+
+
+@pytest.mark.parametrize("offset", [-301, 301])
+def test_timestamp_more_than_five_minutes_off_is_401(client, settings, celery, offset):
+    assert post(client, settings, ticket_event(), ts=stamp(offset)).status_code == 401
+    assert post(client, settings, ticket_event(), ts=stamp(offset // 2)).status_code == 202
+
+
+def test_wrong_or_missing_signature_is_401(client, settings, celery):
+    assert post(client, settings, ticket_event(), secret="not-the-secret").status_code == 401
+    r = client.post("/webhooks/zendesk", json=ticket_event())
+    assert r.status_code == 401
+    assert celery.sent == []
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda b: b.pop("id"), "id"),
+    (lambda b: b.update(time="yesterday"), "time"),
+    (lambda b: b["detail"].pop("id"), "detail.id"),
+    (lambda b: b.update(detail="35436"), "detail"),
+    (lambda b: b.pop("type"), "type"),
+])
+def test_body_failing_the_schema_is_400_naming_the_field(client, settings, mutate, field):
+    body = ticket_event()
+    mutate(body)
+    r = post(client, settings, body)
+    assert r.status_code == 400
+    assert r.json["error"].startswith(field + ":"), r.json
+
+
+def test_malformed_json_is_400(client, settings):
+    assert post(client, settings, b"{nope").status_code == 400
+
+
+def test_events_not_in_the_setting_or_not_interactions_are_200_ignored(client, settings, celery):
+    priority = ticket_event("zen:event-type:ticket.priority_changed", event_id="e-1")
+    reopened = ticket_event("zen:event-type:ticket.status_changed", event_id="e-2",
+                            previous="SOLVED", current="OPEN")
+    for body in (priority, reopened):
+        r = post(client, settings, body)
+        assert r.status_code == 200 and r.json["status"] == "ignored"
+    assert celery.sent == []
+
+
+def test_solved_and_bad_rating_are_enqueued(client, settings, celery):
+    solved = ticket_event("zen:event-type:ticket.status_changed", event_id="e-3",
+                          previous="OPEN", current="SOLVED")
+    bad = ticket_event("zen:event-type:ticket.csat_received", event_id="e-4",
+                       satisfaction_score={"score": "bad"})
+    assert post(client, settings, solved).json["kind"] == "solved"
+    assert post(client, settings, bad).json["kind"] == "rated_bad"
+    assert [s["args"][0]["kind"] for s in celery.sent] == ["solved", "rated_bad"]
+
+
+def test_body_over_one_mebibyte_is_413(client, settings):
+    body = ticket_event()
+    body["detail"]["description"] = "x" * (1024 * 1024)
+    assert post(client, settings, body).status_code == 413
+
+
+def test_queue_down_is_503_and_the_retry_is_not_a_duplicate(client, settings, celery):
+    celery.fail = redis.ConnectionError("broker gone")
+    assert post(client, settings, ticket_event()).status_code == 503
+    celery.fail = None
+    assert post(client, settings, ticket_event()).status_code == 202
+    assert len(celery.sent) == 1

@@ -1,0 +1,51 @@
+"""POST /webhooks/zendesk: Zendesk ticket events from an event-subscribed webhook.
+
+Verify the signature (and its timestamp), validate the event, keep only the event types the
+TICKET_EVENTS setting names, dedupe by the event id, and enqueue the interaction job.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, request
+from marshmallow import ValidationError
+
+from integration import interactions
+from integration.signatures import verify_zendesk
+from web.delivery import enqueue_once
+from web.responses import ignored, problem
+from web.schemas import ZendeskTicketEvent, first_error
+from workers import enqueue
+
+bp = Blueprint("zendesk_webhooks", __name__)
+
+
+@bp.post("/webhooks/zendesk")
+def receive():
+    ext = current_app.extensions["omneo_zendesk"]
+    raw = request.get_data(cache=True)
+    if not verify_zendesk(ext.settings.zendesk_webhook_secret, raw,
+                          request.headers.get("X-Zendesk-Webhook-Signature"),
+                          request.headers.get("X-Zendesk-Webhook-Signature-Timestamp")):
+        return problem(401, "missing or wrong X-Zendesk-Webhook-Signature, or a "
+                            "X-Zendesk-Webhook-Signature-Timestamp more than 5 minutes off")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return problem(400, "body is not valid JSON")
+    if not isinstance(payload, dict):
+        return problem(400, "body must be a JSON object")
+    try:
+        body = ZendeskTicketEvent().load(payload)
+    except ValidationError as exc:
+        return problem(400, first_error(exc.messages))
+
+    event_type = body["type"]
+    if event_type not in ext.settings.ticket_events:
+        return ignored(f"event {event_type} is not acted on (TICKET_EVENTS)")
+    activity = interactions.classify(body)
+    if activity is None:
+        return ignored(f"this {event_type} event is not recorded as an interaction")
+    job = interactions.ticket_job(body, activity)
+    return enqueue_once(ext, "zendesk", job["event_id"], event_type,
+                        lambda: (enqueue.enqueue_ticket_event(ext.celery, job), {"kind": activity.kind}))
