@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 
 import pytest
 import redis
 import requests
 
-from integration.signatures import omneo_signature
+from integration.signatures import omneo_signature, zendesk_signature
 from web.devstack import DevStack, wait_until
 
 FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.2", "RETRY_MAX_SECONDS": "1", "TASK_MAX_ATTEMPTS": "4",
@@ -63,6 +64,49 @@ class Stack:
 
     def zendesk_user(self, external_id: str) -> dict | None:
         return next((u for u in self.zendesk_users() if u.get("external_id") == external_id), None)
+
+    def post_zendesk(self, body: dict | bytes, secret: str | None = None, timestamp: str | None = None,
+                     headers=None):
+        """POST a ticket event to the receiver, signed as Zendesk signs it (timestamp: now)."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        ts = timestamp or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sig = zendesk_signature(secret or self.env["ZENDESK_WEBHOOK_SECRET"], ts, raw)
+        h = {"Content-Type": "application/json", "X-Zendesk-Webhook-Signature": sig,
+             "X-Zendesk-Webhook-Signature-Timestamp": ts}
+        h.update(headers or {})
+        return requests.post(self.receiver + "/webhooks/zendesk", data=raw, headers=h, timeout=10)
+
+    def zendesk_add_user(self, **fields) -> dict:
+        r = requests.post(self.zendesk + "/_sandbox/users", json=dict({"name": "Someone"}, **fields),
+                          timeout=5)
+        r.raise_for_status()
+        return r.json()["user"]
+
+    def zendesk_add_ticket(self, requester_id, subject: str = "Where is my order?") -> dict:
+        r = requests.post(self.zendesk + "/_sandbox/tickets",
+                          json={"requester_id": requester_id, "subject": subject}, timeout=5)
+        r.raise_for_status()
+        return r.json()["ticket"]
+
+    def subscribe_receiver(self, *event_types: str) -> str:
+        """Register the receiver as an event-subscribed Zendesk webhook, as `setup` would."""
+        hook = {"name": "omneo-zendesk", "endpoint": self.receiver + "/webhooks/zendesk",
+                "http_method": "POST", "request_format": "json", "status": "active",
+                "subscriptions": list(event_types)}
+        r = requests.post(self.zendesk + "/api/v2/webhooks", json={"webhook": hook}, timeout=5,
+                          auth=(f"{self.env['ZENDESK_EMAIL']}/token", self.env["ZENDESK_API_TOKEN"]))
+        r.raise_for_status()
+        return r.json()["webhook"]["id"]
+
+    def ticket_event(self, ticket_id, type_: str, **data) -> dict:
+        """Make the Zendesk sandbox send a ticket event to its webhooks; answers the deliveries."""
+        r = requests.post(f"{self.zendesk}/_sandbox/tickets/{ticket_id}/events",
+                          json=dict(data, type=type_), timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    def interactions(self) -> list[dict]:
+        return requests.get(self.omneo + "/_sandbox/interactions", timeout=5).json()["data"]
 
     def stats(self, which: str = "zendesk") -> dict:
         return requests.get(getattr(self, which) + "/_sandbox/stats", timeout=5).json()
