@@ -53,5 +53,10 @@ def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
     create_celery(settings).worker_main(argv)
 
 
+from web.cli_app import app_group  # noqa: E402
+
+main.add_command(app_group)
+
+
 if __name__ == "__main__":
     main()
