@@ -70,6 +70,13 @@ class OmneoClient(ApiClient):
         except NotFound:
             pass
 
+    def delete_identity_by_id(self, profile_id: str, identity_id) -> None:
+        """One identity by its own id: by handle is ambiguous when a profile has two with it."""
+        try:
+            self.request("DELETE", f"/profiles/{profile_id}/identities/id/{identity_id}")
+        except NotFound:
+            pass
+
     # interactions
     def create_interaction(self, interaction: dict) -> dict:
         return self.request("POST", "/interactions", json=interaction)["data"]

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Iterable
 
-from integration import keys, mapping
+from integration import folding, keys, mapping
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
 
@@ -22,32 +23,50 @@ def sync_profile(ctx: Context, profile_id: str) -> dict:
         profile = ctx.omneo.find_profile(profile_id)
         if profile is None or profile.get("profile_type") == "deleted":
             return {"outcome": "skipped", "reason": "profile not found"}
-        return _sync_locked(ctx, profile)
+        return sync_locked(ctx, profile)
 
 
-def _sync_locked(ctx: Context, profile: dict) -> dict:
+def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
+                released: Iterable[str] = ()) -> dict:
+    """Sync a profile whose lock the caller holds.
+
+    When the profile's `zendesk` identities are not the one user we last synced (a manual link,
+    two links after an Omneo merge) or `also` names more users (a merge's loser), those users
+    are first folded into one (`folding.consolidate`); `released` is passed on to it.
+    """
     s = ctx.settings
     profile_id = str(profile["id"])
     payload = mapping.zendesk_user(profile, s.sync_attributes)
     digest = mapping.fingerprint(payload)
     mark = ctx.state.get_synced(profile_id)
     linked = mapping.identity_of(profile, s.omneo_identity_handle)
+    also = [str(u) for u in also]
 
     if mark and _older(profile.get("updated_at"), mark.get("updated_at")):
         return {"outcome": "skipped", "reason": "older than last sync"}
-    if mark and mark["fingerprint"] == digest and linked == [mark["zendesk_user_id"]]:
+    expected = [mark["zendesk_user_id"]] if mark else []
+    if mark and not also and mark["fingerprint"] == digest and linked == expected:
         return {"outcome": "unchanged", "zendesk_user_id": mark["zendesk_user_id"]}
+
+    folded = folding.Folded()
+    if also or (linked and linked != expected):
+        released = set(released) | folding.merged_from(profile, s.omneo_identity_handle)
+        folded = folding.consolidate(ctx, profile, linked + also, released)
 
     if "user_fields" in payload:
         ensure_tier_field(ctx)
     user, created = upsert_user(ctx, payload)
     if "email" in payload:
-        _make_email_primary(ctx, user, payload["email"])
+        # a linked or folded contact keeps the addresses it writes in from
+        _make_email_primary(ctx, user, payload["email"], retire_others=not folded.changed)
     user_id = str(user["id"])
-    link_identity(ctx, profile_id, user_id, linked)
+    folding.set_link(ctx, profile_id, profile.get("identities") or [], user_id)
     ctx.state.set_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
                          zendesk_user_id=user_id)
-    return {"outcome": "created" if created else "updated", "zendesk_user_id": user_id}
+    result = {"outcome": "created" if created else "updated", "zendesk_user_id": user_id}
+    if folded.changed:
+        result.update(folded=folded.folded, repointed=folded.repointed)
+    return result
 
 
 def _older(a: str | None, b: str | None) -> bool:
@@ -79,7 +98,7 @@ def upsert_user(ctx: Context, payload: dict) -> tuple[dict, bool]:
     return ctx.zendesk.update_user(owner["id"], payload), False
 
 
-def _make_email_primary(ctx: Context, user: dict, email: str) -> None:
+def _make_email_primary(ctx: Context, user: dict, email: str, retire_others: bool = True) -> None:
     """On an existing user a new email lands as a secondary identity: promote it, drop the old."""
     if (user.get("email") or "").lower() == email.lower():
         return
@@ -89,7 +108,7 @@ def _make_email_primary(ctx: Context, user: dict, email: str) -> None:
     if new is None:
         return
     ctx.zendesk.make_identity_primary(user["id"], new["id"])
-    for old in emails:
+    for old in emails if retire_others else ():
         if old["id"] != new["id"]:
             try:
                 ctx.zendesk.delete_identity(user["id"], old["id"])

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from integration.signatures import verify_omneo
 from web.delivery import BROKER_DOWN, enqueue_once  # noqa: F401  (BROKER_DOWN: kept importable here)
 from web.responses import ignored, problem
-from web.schemas import OmneoProfileEvent, first_error
+from web.schemas import OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileEvent, first_error
 from workers import enqueue
 
 log = logging.getLogger("omneo_zendesk.web")
@@ -25,7 +25,27 @@ def _sync(ext, event: str, body: dict):
     return job_id, {"coalesced": coalesced}
 
 
+def _merge(ext, event: str, body: dict):
+    job_id = enqueue.send(ext.celery, "omneo_zendesk.merge_profiles", body["id"], body["merged_ids"])
+    return job_id, {"merged_ids": body["merged_ids"]}
+
+
+def _link(ext, event: str, body: dict):
+    job_id = enqueue.send(ext.celery, "omneo_zendesk.link_identity", body["profile_id"],
+                          body["zendesk_user_id"])
+    return job_id, {}
+
+
 HANDLERS = {event: _sync for event in SYNC_EVENTS}
+HANDLERS.update({"profile.merged": _merge, "identity.created": _link, "identity.updated": _link})
+
+# the body schema of an event, given the settings; the profile itself unless named here. A
+# schema may load to {"ignore": reason} for a body that is valid but not for us.
+SCHEMAS = {
+    "profile.merged": lambda settings: OmneoMergeEvent(),
+    "identity.created": lambda settings: OmneoIdentityEvent(handle=settings.omneo_identity_handle),
+    "identity.updated": lambda settings: OmneoIdentityEvent(handle=settings.omneo_identity_handle),
+}
 
 
 @bp.post("/webhooks/omneo")
@@ -48,9 +68,12 @@ def receive():
     if handler is None:
         return ignored(f"event {event} is not acted on")
     try:
-        body = OmneoProfileEvent().load(payload)
+        schema = SCHEMAS.get(event, lambda settings: OmneoProfileEvent())(ext.settings)
+        body = schema.load(payload)
     except ValidationError as exc:
         return problem(400, first_error(exc.messages))
+    if body.get("ignore"):
+        return ignored(body["ignore"])
 
     delivery = hashlib.sha256(event.encode() + b"\n" + raw).hexdigest()
     return enqueue_once(ext, "omneo", delivery, event, lambda: handler(ext, event, body))

@@ -1,7 +1,7 @@
 """Marshmallow schemas of what the senders post to us."""
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate
 
 
 class Identifier(fields.Field):
@@ -65,6 +65,119 @@ class ZendeskTicketEvent(Schema):
     subject = fields.String(allow_none=True)
     detail = fields.Nested(ZendeskTicketDetail, required=True)
     event = fields.Dict(load_default=dict)
+
+
+class Identifiers(fields.Field):
+    """One id or a list of ids; kept as a list of strings."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = value if isinstance(value, list) else [value]
+        return [Identifier().deserialize(v) for v in values if v is not None]
+
+
+class IdentityRef(Schema):
+    """An Omneo identity as it appears in a webhook body; only these fields are relied on."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    handle = fields.String(load_default=None, allow_none=True)
+    identifier = fields.Raw(load_default=None, allow_none=True)
+    merged_from = Identifier(load_default=None, allow_none=True)
+    is_active = fields.Boolean(load_default=True, allow_none=True)
+
+
+class _ProfileRef(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    id = Identifier(load_default=None)
+    identities = fields.List(fields.Nested(IdentityRef), load_default=list)
+
+
+class OmneoMergeEvent(Schema):
+    """`profile.merged`. Omneo does not document its body, so every plausible form is taken:
+    `{id, merged_profile_id, profile}`, `{winner_id, loser_id}`, `{profile_id, merged_from}`,
+    or the winning profile whose identities carry `merged_from`. Loads to `{id, merged_ids}`."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = Identifier(load_default=None)
+    winner_id = Identifier(load_default=None)
+    profile_id = Identifier(load_default=None)
+    loser_id = Identifiers(load_default=list)
+    merged_profile_id = Identifiers(load_default=list)
+    merged_profile_ids = Identifiers(load_default=list)
+    merged_from = Identifiers(load_default=list)
+    identities = fields.List(fields.Nested(IdentityRef), load_default=list)
+    profile = fields.Nested(_ProfileRef, load_default=dict)
+
+    @post_load
+    def resolve(self, data, **kwargs):
+        profile = data["profile"] or {}
+        winner = data["winner_id"] or data["profile_id"] or data["id"] or profile.get("id")
+        if not winner:
+            raise ValidationError("the winning profile's id is required (id, winner_id or profile_id)", "id")
+        losers = (data["loser_id"] + data["merged_profile_id"] + data["merged_profile_ids"]
+                  + data["merged_from"])
+        losers += [i["merged_from"] for i in data["identities"] + (profile.get("identities") or [])
+                   if i.get("merged_from")]
+        losers = sorted(set(losers) - {winner})
+        if not losers:
+            raise ValidationError("the merged profile's id is required (merged_profile_id, loser_id, "
+                                  "merged_from, or identities[].merged_from)", "merged_profile_id")
+        return {"id": winner, "merged_ids": losers}
+
+
+class OmneoIdentityEvent(Schema):
+    """`identity.created|updated`: the identity (`{id, profile_id, handle, identifier}`) or the
+    profile carrying it (`{id, identities: [...]}`). Loads to `{profile_id, zendesk_user_id}`
+    (the user id only when the body is the identity itself), or to `{ignore: reason}` when it
+    carries no identity with our handle. Our identity's identifier must be a Zendesk user id."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = Identifier(load_default=None)
+    profile_id = Identifier(load_default=None)
+    handle = fields.String(load_default=None, allow_none=True)
+    identifier = fields.Raw(load_default=None, allow_none=True)
+    identities = fields.List(fields.Nested(IdentityRef), load_default=None, allow_none=True)
+
+    def __init__(self, *, handle: str = "zendesk", **kwargs):
+        super().__init__(**kwargs)
+        self.handle = handle
+
+    @post_load
+    def resolve(self, data, **kwargs):
+        if data["handle"] is not None or data["profile_id"] is not None:
+            if not data["profile_id"]:
+                raise ValidationError("the identity's profile_id is required", "profile_id")
+            if not data["handle"]:
+                raise ValidationError("the identity's handle is required", "handle")
+            if data["handle"] != self.handle:
+                return {"ignore": f"not a {self.handle} identity"}
+            return {"profile_id": data["profile_id"],
+                    "zendesk_user_id": self._user_id(data["identifier"], "identifier")}
+        if data["identities"] is not None:
+            if not data["id"]:
+                raise ValidationError("the profile's id is required", "id")
+            mine = [i for i in data["identities"] if i.get("handle") == self.handle]
+            if not mine:
+                return {"ignore": f"the profile carries no {self.handle} identity"}
+            for i in mine:
+                self._user_id(i.get("identifier"), "identities.identifier")
+            return {"profile_id": data["id"], "zendesk_user_id": None}
+        raise ValidationError("an identity (profile_id, handle, identifier) or a profile with "
+                              "identities is required", "profile_id")
+
+    @staticmethod
+    def _user_id(value, name: str) -> str:
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+        if not text.isdigit() or len(text) > 20:
+            raise ValidationError("must be a Zendesk user id (digits)", name)
+        return text
 
 
 def first_error(messages) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integration import interactions, sync
+from integration import interactions, linking, merge, sync
 from workers import metrics, runtime
 from workers.base import IntegrationTask
 
@@ -20,3 +20,13 @@ def ticket_interaction(self, job: dict):
     result = interactions.record_ticket_event(runtime.context(), job)
     metrics.TICKET_EVENTS.labels(result["outcome"]).inc()
     return result
+
+
+@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.merge_profiles")
+def merge_profiles(self, profile_id: str, merged_ids: list):
+    return merge.merge_profiles(runtime.context(), profile_id, merged_ids)
+
+
+@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.link_identity")
+def link_identity(self, profile_id: str, zendesk_user_id: str | None = None):
+    return linking.link_identity(runtime.context(), profile_id, zendesk_user_id)

@@ -50,6 +50,10 @@ class OmneoSandbox(SandboxApp):
         r(f"{API}/profiles/<profile_id>/identities", ["POST"], self.add_identity)
         r(f"{API}/profiles/<profile_id>/identities/<handle>", ["PUT"], self.put_identity)
         r(f"{API}/profiles/<profile_id>/identities/<handle>", ["DELETE"], self.delete_identity)
+        r(f"{API}/profiles/<profile_id>/identities/id/<identity_id>", ["GET"], self.get_identity_by_id)
+        r(f"{API}/profiles/<profile_id>/identities/id/<identity_id>", ["PUT"], self.put_identity_by_id)
+        r(f"{API}/profiles/<profile_id>/identities/id/<identity_id>", ["DELETE"],
+          self.delete_identity_by_id)
         r(f"{API}/profiles/<profile_id>/balances", ["GET"], self.balances)
         r(f"{API}/profiles/<profile_id>/benefits", ["GET"], self.benefits)
         r(f"{API}/profiles/<profile_id>/transactions", ["GET"], self.transactions)
@@ -62,6 +66,7 @@ class OmneoSandbox(SandboxApp):
         r("/_sandbox/profiles", ["POST"], self.ctl_put_profile, control=True)
         r("/_sandbox/profiles/<profile_id>", ["DELETE"], self.ctl_delete_profile, control=True)
         r("/_sandbox/profiles/<profile_id>/merge", ["POST"], self.ctl_merge, control=True)
+        r("/_sandbox/profiles/<profile_id>/identities", ["POST"], self.ctl_link, control=True)
         r("/_sandbox/profiles/<profile_id>/rewards", ["POST"], self.ctl_rewards, control=True)
         r("/_sandbox/interactions", ["GET"], self.ctl_interactions, control=True)
         r("/_sandbox/deliveries", ["GET"], self.ctl_deliveries, control=True)
@@ -146,16 +151,40 @@ class OmneoSandbox(SandboxApp):
         return json_response({"data": identity}, 201)
 
     def put_identity(self, request, profile_id, handle):
+        # By handle Omneo addresses the first identity with it; any others stay untouched (the
+        # SDK reaches those through /identities/id/{id}).
         profile = self._profile(profile_id)
-        body = request.get_json(silent=True) or {}
         mine = [i for i in profile["identities"] if i["handle"] == handle]
         if not mine:
             raise _missing()
-        mine[0].update(identifier=str(body.get("identifier", mine[0]["identifier"])),
-                       updated_at=self._stamp())
-        for extra in mine[1:]:  # PUT by handle leaves one identity with that handle
-            profile["identities"].remove(extra)
-        return json_response({"data": mine[0]})
+        return json_response({"data": self._update_identity(mine[0], request)})
+
+    def _update_identity(self, identity: dict, request) -> dict:
+        body = request.get_json(silent=True) or {}
+        for key in ("is_active", "is_primary"):
+            if key in body:
+                identity[key] = bool(body[key])
+        identity.update(identifier=str(body.get("identifier", identity["identifier"])),
+                        updated_at=self._stamp())
+        return identity
+
+    def _identity_by_id(self, profile_id: str, identity_id: str) -> dict:
+        found = next((i for i in self._profile(profile_id)["identities"] if i["id"] == identity_id), None)
+        if found is None:
+            raise _missing()
+        return found
+
+    def get_identity_by_id(self, request, profile_id, identity_id):
+        return json_response({"data": self._identity_by_id(profile_id, identity_id)})
+
+    def put_identity_by_id(self, request, profile_id, identity_id):
+        identity = self._identity_by_id(profile_id, identity_id)
+        return json_response({"data": self._update_identity(identity, request)})
+
+    def delete_identity_by_id(self, request, profile_id, identity_id):
+        identity = self._identity_by_id(profile_id, identity_id)
+        self.profiles[profile_id]["identities"].remove(identity)
+        return json_response(None, 204)
 
     def delete_identity(self, request, profile_id, handle):
         profile = self._profile(profile_id)
@@ -310,6 +339,23 @@ class OmneoSandbox(SandboxApp):
         self.emit("profile.merged", {"id": target_id, "merged_profile_id": profile_id, "profile": snapshot})
         self.emit("profile.deleted", {"id": profile_id})
         return json_response({"data": snapshot})
+
+    def ctl_link(self, request, profile_id):
+        """Add an identity as an agent does in CX Manager (beside any with the same handle);
+        emits identity.created with the identity as its body."""
+        body = request.get_json(force=True) or {}
+        emit = request.args.get("emit", "1") != "0"
+        with self.lock:
+            profile = self.profiles.get(profile_id)
+            if profile is None or not body.get("handle") or not body.get("identifier"):
+                return json_response({"message": "Not Found"}, 404)
+            identity = self._identity(profile, body["handle"], str(body["identifier"]))
+            profile["identities"].append(identity)
+            profile["updated_at"] = identity["updated_at"]
+            snapshot = copy.deepcopy(identity)
+        if emit:
+            self.emit("identity.created", snapshot)
+        return json_response({"data": snapshot}, 201)
 
     def ctl_rewards(self, request, profile_id):
         """Seed a profile's balances, benefits and transactions. Compact seeds are filled out

@@ -17,6 +17,7 @@ from integration.signatures import zendesk_signature
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 API = "/api/v2"
+MERGE_TICKET_LIMIT = 10_000  # "must be a requester on 10,000 or fewer tickets" (MergeEndUsers)
 
 
 def _invalid(field: str, description: str, error: str = "InvalidValue") -> ApiFailure:
@@ -80,6 +81,7 @@ class ZendeskSandbox(SandboxApp):
         self.tickets: dict[int, dict] = {}
         self.webhooks: dict[str, dict] = {}
         self._ids = itertools.count(36_000_000_001)
+        self.merge_ticket_limit = MERGE_TICKET_LIMIT
         self._identity_ids = itertools.count(5_000_001)
 
     def authorized(self, request: Request) -> bool:
@@ -297,6 +299,10 @@ class ZendeskSandbox(SandboxApp):
             raise _invalid("user", "Target user is not valid")
         if source.get("role") != "end-user" or target.get("role") != "end-user":
             raise ApiFailure(403, {"error": "Forbidden", "description": "Only end users can be merged"})
+        requested = sum(1 for t in self.tickets.values() if t["requester_id"] == user_id)
+        if requested > self.merge_ticket_limit:
+            raise _invalid("user", f"User is a requester on more than {self.merge_ticket_limit} tickets "
+                                   "and cannot be merged", "MergeBlocked")
         for identity in self.identities_by_user.pop(user_id, []):
             identity.update(user_id=target["id"], primary=False)
             self.identities_by_user.setdefault(target["id"], []).append(identity)
@@ -421,6 +427,13 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"signing_secret": {"algorithm": "SHA256", "secret": hook["_secret"]}})
 
     # control routes, for tests and the demo
+    def _ctl_config(self, request):
+        body = request.get_json(force=True) or {}
+        if "merge_ticket_limit" in body:  # to meet the merge refusal without 10,000 tickets
+            with self.lock:
+                self.merge_ticket_limit = int(body["merge_ticket_limit"])
+        return super()._ctl_config(request)
+
     def ctl_users(self, request):
         with self.lock:
             return json_response({"users": [self._public(u) for u in self.users.values()],

@@ -1,0 +1,211 @@
+"""Merges and manual links over the real stack: the Omneo sandbox delivers signed webhooks to the
+receiver under gunicorn, a Celery worker folds users in the Zendesk sandbox."""
+from __future__ import annotations
+
+import requests
+
+import pytest
+
+from integration import keys
+from integration.dlq import DeadLetters
+
+pytestmark = pytest.mark.e2e
+
+
+def subscribe(stack, *events):
+    """Register the receiver as Omneo's webhook for `events`, as `setup` would."""
+    for event in events:
+        requests.post(stack.omneo + "/api/v3/webhooks", timeout=5,
+                      headers={"Authorization": f"Bearer {stack.env['OMNEO_API_TOKEN']}"},
+                      json={"trigger": event, "url": stack.receiver + "/webhooks/omneo"}).raise_for_status()
+
+
+def synced_mark(stack, profile_id) -> bool:
+    """The job's last step: the sync watermark naming the profile's user."""
+    return bool(stack.redis.exists(keys.synced(profile_id)))
+
+
+def links(stack, profile_id):
+    return [i["identifier"] for i in stack.profile(profile_id)["identities"] if i["handle"] == "zendesk"]
+
+
+def synced(stack, profile_id, **fields):
+    """A profile synced through the receiver and worker; returns its Zendesk user."""
+    profile = stack.put_profile(id=profile_id, **fields)
+    assert stack.post_omneo("profile.created", profile).status_code == 202
+    user = stack.wait(lambda: stack.zendesk_user(profile_id), what=f"the user of {profile_id}")
+    stack.wait(lambda: links(stack, profile_id) == [str(user["id"])], what=f"the link of {profile_id}")
+    return user
+
+
+def hand_made_user(stack, **fields) -> dict:
+    r = requests.post(stack.zendesk + "/_sandbox/users", json=dict({"name": "Walk In"}, **fields), timeout=5)
+    r.raise_for_status()
+    return r.json()["user"]
+
+
+def ticket(stack, requester_id) -> int:
+    r = requests.post(stack.zendesk + "/_sandbox/tickets", json={"requester_id": requester_id,
+                                                                  "subject": "Where is my order?"}, timeout=5)
+    r.raise_for_status()
+    return r.json()["ticket"]["id"]
+
+
+def requester_of(stack, ticket_id) -> int:
+    r = requests.get(f"{stack.zendesk}/api/v2/tickets/{ticket_id}", timeout=5,
+                     auth=(f"{stack.env['ZENDESK_EMAIL']}/token", stack.env["ZENDESK_API_TOKEN"]))
+    r.raise_for_status()
+    return r.json()["ticket"]["requester_id"]
+
+
+def user_ids(stack) -> list[int]:
+    return sorted(u["id"] for u in stack.zendesk_users())
+
+
+def dead_letter(stack, task):
+    entries = [e for e in DeadLetters(stack.redis).list() if e["task"] == task]
+    return entries[0] if entries else None
+
+
+def omneo_merge(stack, loser_id, winner_id):
+    requests.post(f"{stack.omneo}/_sandbox/profiles/{loser_id}/merge", json={"into": winner_id},
+                  timeout=5).raise_for_status()
+
+
+def link_in_cx_manager(stack, profile_id, user_id):
+    requests.post(f"{stack.omneo}/_sandbox/profiles/{profile_id}/identities",
+                  json={"handle": "zendesk", "identifier": str(user_id)}, timeout=5).raise_for_status()
+
+
+# merges
+
+def test_merge_with_both_users_folds_loser_into_winner_with_its_tickets(stack):
+    winner = synced(stack, "m-w1", first_name="Winnie", email="winnie@example.com")
+    loser = synced(stack, "m-l1", first_name="Winnie", last_name="Dup", email="winnie.dup@example.com")
+    ticket_id = ticket(stack, loser["id"])
+    subscribe(stack, "profile.merged")
+
+    omneo_merge(stack, "m-l1", "m-w1")
+
+    stack.wait(lambda: user_ids(stack) == [winner["id"]], what="the loser's user merged away")
+    assert stack.zendesk_state()["merged_into"] == {str(loser["id"]): winner["id"]}
+    assert requester_of(stack, ticket_id) == winner["id"]
+    stack.wait(lambda: links(stack, "m-w1") == [str(winner["id"])], what="one link naming the survivor")
+    assert stack.zendesk_user("m-w1")["email"] == "winnie@example.com"
+
+
+def test_merge_where_only_the_loser_has_a_user_repoints_it(stack):
+    stack.put_profile(id="m-w2", first_name="Solo", last_name="Winner")
+    loser = synced(stack, "m-l2", first_name="Solo")
+    subscribe(stack, "profile.merged")
+
+    omneo_merge(stack, "m-l2", "m-w2")
+
+    stack.wait(lambda: synced_mark(stack, "m-w2"), what="the merge job")
+    user = stack.zendesk_user("m-w2")
+    assert user["id"] == loser["id"] and user["name"] == "Solo Winner"
+    assert user_ids(stack) == [loser["id"]]
+    stack.wait(lambda: links(stack, "m-w2") == [str(loser["id"])], what="the winner's link")
+
+
+def test_merge_refused_by_zendesk_goes_to_dead_letters_with_reason(stack):
+    winner = synced(stack, "m-w3", first_name="Busy")
+    loser = synced(stack, "m-l3", first_name="Busy", last_name="Too")
+    ticket(stack, loser["id"])
+    stack.configure("zendesk", merge_ticket_limit=0)  # as a requester on over 10,000 tickets
+
+    r = stack.post_omneo("profile.merged", {"winner_id": "m-w3", "loser_id": "m-l3"})
+    assert r.status_code == 202, r.text
+
+    entry = stack.wait(lambda: dead_letter(stack, "omneo_zendesk.merge_profiles"), what="the dead letter")
+    assert entry["args"] == ["m-w3", ["m-l3"]]
+    assert entry["error"]["type"] == "Conflict" and entry["error"]["status"] == 422
+    assert f"refused to merge user {loser['id']} into user {winner['id']}" in entry["error"]["message"]
+    assert entry["attempts"] == 1  # a person must act; retrying cannot help
+    assert user_ids(stack) == sorted([winner["id"], loser["id"]])
+
+
+def test_merge_body_without_a_loser_is_refused_naming_the_field(stack):
+    r = stack.post_omneo("profile.merged", {"id": "m-w4"})
+    assert r.status_code == 400 and "merged_profile_id" in r.json()["error"]
+    assert stack.redis.llen("sync") == 0
+
+
+# manual links
+
+def test_identity_created_links_walk_in_contact(stack):
+    walk_in = hand_made_user(stack, email="walkin@example.com")
+    stack.put_profile(id="k-p1", first_name="Kim", last_name="Linked", email="kim@example.com", tier="gold")
+    subscribe(stack, "identity.created")
+
+    link_in_cx_manager(stack, "k-p1", walk_in["id"])
+
+    stack.wait(lambda: synced_mark(stack, "k-p1"), what="the link job")
+    user = stack.zendesk_user("k-p1")
+    assert user["id"] == walk_in["id"]
+    assert user["name"] == "Kim Linked" and user["user_fields"]["omneo_tier"] == "gold"
+    assert user["email"] == "kim@example.com"
+    assert user_ids(stack) == [walk_in["id"]]
+    assert links(stack, "k-p1") == [str(walk_in["id"])]
+
+
+def test_link_to_profile_with_a_user_folds_the_contact_into_it(stack):
+    own = synced(stack, "k-p2", first_name="Lee", email="lee@example.com")
+    walk_in = hand_made_user(stack, email="lee.at.work@example.com")
+    ticket_id = ticket(stack, walk_in["id"])
+    subscribe(stack, "identity.created")
+
+    link_in_cx_manager(stack, "k-p2", walk_in["id"])
+
+    stack.wait(lambda: user_ids(stack) == [own["id"]], what="the contact folded into the profile's user")
+    assert requester_of(stack, ticket_id) == own["id"]
+    stack.wait(lambda: links(stack, "k-p2") == [str(own["id"])], what="one link naming the survivor")
+
+
+def test_identity_body_as_the_profile_is_accepted(stack):
+    walk_in = hand_made_user(stack)
+    stack.put_profile(id="k-p3", first_name="Mo")
+    link_in_cx_manager_quietly = requests.post(
+        f"{stack.omneo}/_sandbox/profiles/k-p3/identities?emit=0",
+        json={"handle": "zendesk", "identifier": str(walk_in["id"])}, timeout=5)
+    link_in_cx_manager_quietly.raise_for_status()
+
+    r = stack.post_omneo("identity.updated", stack.profile("k-p3"))
+    assert r.status_code == 202, r.text
+    stack.wait(lambda: synced_mark(stack, "k-p3"), what="the link job")
+    assert stack.zendesk_user("k-p3")["id"] == walk_in["id"]
+
+    other = stack.post_omneo("identity.created", {"id": "i-9", "profile_id": "k-p3", "handle": "shopify",
+                                                  "identifier": "cust-42"})
+    assert other.status_code == 200 and other.json()["status"] == "ignored"
+
+
+def test_contact_claimed_by_another_live_profile_is_a_dead_letter(stack):
+    theirs = synced(stack, "k-owner", first_name="Owner")
+    stack.put_profile(id="k-p4", first_name="Claimant")
+    subscribe(stack, "identity.created")
+
+    link_in_cx_manager(stack, "k-p4", theirs["id"])
+
+    entry = stack.wait(lambda: dead_letter(stack, "omneo_zendesk.link_identity"), what="the dead letter")
+    assert entry["args"][0] == "k-p4" and entry["error"]["type"] == "Conflict"
+    assert "claimed by another live Omneo profile (k-owner)" in entry["error"]["message"]
+    assert stack.zendesk_user("k-owner")["id"] == theirs["id"]  # never re-pointed
+    assert stack.zendesk_user("k-p4") is None
+
+
+# the sync job's repair
+
+def test_sync_repairs_profile_left_with_two_links(stack):
+    first = synced(stack, "r-p1", first_name="Rae", email="rae@example.com")
+    second = hand_made_user(stack, email="rae.old@example.com")
+    ticket_id = ticket(stack, second["id"])
+    profile = stack.put_profile(id="r-p1", identities=[{"handle": "zendesk", "identifier": str(first["id"])},
+                                                       {"handle": "zendesk", "identifier": str(second["id"])}])
+    assert len(links(stack, "r-p1")) == 2
+
+    assert stack.post_omneo("profile.updated", profile).status_code == 202
+
+    stack.wait(lambda: user_ids(stack) == [first["id"]], what="the second user folded into the first")
+    assert requester_of(stack, ticket_id) == first["id"]
+    stack.wait(lambda: links(stack, "r-p1") == [str(first["id"])], what="one link naming the survivor")
