@@ -53,14 +53,14 @@ def consolidate(ctx: Context, profile: dict, candidates: Iterable[str],
     """
     profile_id = str(profile["id"])
     released = {str(p).lower() for p in released}
-    own = ctx.zendesk.find_user_by_external_id(profile_id)
+    own = _present(ctx.zendesk.find_user_by_external_id(profile_id))
     users: list[dict] = [own] if own else []
     seen = {str(own["id"])} if own else set()
     for user_id in map(str, candidates):
         if user_id in seen:
             continue
         seen.add(user_id)
-        user = ctx.zendesk.find_user(user_id) if user_id.isdigit() else None
+        user = _present(ctx.zendesk.find_user(user_id)) if user_id.isdigit() else None
         if user is not None:
             users.append(user)
     if not users:
@@ -76,6 +76,11 @@ def consolidate(ctx: Context, profile: dict, candidates: Iterable[str],
         ctx.zendesk.update_user(survivor["id"], {"external_id": profile_id})
         result.repointed = True
     return result
+
+
+def _present(user: dict | None) -> dict | None:
+    # Zendesk still shows a deleted (or merged-away) user, inactive, by its id
+    return user if user is not None and user.get("active", True) is not False else None
 
 
 def _check_claim(ctx: Context, profile_id: str, user: dict, released: set[str]) -> None:
@@ -97,7 +102,7 @@ def fold_user(ctx: Context, source_id: str, target_id: str) -> None:
     try:
         ctx.zendesk.merge_users(source_id, target_id)
     except NotFound:
-        if ctx.zendesk.find_user(source_id) is None:  # merged by an earlier attempt
+        if _present(ctx.zendesk.find_user(source_id)) is None:  # merged by an earlier attempt
             return
         raise
     except PermanentError as exc:

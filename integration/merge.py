@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
-from integration import folding, mapping, sync
+from integration import folding, keys, mapping, sync
 from integration.context import Context
 
 
@@ -25,9 +25,12 @@ def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict
         winner = folding.live_profile(ctx, winner_id)
         if winner is None:
             return {"outcome": "skipped", "reason": "winning profile not found"}
-        result = sync.sync_locked(ctx, winner, also=_loser_users(ctx, losers), released=losers)
-        for loser in losers:  # the loser's watermark names a user that is the winner's now
-            ctx.state.clear_synced(loser)
+        loser_users = _loser_users(ctx, losers)
+        result = sync.sync_locked(ctx, winner, also=loser_users, released=losers)
+        # what still names a loser: its watermark, and the sidebar's view of it and of its users
+        ctx.redis.delete(*[keys.synced(loser) for loser in losers],
+                         *[keys.sidebar_cache(loser) for loser in losers],
+                         *[keys.sidebar_requester(user) for user in loser_users])
     result["merged"] = losers
     return result
 

@@ -2,9 +2,11 @@
 receiver under gunicorn, a Celery worker folds users in the Zendesk sandbox."""
 from __future__ import annotations
 
-import requests
+import time
 
+import jwt
 import pytest
+import requests
 
 from integration import keys
 from integration.dlq import DeadLetters
@@ -209,3 +211,43 @@ def test_sync_repairs_profile_left_with_two_links(stack):
     stack.wait(lambda: user_ids(stack) == [first["id"]], what="the second user folded into the first")
     assert requester_of(stack, ticket_id) == first["id"]
     stack.wait(lambda: links(stack, "r-p1") == [str(first["id"])], what="one link naming the survivor")
+
+
+# what agents see next (issue 9 item 4): interactions and the sidebar follow the link
+
+def sidebar_for(stack, zendesk_user_id, email=None) -> dict:
+    claims = {"zendesk_user_id": zendesk_user_id, "exp": int(time.time() + 300)}
+    if email:
+        claims["email"] = email
+    token = jwt.encode(claims, stack.env["ZENDESK_APP_SECRET"], algorithm="HS256")
+    r = requests.get(stack.receiver + "/sidebar/profile", headers={"Authorization": f"Bearer {token}"},
+                     timeout=20)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_linked_contacts_next_ticket_event_and_sidebar_show_the_profile(stack):
+    walk_in = hand_made_user(stack, email="nell.work@example.com")
+    stack.put_profile(id="k-p5", first_name="Nell", last_name="Linked", email="nell@example.com")
+    ticket_id = ticket(stack, walk_in["id"])
+    stack.subscribe_receiver("zen:event-type:ticket.created", "zen:event-type:ticket.status_changed")
+    subscribe(stack, "identity.created")
+
+    # before the link nobody knows this contact
+    assert sidebar_for(stack, walk_in["id"], "nell.work@example.com") == {"found": False}
+    sent = stack.ticket_event(ticket_id, "zen:event-type:ticket.created")
+    assert [d["status"] for d in sent["deliveries"]] == [202]
+    stack.wait(lambda: stack.redis.get(keys.INTERACTIONS_SKIPPED) == b"1", what="the event skipped")
+
+    link_in_cx_manager(stack, "k-p5", walk_in["id"])
+    stack.wait(lambda: synced_mark(stack, "k-p5"), what="the link job")
+
+    # no restart, no cache flush: the next event and the sidebar find the profile
+    sent = stack.ticket_event(ticket_id, "zen:event-type:ticket.status_changed", status="solved")
+    assert [d["status"] for d in sent["deliveries"]] == [202]
+    made = stack.wait(lambda: [i for i in stack.interactions() if i["name"] == "Ticket solved"],
+                      what="the interaction")
+    assert [i["profile_id"] for i in made] == ["k-p5"]
+    view = sidebar_for(stack, walk_in["id"], "nell.work@example.com")
+    assert view["found"] is True and view["profile"]["id"] == "k-p5"
+    assert view["profile"]["name"] == "Nell Linked"

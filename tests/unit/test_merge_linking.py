@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
+from integration import keys
 from integration.errors import Conflict, LockBusy
 from integration.linking import link_identity
 from integration.merge import merge_profiles
@@ -100,6 +101,9 @@ def test_merge_where_only_the_loser_has_a_user_repoints_it(ctx, omneo_sandbox, z
     put(omneo_sandbox, "l3", first_name="Loser")
     sync_profile(ctx, "l3")
     loser_user = user_of(zendesk_sandbox, "l3")
+    # the sidebar had shown the loser for that user
+    ctx.redis.set(keys.sidebar_requester(str(loser_user["id"])), "l3")
+    ctx.redis.set(keys.sidebar_cache("l3"), "{}")
     omneo_merge(omneo_sandbox, "l3", "w3")
 
     result = merge_profiles(ctx, "w3", ["l3"])
@@ -108,6 +112,8 @@ def test_merge_where_only_the_loser_has_a_user_repoints_it(ctx, omneo_sandbox, z
     assert list(zendesk_sandbox.users) == [loser_user["id"]]
     assert loser_user["external_id"] == "w3" and loser_user["name"] == "Winner Three"
     assert links(omneo_sandbox, "w3") == [str(loser_user["id"])]
+    assert not ctx.redis.exists(keys.sidebar_requester(str(loser_user["id"])), keys.sidebar_cache("l3"),
+                                keys.synced("l3"))
 
 
 def test_merge_where_only_the_winner_has_a_user_keeps_it(ctx, omneo_sandbox, zendesk_sandbox):
