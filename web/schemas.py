@@ -92,7 +92,7 @@ class _ProfileRef(Schema):
         unknown = INCLUDE
 
     id = Identifier(load_default=None)
-    identities = fields.List(fields.Nested(IdentityRef), load_default=list)
+    identities = fields.List(fields.Nested(IdentityRef), load_default=list, allow_none=True)
 
 
 class OmneoMergeEvent(Schema):
@@ -110,12 +110,13 @@ class OmneoMergeEvent(Schema):
     merged_profile_id = Identifiers(load_default=list)
     merged_profile_ids = Identifiers(load_default=list)
     merged_from = Identifiers(load_default=list)
-    identities = fields.List(fields.Nested(IdentityRef), load_default=list)
-    profile = fields.Nested(_ProfileRef, load_default=dict)
+    identities = fields.List(fields.Nested(IdentityRef), load_default=list, allow_none=True)
+    profile = fields.Nested(_ProfileRef, load_default=dict, allow_none=True)
 
     @post_load
     def resolve(self, data, **kwargs):
         profile = data["profile"] or {}
+        data["identities"] = data["identities"] or []
         winner = data["winner_id"] or data["profile_id"] or data["id"] or profile.get("id")
         if not winner:
             raise ValidationError("the winning profile's id is required (id, winner_id or profile_id)", "id")

@@ -272,6 +272,7 @@ def test_sync_follows_a_new_link_on_profile_update(ctx, omneo_sandbox, zendesk_s
     {"id": "w", "identities": [{"handle": "zendesk", "identifier": "1", "merged_from": "l"}]},
     {"id": "w", "profile": {"id": "w", "identities": [{"handle": "shopify", "merged_from": "l"}]}},
     {"id": "w", "merged_profile_ids": ["l", "w"]},
+    {"id": "w", "merged_profile_id": "l", "profile": None, "identities": None},
 ])
 def test_merge_event_forms(body):
     assert OmneoMergeEvent().load(body) == {"id": "w", "merged_ids": ["l"]}
