@@ -88,3 +88,14 @@ def profile_keys(profile_id: str) -> list[str]:
     """Every per-profile key, for erasure (the sidebar cache is matched by pattern)."""
     return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
             sidebar_cache(profile_id)]
+
+
+def zendesk_user_keys(zendesk_user_id: str) -> list[str]:
+    """Keys about one Zendesk user that point at a profile, for erasure of that profile."""
+    return [sidebar_requester(zendesk_user_id)]
+
+
+def profile_key_patterns(profile_id: str) -> list[str]:
+    """Per-profile keys that come in variants, as SCAN patterns, for erasure.
+    `profile_id` must already be glob-escaped."""
+    return [sidebar_cache_pattern(profile_id)]

@@ -20,6 +20,8 @@ def sync_profile(ctx: Context, profile_id: str) -> dict:
     if ctx.state.is_erased(profile_id):
         return {"outcome": "skipped", "reason": "erased"}
     with ctx.state.profile_lock(profile_id):
+        if ctx.state.is_erased(profile_id):  # erased while this job waited for the lock
+            return {"outcome": "skipped", "reason": "erased"}
         profile = ctx.omneo.find_profile(profile_id)
         if profile is None or profile.get("profile_type") == "deleted":
             return {"outcome": "skipped", "reason": "profile not found"}

@@ -7,6 +7,7 @@ import sys
 import click
 
 from integration.settings import Settings, SettingsError, load_settings
+from web.cli_erasures import erasures
 
 
 def settings_or_exit() -> Settings:
@@ -57,6 +58,7 @@ from web.cli_app import app_group  # noqa: E402
 
 main.add_command(app_group)
 
+main.add_command(erasures)
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
@@ -11,7 +12,8 @@ from marshmallow import ValidationError
 from integration.signatures import verify_omneo
 from web.delivery import BROKER_DOWN, enqueue_once  # noqa: F401  (BROKER_DOWN: kept importable here)
 from web.responses import ignored, problem
-from web.schemas import OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileEvent, first_error
+from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,
+                         first_error)
 from workers import enqueue
 
 log = logging.getLogger("omneo_zendesk.web")
@@ -36,8 +38,18 @@ def _link(ext, event: str, body: dict):
     return job_id, {}
 
 
+def _erase(ext, event: str, body: dict):
+    handle = ext.settings.omneo_identity_handle
+    linked = [str(i.get("identifier")) for i in body.get("identities") or []
+              if i.get("handle") == handle and str(i.get("identifier")).isdigit()]
+    job_id = enqueue.enqueue_erasure(ext.celery, body["id"], linked[0] if linked else None,
+                                     requested_at=time.time())
+    return job_id, {}
+
+
 HANDLERS = {event: _sync for event in SYNC_EVENTS}
-HANDLERS.update({"profile.merged": _merge, "identity.created": _link, "identity.updated": _link})
+HANDLERS.update({"profile.merged": _merge, "identity.created": _link, "identity.updated": _link,
+                 "profile.deleted": _erase})
 
 # the body schema of an event, given the settings; the profile itself unless named here. A
 # schema may load to {"ignore": reason} for a body that is valid but not for us.
@@ -45,6 +57,7 @@ SCHEMAS = {
     "profile.merged": lambda settings: OmneoMergeEvent(),
     "identity.created": lambda settings: OmneoIdentityEvent(handle=settings.omneo_identity_handle),
     "identity.updated": lambda settings: OmneoIdentityEvent(handle=settings.omneo_identity_handle),
+    "profile.deleted": lambda settings: OmneoProfileDeleted(),
 }
 
 

@@ -181,6 +181,12 @@ class OmneoIdentityEvent(Schema):
         return text
 
 
+class OmneoProfileDeleted(OmneoProfileEvent):
+    """`profile.deleted`: expect nothing but `id`; `identities` (the `zendesk` one) when sent."""
+
+    identities = fields.List(fields.Nested(IdentityRef), load_default=list, allow_none=True)
+
+
 def first_error(messages) -> str:
     """`field: problem` of the first validation error, for a 400 body."""
     if isinstance(messages, dict):

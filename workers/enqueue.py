@@ -32,3 +32,10 @@ def enqueue_sync(app: Celery, state: State, profile_id: str) -> tuple[str, bool]
 def enqueue_ticket_event(app: Celery, job: dict) -> str:
     """Queue the interaction job of one Zendesk ticket event (see integration.interactions)."""
     return send(app, "omneo_zendesk.ticket_interaction", job)
+
+
+def enqueue_erasure(app: Celery, profile_id: str, zendesk_user_id: str | None = None,
+                    requested_at: float | None = None) -> str:
+    """Queue the erasure of a deleted profile (its own queue, so a sync backlog cannot delay it)."""
+    return send(app, "omneo_zendesk.erase_profile", profile_id, zendesk_user_id=zendesk_user_id,
+                requested_at=requested_at)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integration import interactions, linking, merge, sync
+from integration import erasure, interactions, linking, merge, sync
 from workers import metrics, runtime
 from workers.base import IntegrationTask
 
@@ -30,3 +30,10 @@ def merge_profiles(self, profile_id: str, merged_ids: list):
 @shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.link_identity")
 def link_identity(self, profile_id: str, zendesk_user_id: str | None = None):
     return linking.link_identity(runtime.context(), profile_id, zendesk_user_id)
+
+
+@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.erase_profile")
+def erase_profile(self, profile_id: str, zendesk_user_id: str | None = None,
+                  requested_at: float | None = None):
+    return erasure.erase_profile(runtime.context(), profile_id, zendesk_user_id=zendesk_user_id,
+                                 requested_at=requested_at, job_id=self.request.id)

@@ -1,0 +1,201 @@
+"""Right to be forgotten: erase a deleted Omneo profile's Zendesk user and our traces of it.
+
+`erase_profile(ctx, profile_id)` is a plain function (the erasure task is glue over it). Under the
+profile's lock it:
+1. refuses while Omneo still shows the profile live (a retry waits for Omneo to catch up);
+2. leaves the `erased` tombstone first, so no sync that starts later can re-create the user;
+3. finds the profile's Zendesk users: by `external_id`, by the identity the webhook carried, by
+   the user id of our last sync;
+4. for each: if a live Omneo profile still claims the user through its `zendesk` identity (after
+   a merge Omneo moves the loser's identities to the winner), the user is re-pointed to that
+   profile, never deleted; otherwise it is deleted, then deleted permanently. A user already
+   gone at either step counts as done;
+5. drops every per-profile key of ours (`keys.profile_keys`), the profile's dead letters and
+   caches, and appends an audit record with ids, times and the outcome, nothing personal.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from integration import keys
+from integration.context import Context
+from integration.errors import Conflict, NotFound, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+ERASED = "erased"
+ALREADY_GONE = "already gone"
+REPOINTED = "re-pointed"
+# the live profile already has a Zendesk user of its own, so this one cannot take its external_id;
+# folding the two into one is the merge job's (profile.merged), which still finds it by external_id
+KEPT = "kept for live profile"
+
+_AUDIT_LOOKBACK = 200  # how far back a re-run of the same job looks for its own audit record
+
+
+class ProfileStillLive(TransientError):
+    """Omneo still shows the profile; retry, and erase only once Omneo has deleted it."""
+
+
+def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None = None,
+                  requested_at: float | None = None, job_id: str | None = None) -> dict:
+    """Erase the Zendesk user of a deleted profile and our own traces of it; return the audit
+    record. Idempotent: a re-run finds what is left and finishes it."""
+    profile_id = str(profile_id)
+    started = time.time()
+    with ctx.state.profile_lock(profile_id):
+        profile = ctx.omneo.find_profile(profile_id)
+        if profile is not None and profile.get("profile_type") != "deleted":
+            raise ProfileStillLive("omneo", f"profile {profile_id} is still live in Omneo; "
+                                            "erasure waits until Omneo has deleted it")
+        ctx.state.mark_erased(profile_id)
+        earlier = _audit_of_job(ctx, job_id)
+        if earlier is not None:  # this very job finished before (redelivered after a crash)
+            forget(ctx, profile_id, [u["zendesk_user_id"] for u in earlier["users"]])
+            return earlier
+        results = [_erase_user(ctx, profile_id, user_id, user)
+                   for user_id, user in _candidates(ctx, profile_id, zendesk_user_id)]
+        forget(ctx, profile_id, [r["zendesk_user_id"] for r in results])
+        record = _audit_record(profile_id, results, job_id, requested_at, started)
+        ctx.redis.lpush(keys.ERASURE_AUDIT, json.dumps(record))
+    log.info("profile erased", extra={"profile_id": profile_id, "outcome": record["outcome"],
+                                      "zendesk_user_id": record["zendesk_user_id"]})
+    return record
+
+
+# finding the profile's Zendesk users
+def _candidates(ctx: Context, profile_id: str, hinted: str | None) -> list[tuple[str, dict | None]]:
+    """(user id, user or None when Zendesk no longer shows it) for each user this profile had."""
+    found: dict[str, dict | None] = {}
+    user = ctx.zendesk.find_user_by_external_id(profile_id)
+    if user is not None:
+        found[str(user["id"])] = user
+    mark = ctx.state.get_synced(profile_id) or {}
+    for user_id in (hinted, mark.get("zendesk_user_id")):
+        user_id = str(user_id or "").strip()
+        if not user_id.isdigit() or user_id in found:
+            continue
+        user = ctx.zendesk.find_user(user_id)
+        if user is not None and not _names(user, profile_id):
+            continue  # now someone else's (linked by hand or re-pointed): not ours to touch
+        found[user_id] = user
+    return list(found.items())
+
+
+def _names(user: dict, profile_id: str) -> bool:
+    """The user carries no external_id or this profile's (Zendesk compares case-insensitively)."""
+    return (user.get("external_id") or profile_id).lower() == profile_id.lower()
+
+
+def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) -> dict:
+    claimant = _live_claimant(ctx, profile_id, user_id)
+    if claimant is not None:
+        return _repoint(ctx, user_id, user, claimant)
+    if user is not None and user.get("role") not in (None, "end-user"):
+        raise Conflict("zendesk", f"Zendesk user {user_id} of profile {profile_id} is staff "
+                                  f"({user.get('role')}); not erased, check it by hand")
+    deleted = purged = False
+    if user is not None:
+        try:
+            ctx.zendesk.delete_user(user_id)
+            deleted = True
+        except NotFound:
+            pass
+    try:  # also a user soft-deleted earlier by hand, which search no longer shows
+        ctx.zendesk.delete_user_permanently(user_id)
+        purged = True
+    except NotFound:
+        pass
+    return {"zendesk_user_id": user_id, "outcome": ERASED if deleted or purged else ALREADY_GONE}
+
+
+def _live_claimant(ctx: Context, profile_id: str, user_id: str) -> str | None:
+    """Id of another live Omneo profile whose `zendesk` identity names this user, if any."""
+    other = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, user_id)
+    if not other or str(other.get("id")) == profile_id or other.get("profile_type") == "deleted":
+        return None
+    return str(other["id"])
+
+
+def _repoint(ctx: Context, user_id: str, user: dict | None, live_id: str) -> dict:
+    result = {"zendesk_user_id": user_id, "outcome": REPOINTED, "profile": live_id}
+    if user is None:
+        return dict(result, outcome=ALREADY_GONE)
+    if (user.get("external_id") or "").lower() == live_id.lower():
+        return result
+    # the live profile's lock too: its sync would otherwise create a second user meanwhile
+    with ctx.state.profile_lock(live_id):
+        theirs = ctx.zendesk.find_user_by_external_id(live_id)
+        if theirs is not None and str(theirs["id"]) != user_id:
+            return dict(result, outcome=KEPT, live_profile_user=str(theirs["id"]))
+        try:
+            ctx.zendesk.update_user(user_id, {"external_id": live_id})
+        except NotFound:
+            return dict(result, outcome=ALREADY_GONE)
+        except PermanentError as exc:
+            if exc.status == 422:  # the live profile's user appeared meanwhile: retry sorts it
+                raise TransientError("zendesk", f"re-pointing user {user_id} raced another write",
+                                     exc.status, exc.body) from None
+            raise
+        ctx.state.clear_synced(live_id)  # its next sync refreshes the re-pointed user
+    return result
+
+
+# our own stores
+def forget(ctx: Context, profile_id: str, zendesk_user_ids: list[str] = ()) -> None:
+    """Drop every per-profile key of ours but the tombstone: watermark, pending mark, dead
+    letters, caches, and what pointed the profile's Zendesk users at it."""
+    ctx.dead_letters.purge_profile(profile_id)
+    doomed = set(keys.profile_keys(profile_id))
+    for user_id in zendesk_user_ids:
+        doomed.update(keys.zendesk_user_keys(user_id))
+    for pattern in keys.profile_key_patterns(_glob_escape(profile_id)):
+        doomed.update(k.decode() if isinstance(k, bytes) else k
+                      for k in ctx.redis.scan_iter(match=pattern, count=500))
+    doomed.discard(keys.erased(profile_id))
+    doomed.discard(keys.profile_lock(profile_id))  # ours right now; released on the way out
+    if doomed:
+        ctx.redis.delete(*doomed)
+
+
+def _glob_escape(value: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", value)
+
+
+# the audit trail
+def _outcome(results: list[dict]) -> tuple[str, str | None, str | None]:
+    """The record's outcome, Zendesk user and live profile, from each user's result."""
+    for wanted in (ERASED, REPOINTED, KEPT, ALREADY_GONE):
+        for r in results:
+            if r["outcome"] == wanted:
+                return wanted, r["zendesk_user_id"], r.get("profile")
+    return ALREADY_GONE, None, None
+
+
+def _audit_record(profile_id: str, results: list[dict], job_id: str | None,
+                  requested_at: float | None, started: float) -> dict:
+    outcome, user_id, live_id = _outcome(results)
+    return {"id": job_id or uuid.uuid4().hex, "profile_id": profile_id, "zendesk_user_id": user_id,
+            "outcome": outcome, "repointed_to": live_id if outcome in (REPOINTED, KEPT) else None,
+            "users": results, "requested_at": requested_at, "started_at": started,
+            "finished_at": time.time()}
+
+
+def _audit_of_job(ctx: Context, job_id: str | None) -> dict | None:
+    if not job_id:
+        return None
+    for raw in ctx.redis.lrange(keys.ERASURE_AUDIT, 0, _AUDIT_LOOKBACK - 1):
+        record = json.loads(raw)
+        if record.get("id") == job_id:
+            return record
+    return None
+
+
+def audit_records(client, limit: int | None = None) -> list[dict]:
+    """The erasure audit trail, newest first."""
+    raws = client.lrange(keys.ERASURE_AUDIT, 0, -1 if limit is None else limit - 1)
+    return [json.loads(raw) for raw in raws]

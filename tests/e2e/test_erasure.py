@@ -1,0 +1,174 @@
+"""Right to be forgotten over the real stack: signed profile.deleted in, Zendesk user purged,
+our Redis cleaned but for the tombstone and the audit trail."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from integration import keys
+
+pytestmark = pytest.mark.e2e
+
+
+def synced(stack, profile_id, **fields) -> dict:
+    profile = stack.put_profile(id=profile_id, first_name="Erin", last_name="Rasure",
+                                email=f"{profile_id}@example.com", mobile_phone="+61400000099", **fields)
+    assert stack.post_omneo("profile.created", profile).status_code == 202
+    user = stack.wait(lambda: stack.zendesk_user(profile_id), what="the synced Zendesk user")
+    stack.wait(lambda: stack.redis.exists(keys.synced(profile_id)), what="the sync watermark")
+    return user
+
+
+def delete_profile(stack, profile_id) -> None:
+    requests.delete(f"{stack.omneo}/_sandbox/profiles/{profile_id}", timeout=5).raise_for_status()
+
+
+def erase(stack, body: dict) -> str:
+    r = stack.post_omneo("profile.deleted", body)
+    assert r.status_code == 202, r.text
+    return r.json()["job_id"]
+
+
+def audit(stack) -> list[dict]:
+    return [json.loads(raw) for raw in stack.redis.lrange(keys.ERASURE_AUDIT, 0, -1)]
+
+
+def audit_of(stack, profile_id) -> dict | None:
+    return next((r for r in audit(stack) if r["profile_id"] == profile_id), None)
+
+
+def cli(stack, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=stack.env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_deleted_profile_is_erased_permanently_and_listed(stack):
+    user = synced(stack, "gone-1")
+    delete_profile(stack, "gone-1")
+    job_id = erase(stack, {"id": "gone-1"})  # the body may carry nothing but the id
+
+    stack.wait(lambda: user["id"] in stack.zendesk_state()["purged"], what="the permanent deletion")
+    state = stack.zendesk_state()
+    assert not any(u["id"] == user["id"] for u in state["users"] + state["deleted"])
+    assert stack.wait(lambda: stack.job_outcome(job_id), what="the job's outcome") == "erased"
+
+    listed = cli(stack, "erasures", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    record = next(r for r in json.loads(listed.stdout) if r["profile_id"] == "gone-1")
+    assert (record["outcome"], record["zendesk_user_id"], record["id"]) == ("erased", str(user["id"]), job_id)
+    assert record["requested_at"] <= record["started_at"] <= record["finished_at"]
+    assert "@example.com" not in listed.stdout and "Erin" not in listed.stdout
+    table = cli(stack, "erasures", "list")
+    assert table.returncode == 0
+    row = next(line for line in table.stdout.splitlines() if "gone-1" in line)
+    assert str(user["id"]) in row and "erased" in row
+
+
+def test_user_already_gone_counts_as_done(stack):
+    user = synced(stack, "gone-2")
+    auth = (stack.env["ZENDESK_EMAIL"] + "/token", stack.env["ZENDESK_API_TOKEN"])
+    for path in (f"/api/v2/users/{user['id']}", f"/api/v2/deleted_users/{user['id']}"):
+        requests.delete(stack.zendesk + path, auth=auth, timeout=5).raise_for_status()
+    delete_profile(stack, "gone-2")
+    never = erase(stack, {"id": "never-synced"})
+    gone = erase(stack, {"id": "gone-2"})
+
+    assert stack.wait(lambda: stack.job_outcome(gone), what="the erasure") == "already gone"
+    assert stack.wait(lambda: stack.job_outcome(never), what="the erasure") == "already gone"
+    assert stack.redis.zcard(keys.DLQ_INDEX) == 0
+    assert audit_of(stack, "gone-2")["outcome"] == "already gone"
+
+
+def test_merged_loser_user_is_repointed_not_deleted(stack):
+    user = synced(stack, "loser-1")
+    stack.put_profile(id="winner-1", first_name="Erin", email="winner-1@example.com")
+    requests.post(f"{stack.omneo}/_sandbox/profiles/loser-1/merge", json={"into": "winner-1"},
+                  timeout=5).raise_for_status()
+    job_id = erase(stack, {"id": "loser-1"})
+
+    assert stack.wait(lambda: stack.job_outcome(job_id), what="the erasure") == "re-pointed"
+    kept = stack.zendesk_user("winner-1")
+    assert kept and kept["id"] == user["id"]
+    assert user["id"] not in stack.zendesk_state()["purged"] and not stack.zendesk_state()["deleted"]
+    assert audit_of(stack, "loser-1")["repointed_to"] == "winner-1"
+
+
+def test_nothing_of_the_profile_stays_in_redis_but_tombstone_and_audit(stack):
+    # a real dead letter about the profile, its error body quoting the email, as Zendesk's 422 does
+    refusal = {"error": "RecordInvalid", "details": {"email": [
+        {"description": "Email: gone-3@example.com is already being used by another user"}]}}
+    stack.configure("zendesk", fail=[{"path": "create_or_update", "status": 422, "count": 1,
+                                      "body": refusal}])
+    profile = stack.put_profile(id="gone-3", first_name="Erin", email="gone-3@example.com")
+    assert stack.post_omneo("profile.created", profile).status_code == 202
+    stack.wait(lambda: stack.redis.scard(keys.dlq_by_profile("gone-3")), what="the dead letter")
+    user = synced(stack, "gone-3", note="fixed")
+    stack.redis.set(keys.sidebar_cache("gone-3"), json.dumps({"email": "gone-3@example.com"}))
+    other = synced(stack, "stays-3")
+    delete_profile(stack, "gone-3")
+
+    job_id = erase(stack, {"id": "gone-3", "identities": [
+        {"handle": "zendesk", "identifier": str(user["id"])}, {"handle": "shopify", "identifier": "gid://x/1"}]})
+    assert stack.wait(lambda: stack.job_outcome(job_id), what="the erasure") == "erased"
+
+    naming = []
+    for key in stack.redis.scan_iter(match="oz:*"):
+        value = stack.redis.dump(key) or b""
+        if b"gone-3" in key or b"gone-3" in value:
+            naming.append(key.decode())
+    assert sorted(naming) == [keys.ERASURE_AUDIT, keys.erased("gone-3")]
+    assert b"@example.com" not in stack.redis.lindex(keys.ERASURE_AUDIT, 0)
+    assert stack.redis.exists(keys.synced("stays-3")) and stack.zendesk_user("stays-3")["id"] == other["id"]
+
+
+def test_stale_update_after_erasure_does_not_recreate_the_user(stack):
+    user = synced(stack, "gone-4")
+    stale = stack.profile("gone-4")
+    delete_profile(stack, "gone-4")
+    job_id = erase(stack, {"id": "gone-4"})
+    assert stack.wait(lambda: stack.job_outcome(job_id), what="the erasure") == "erased"
+
+    # Omneo (a lagging replica, say) still serves the profile when the stale update arrives:
+    # only the tombstone stands between it and a re-created user
+    stack.put_profile(**{k: v for k, v in stale.items() if k not in ("identities", "tier")})
+    r = stack.post_omneo("profile.updated", dict(stale, updated_at="2099-01-01 00:00:00"))
+    assert r.status_code == 202
+    assert stack.wait(lambda: stack.job_outcome(r.json()["job_id"]), what="the stale sync") == "skipped"
+    assert stack.zendesk_user("gone-4") is None
+    assert user["id"] in stack.zendesk_state()["purged"]
+
+
+def test_receiver_validates_deletion_bodies(stack):
+    r = stack.post_omneo("profile.deleted", {"first_name": "no id"})
+    assert r.status_code == 400 and "id" in r.json()["error"]
+    assert stack.post_omneo("profile.deleted", {"id": ["not", "an", "id"]}).status_code == 400
+    assert stack.post_omneo("profile.deleted", {"id": "gone-5", "identities": "zendesk"}).status_code == 400
+    first = stack.post_omneo("profile.deleted", {"id": "gone-5"})
+    assert first.status_code == 202
+    again = stack.post_omneo("profile.deleted", {"id": "gone-5"})
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert stack.redis.llen("sync") == 0
+
+
+def test_erasure_is_served_while_the_sync_queue_is_backed_up(stack):
+    user = synced(stack, "gone-6")
+    delete_profile(stack, "gone-6")
+    backlog = 30
+    stack.configure("omneo", latency=0.5)  # every sync job now takes at least half a second
+    try:
+        for n in range(backlog):
+            assert stack.post_omneo("profile.updated", {"id": f"slow-{n}"}).status_code == 202
+        job_id = erase(stack, {"id": "gone-6"})
+
+        stack.wait(lambda: user["id"] in stack.zendesk_state()["purged"], timeout=60,
+                   what="the erasure behind the backlog")
+        waiting = stack.redis.llen("sync")
+        assert waiting >= backlog // 2, f"only {waiting} of {backlog} sync jobs were still queued"
+        assert stack.wait(lambda: stack.job_outcome(job_id)) == "erased"
+    finally:  # leave the shared worker idle for the next test
+        stack.redis.delete("sync")
+        stack.configure("omneo", latency=0)
