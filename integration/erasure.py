@@ -7,9 +7,9 @@ profile's lock it:
 3. finds the profile's Zendesk users: by `external_id`, by the identity the webhook carried, by
    the user id of our last sync;
 4. for each: if a live Omneo profile still claims the user through its `zendesk` identity (after
-   a merge Omneo moves the loser's identities to the winner), the user is re-pointed to that
-   profile, never deleted; otherwise it is deleted, then deleted permanently. A user already
-   gone at either step counts as done;
+   a merge Omneo moves the loser's identities to the winner), the user is handed over to that
+   profile as a merge would (re-pointed, or folded into its own user), never deleted; otherwise
+   it is deleted, then deleted permanently. A user already gone at either step counts as done;
 5. drops every per-profile key of ours (`keys.profile_keys`), the profile's dead letters and
    caches, and appends an audit record with ids, times and the outcome, nothing personal.
 """
@@ -21,18 +21,15 @@ import re
 import time
 import uuid
 
-from integration import keys
+from integration import folding, keys, sync
 from integration.context import Context
-from integration.errors import Conflict, NotFound, PermanentError, TransientError
+from integration.errors import Conflict, NotFound, TransientError
 
 log = logging.getLogger(__name__)
 
 ERASED = "erased"
 ALREADY_GONE = "already gone"
 REPOINTED = "re-pointed"
-# the live profile already has a Zendesk user of its own, so this one cannot take its external_id;
-# folding the two into one is the merge job's (profile.merged), which still finds it by external_id
-KEPT = "kept for live profile"
 
 _AUDIT_LOOKBACK = 200  # how far back a re-run of the same job looks for its own audit record
 
@@ -48,8 +45,7 @@ def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None 
     profile_id = str(profile_id)
     started = time.time()
     with ctx.state.profile_lock(profile_id):
-        profile = ctx.omneo.find_profile(profile_id)
-        if profile is not None and profile.get("profile_type") != "deleted":
+        if folding.live_profile(ctx, profile_id) is not None:
             raise ProfileStillLive("omneo", f"profile {profile_id} is still live in Omneo; "
                                             "erasure waits until Omneo has deleted it")
         ctx.state.mark_erased(profile_id)
@@ -94,7 +90,7 @@ def _names(user: dict, profile_id: str) -> bool:
 def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) -> dict:
     claimant = _live_claimant(ctx, profile_id, user_id)
     if claimant is not None:
-        return _repoint(ctx, user_id, user, claimant)
+        return _repoint(ctx, profile_id, user_id, user, claimant)
     if user is not None and user.get("role") not in (None, "end-user"):
         raise Conflict("zendesk", f"Zendesk user {user_id} of profile {profile_id} is staff "
                                   f"({user.get('role')}); not erased, check it by hand")
@@ -116,33 +112,27 @@ def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) 
 def _live_claimant(ctx: Context, profile_id: str, user_id: str) -> str | None:
     """Id of another live Omneo profile whose `zendesk` identity names this user, if any."""
     other = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, user_id)
-    if not other or str(other.get("id")) == profile_id or other.get("profile_type") == "deleted":
+    if (not other or str(other.get("id")) == profile_id
+            or other.get("profile_type") in folding.GONE_PROFILE_TYPES):
         return None
     return str(other["id"])
 
 
-def _repoint(ctx: Context, user_id: str, user: dict | None, live_id: str) -> dict:
-    result = {"zendesk_user_id": user_id, "outcome": REPOINTED, "profile": live_id}
+def _repoint(ctx: Context, profile_id: str, user_id: str, user: dict | None, live_id: str) -> dict:
+    """Hand the user over to the live profile that claims it: the same path as a merge (the one
+    place that re-points or folds users), so it is re-pointed, or folded into the live profile's
+    own user when it has one, and synced with the live profile's attributes."""
     if user is None:
-        return dict(result, outcome=ALREADY_GONE)
-    if (user.get("external_id") or "").lower() == live_id.lower():
-        return result
-    # the live profile's lock too: its sync would otherwise create a second user meanwhile
+        return {"zendesk_user_id": user_id, "outcome": ALREADY_GONE}
+    # the live profile's lock too: its own sync must not run in between
     with ctx.state.profile_lock(live_id):
-        theirs = ctx.zendesk.find_user_by_external_id(live_id)
-        if theirs is not None and str(theirs["id"]) != user_id:
-            return dict(result, outcome=KEPT, live_profile_user=str(theirs["id"]))
-        try:
-            ctx.zendesk.update_user(user_id, {"external_id": live_id})
-        except NotFound:
-            return dict(result, outcome=ALREADY_GONE)
-        except PermanentError as exc:
-            if exc.status == 422:  # the live profile's user appeared meanwhile: retry sorts it
-                raise TransientError("zendesk", f"re-pointing user {user_id} raced another write",
-                                     exc.status, exc.body) from None
-            raise
-        ctx.state.clear_synced(live_id)  # its next sync refreshes the re-pointed user
-    return result
+        live = folding.live_profile(ctx, live_id)
+        if live is None:
+            raise TransientError("omneo", f"profile {live_id}, which claims Zendesk user {user_id}, "
+                                          "went away meanwhile; erasure retries")
+        result = sync.sync_locked(ctx, live, also=[user_id], released=[profile_id])
+    return {"zendesk_user_id": user_id, "outcome": REPOINTED, "profile": live_id,
+            "survivor": result.get("zendesk_user_id")}
 
 
 # our own stores
@@ -169,7 +159,7 @@ def _glob_escape(value: str) -> str:
 # the audit trail
 def _outcome(results: list[dict]) -> tuple[str, str | None, str | None]:
     """The record's outcome, Zendesk user and live profile, from each user's result."""
-    for wanted in (ERASED, REPOINTED, KEPT, ALREADY_GONE):
+    for wanted in (ERASED, REPOINTED, ALREADY_GONE):
         for r in results:
             if r["outcome"] == wanted:
                 return wanted, r["zendesk_user_id"], r.get("profile")
@@ -180,7 +170,7 @@ def _audit_record(profile_id: str, results: list[dict], job_id: str | None,
                   requested_at: float | None, started: float) -> dict:
     outcome, user_id, live_id = _outcome(results)
     return {"id": job_id or uuid.uuid4().hex, "profile_id": profile_id, "zendesk_user_id": user_id,
-            "outcome": outcome, "repointed_to": live_id if outcome in (REPOINTED, KEPT) else None,
+            "outcome": outcome, "repointed_to": live_id if outcome == REPOINTED else None,
             "users": results, "requested_at": requested_at, "started_at": started,
             "finished_at": time.time()}
 

@@ -101,17 +101,22 @@ def test_merged_loser_user_is_repointed_to_the_winner(ctx, omneo_sandbox, zendes
     assert len(zendesk_sandbox.users) == 1
 
 
-def test_merged_loser_user_is_kept_when_the_winner_has_its_own(ctx, omneo_sandbox, zendesk_sandbox):
+def test_merged_loser_user_is_folded_when_the_winner_has_its_own(ctx, omneo_sandbox, zendesk_sandbox):
     mine = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "loser2")
     theirs = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "winner2")
+    with zendesk_sandbox.lock:
+        zendesk_sandbox.tickets[900] = {"id": 900, "subject": "Where is my order", "requester_id": mine["id"]}
     merge_in_omneo(omneo_sandbox, "loser2", "winner2")
 
     record = erase_profile(ctx, "loser2")
 
-    assert mine["id"] in zendesk_sandbox.users and theirs["id"] in zendesk_sandbox.users
-    assert not zendesk_sandbox.purged
-    assert record["outcome"] == "kept for live profile" and record["repointed_to"] == "winner2"
-    assert record["users"][0]["live_profile_user"] == str(theirs["id"])
+    assert not zendesk_sandbox.purged and not zendesk_sandbox.deleted
+    assert zendesk_sandbox.merged_into == {mine["id"]: theirs["id"]}
+    assert zendesk_sandbox.tickets[900]["requester_id"] == theirs["id"]  # the tickets follow
+    assert (record["outcome"], record["repointed_to"]) == ("re-pointed", "winner2")
+    assert record["users"][0]["survivor"] == str(theirs["id"])
+    links = [i["identifier"] for i in omneo_sandbox.profiles["winner2"]["identities"] if i["handle"] == "zendesk"]
+    assert links == [str(theirs["id"])]
 
 
 def test_profile_still_live_in_omneo_is_not_erased(ctx, omneo_sandbox, zendesk_sandbox):
