@@ -70,13 +70,17 @@ def resolve_requester(ctx: Context, zendesk_user_id: str, email: str | None) -> 
     that email. Several profiles sharing an email are not guessed between."""
     handle = ctx.settings.omneo_identity_handle
     profile = ctx.omneo.search_profile_by_identity(handle, zendesk_user_id)
-    if profile:
+    if _live(profile):
         return profile
     if email:
-        matches = ctx.omneo.find_profiles_by_email(email)
+        matches = [p for p in ctx.omneo.find_profiles_by_email(email) if _live(p)]
         if len(matches) == 1:
             return matches[0]
     return None
+
+
+def _live(profile: dict | None) -> bool:
+    return bool(profile) and profile.get("profile_type") != "deleted"
 
 
 def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) -> dict | None:
@@ -99,6 +103,8 @@ def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) ->
         for future in futures.values():
             future.cancel()
     profile = profile or results["profile"]
+    if not _live(profile):
+        return None
     return {
         "found": True,
         "profile": shape_profile(profile),

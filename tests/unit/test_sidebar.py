@@ -266,3 +266,10 @@ def test_an_erased_profile_still_in_omneo_is_not_shown_or_cached(client, omneo_u
     auth = {"Authorization": f"Bearer {token()}"}
     assert client.get("/sidebar/profile", headers=auth).get_json() == {"found": False}
     assert not fake_redis.exists(keys.sidebar_cache("p-ada"))
+
+
+def test_a_deleted_profile_is_not_a_customer(client, omneo_url):
+    ada(omneo_url, profile_type="deleted")
+    resp = client.get("/sidebar/profile",
+                      headers={"Authorization": f"Bearer {token(email='ada@example.com')}"})
+    assert resp.get_json() == {"found": False}
