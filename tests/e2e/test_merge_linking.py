@@ -2,6 +2,7 @@
 receiver under gunicorn, a Celery worker folds users in the Zendesk sandbox."""
 from __future__ import annotations
 
+import json
 import time
 
 import jwt
@@ -25,6 +26,11 @@ def subscribe(stack, *events):
 def synced_mark(stack, profile_id) -> bool:
     """The job's last step: the sync watermark naming the profile's user."""
     return bool(stack.redis.exists(keys.synced(profile_id)))
+
+
+def synced_at(stack, profile_id) -> float:
+    raw = stack.redis.get(keys.synced(profile_id))
+    return json.loads(raw)["synced_at"] if raw else 0.0
 
 
 def links(stack, profile_id):
@@ -108,6 +114,25 @@ def test_merge_where_only_the_loser_has_a_user_repoints_it(stack):
     assert user["id"] == loser["id"] and user["name"] == "Solo Winner"
     assert user_ids(stack) == [loser["id"]]
     stack.wait(lambda: links(stack, "m-w2") == [str(loser["id"])], what="the winner's link")
+
+
+def test_merge_interrupted_after_the_fold_completes_on_retry(stack):
+    winner = synced(stack, "m-w5", first_name="Retry")
+    loser = synced(stack, "m-l5", first_name="Retry", last_name="Dup")
+    ticket_id = ticket(stack, loser["id"])
+    # Zendesk fails the call right after the merge went through, so the retry meets it done
+    stack.configure("zendesk", fail=[{"path": "/users/create_or_update$", "method": "POST",
+                                      "status": 503, "count": 1}])
+    before = synced_at(stack, "m-w5")
+
+    assert stack.post_omneo("profile.merged", {"winner_id": "m-w5", "loser_id": "m-l5"}).status_code == 202
+
+    stack.wait(lambda: synced_at(stack, "m-w5") > before, what="the retried merge to finish")
+    assert stack.stats()["injected_failures"] == 1
+    assert user_ids(stack) == [winner["id"]]
+    assert links(stack, "m-w5") == [str(winner["id"])]
+    assert requester_of(stack, ticket_id) == winner["id"]
+    assert dead_letter(stack, "omneo_zendesk.merge_profiles") is None
 
 
 def test_merge_refused_by_zendesk_goes_to_dead_letters_with_reason(stack):
