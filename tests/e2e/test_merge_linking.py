@@ -11,6 +11,7 @@ import requests
 
 from integration import keys
 from integration.dlq import DeadLetters
+from integration.erasure import audit_records
 
 pytestmark = pytest.mark.e2e
 
@@ -100,6 +101,26 @@ def test_merge_with_both_users_folds_loser_into_winner_with_its_tickets(stack):
     assert requester_of(stack, ticket_id) == winner["id"]
     stack.wait(lambda: links(stack, "m-w1") == [str(winner["id"])], what="one link naming the survivor")
     assert stack.zendesk_user("m-w1")["email"] == "winnie@example.com"
+
+
+def test_merge_and_the_losers_deletion_arriving_together_lose_no_ticket(stack):
+    """Omneo sends profile.merged and profile.deleted (of the loser) at once, in no set order:
+    whichever job runs first, the loser's user ends up folded into the winner's, never erased."""
+    winner = synced(stack, "m-w6", first_name="Both")
+    loser = synced(stack, "m-l6", first_name="Both", last_name="Dup")
+    ticket_id = ticket(stack, loser["id"])
+    subscribe(stack, "profile.merged", "profile.deleted")
+
+    omneo_merge(stack, "m-l6", "m-w6")
+
+    audit = stack.wait(lambda: [r for r in audit_records(stack.redis) if r["profile_id"] == "m-l6"],
+                       timeout=60, what="the loser's erasure")
+    stack.wait(lambda: user_ids(stack) == [winner["id"]], timeout=60, what="the loser's user folded")
+    stack.wait(lambda: links(stack, "m-w6") == [str(winner["id"])], timeout=60, what="one link")
+    assert requester_of(stack, ticket_id) == winner["id"]
+    assert stack.zendesk_state()["purged"] == [] and stack.zendesk_state()["deleted"] == []
+    assert audit[0]["outcome"] in ("re-pointed", "already gone")
+    assert DeadLetters(stack.redis).list() == []
 
 
 def test_merge_where_only_the_loser_has_a_user_repoints_it(stack):
