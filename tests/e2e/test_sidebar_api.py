@@ -121,3 +121,25 @@ def test_cache_seconds_setting_is_respected(stack):
     finally:
         proc.stop()
         stack.dev.processes.remove(proc)
+
+
+def test_synced_customer_is_shown_and_erasure_drops_the_cached_view(stack):
+    """Sync writes the link, the sidebar finds the customer by it, erasure leaves nothing cached."""
+    profile = stack.put_profile(id="p-cycle", first_name="Katherine", last_name="Johnson",
+                                email="katherine@example.com")
+    assert stack.post_omneo("profile.created", profile).status_code == 202
+    user = stack.wait(lambda: stack.zendesk_user("p-cycle"), what="the synced Zendesk user")
+    stack.wait(lambda: stack.profile("p-cycle")["identities"], what="the zendesk identity")
+
+    headers = bearer(stack, zendesk_user_id=user["id"])  # no email: found by the identity alone
+    body = sidebar(stack, headers).json()
+    assert (body["found"], body["profile"]["id"]) == (True, "p-cycle")
+    assert stack.redis.exists(keys.sidebar_cache("p-cycle"), keys.sidebar_requester(str(user["id"]))) == 2
+
+    requests.delete(f"{stack.omneo}/_sandbox/profiles/p-cycle", timeout=5).raise_for_status()
+    r = stack.post_omneo("profile.deleted", {"id": "p-cycle"})
+    assert r.status_code == 202, r.text
+    assert stack.wait(lambda: stack.job_outcome(r.json()["job_id"]), what="the erasure") == "erased"
+    assert not list(stack.redis.scan_iter(keys.sidebar_cache_pattern("p-cycle")))
+    assert not stack.redis.exists(keys.sidebar_requester(str(user["id"])))
+    assert sidebar(stack, headers).json() == {"found": False}

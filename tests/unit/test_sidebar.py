@@ -273,3 +273,12 @@ def test_a_deleted_profile_is_not_a_customer(client, omneo_url):
     resp = client.get("/sidebar/profile",
                       headers={"Authorization": f"Bearer {token(email='ada@example.com')}"})
     assert resp.get_json() == {"found": False}
+
+
+def test_a_token_living_exactly_ten_minutes_is_accepted():
+    now = int(time.time())
+    signed = jwt.encode({"zendesk_user_id": 7, "exp": now + 600}, SECRET, algorithm="HS256")
+    assert verify_token(f"Bearer {signed}", SECRET, now=now)["zendesk_user_id"] == "7"
+    signed = jwt.encode({"zendesk_user_id": 7, "exp": now + 660}, SECRET, algorithm="HS256")
+    with pytest.raises(BadToken, match="longer than 600"):
+        verify_token(f"Bearer {signed}", SECRET, now=now)
