@@ -66,6 +66,7 @@ class ZendeskSandbox(SandboxApp):
         r(f"{API}/webhooks/<webhook_id>/signing_secret", ["GET"], self.signing_secret)
         r("/_sandbox/users", ["GET"], self.ctl_users, control=True)
         r("/_sandbox/users", ["POST"], self.ctl_add_user, control=True)
+        r("/_sandbox/user_updates", ["GET"], self.ctl_user_updates, control=True)
         r("/_sandbox/tickets", ["POST"], self.ctl_add_ticket, control=True)
         r("/_sandbox/tickets/<int:ticket_id>/events", ["POST"], self.ctl_ticket_event, control=True)
 
@@ -440,6 +441,15 @@ class ZendeskSandbox(SandboxApp):
                                   "deleted": [self._public(u) for u in self.deleted.values()],
                                   "purged": sorted(self.purged),
                                   "merged_into": {str(k): v for k, v in self.merged_into.items()}})
+
+    def ctl_user_updates(self, request):
+        """When each user was last written (epoch seconds, this host's clock), by external_id;
+        `?external_id=` narrows it to one. The benchmarks time end-to-end latency with it."""
+        wanted = request.args.get("external_id")
+        with self.lock:
+            times = {u["external_id"]: u["_updated"] for u in self.users.values()
+                     if u.get("external_id") and (wanted is None or u["external_id"] == wanted)}
+        return json_response({"updated": times})
 
     def ctl_add_user(self, request):
         """A user made by hand or by a ticket, outside the sync."""
