@@ -32,9 +32,14 @@ def main() -> None:
 def web(port: int, host: str, processes: int) -> None:
     """Serve the receivers and the sidebar API with gunicorn."""
     settings_or_exit()
-    argv = ["gunicorn", "web.wsgi:application", "--bind", f"{host}:{port}", "--workers", str(processes),
-            "--worker-class", "gthread", "--threads", "4", "--timeout", "30", "--access-logfile", "-"]
+    argv = gunicorn_argv("web.wsgi:application", host, port, processes)
     os.execvp(argv[0], argv)
+
+
+def gunicorn_argv(app: str, host: str, port: int, processes: int) -> list[str]:
+    """How production serves a WSGI app; the benchmarks serve their baseline app the same way."""
+    return ["gunicorn", app, "--bind", f"{host}:{port}", "--workers", str(processes),
+            "--worker-class", "gthread", "--threads", "4", "--timeout", "30", "--access-logfile", "-"]
 
 
 @main.command()

@@ -185,6 +185,18 @@ class DevStack:
         self.urls["receiver"] = url
         return url
 
+    def start_wsgi(self, name: str, app: str, processes: int = 2, port: int | None = None) -> str:
+        """Serve another WSGI app (`module:attr`, with a GET /healthz) as `omneo-zendesk web` serves ours."""
+        from web.cli import gunicorn_argv
+
+        port = port or free_port()
+        proc = self._spawn(name, python_argv("-m", *gunicorn_argv(app, "127.0.0.1", port, processes)))
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: proc.alive() and requests.get(url + "/healthz", timeout=1).ok, 30,
+                   what=name)
+        self.urls[name] = url
+        return url
+
     def start_worker(self, name: str = "worker", queues: str = "sync,erasure,interactions,reconcile",
                      concurrency: int = 2, env: dict | None = None) -> Process:
         proc = self._spawn(name, cli_argv("worker", "-Q", queues, "-c", str(concurrency),
