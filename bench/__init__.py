@@ -1,0 +1,1 @@
+"""Benchmark scripts (run by hand, not by pytest): see bench/README section in RESULTS.md."""

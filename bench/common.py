@@ -1,0 +1,140 @@
+"""What the benchmark scripts share: a stack of real processes, signed webhooks, percentiles,
+and the markdown table each script prints on stdout (progress goes to stderr)."""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python3 bench/x.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from integration.signatures import omneo_signature  # noqa: E402
+from web.devstack import DevStack, wait_until  # noqa: E402
+
+
+def say(*parts) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def new_stack(**env) -> DevStack:
+    """A DevStack that ignores any real credentials in the environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OMNEO_", "ZENDESK_", "REDIS_"))}
+    dev = DevStack(tempfile.mkdtemp(prefix="oz-bench-"), base_env=base)
+    dev.env.update({"LOG_FORMAT": "json", **{k: str(v) for k, v in env.items()}})
+    return dev
+
+
+def signed_webhook(secret: str, body: dict, event: str = "profile.updated") -> tuple[bytes, dict]:
+    raw = json.dumps(body).encode()
+    return raw, {"Content-Type": "application/json", "X-Omneo-Event": event,
+                 "X-Omneo-Hmac-SHA256": omneo_signature(secret, raw)}
+
+
+def profile_body(profile_id: str | None = None, n: int = 0) -> dict:
+    """A profile as Omneo posts it (fields at the root), with made-up personal data."""
+    profile_id = profile_id or str(uuid.uuid4())
+    return {"id": profile_id, "first_name": f"Bench{n}", "last_name": "Customer",
+            "email": f"bench.{profile_id[:12]}@example.com", "mobile_phone": "+61400000000",
+            "tier": {"handle": "gold", "name": "Gold"}, "profile_type": "active",
+            "updated_at": "2026-01-01 00:00:00", "identities": []}
+
+
+class Sandboxes:
+    """The control routes of the two sandbox APIs of a stack."""
+
+    def __init__(self, dev: DevStack):
+        self.zendesk = dev.urls["zendesk_sandbox"]
+        self.omneo = dev.urls["omneo_sandbox"]
+        self.http = requests.Session()
+
+    def put_profile(self, **fields) -> dict:
+        r = self.http.post(self.omneo + "/_sandbox/profiles?emit=0", json=fields, timeout=10)
+        r.raise_for_status()
+        return r.json()["data"]
+
+    def updated(self, external_id: str | None = None) -> dict[str, float]:
+        params = {"external_id": external_id} if external_id else None
+        r = self.http.get(self.zendesk + "/_sandbox/user_updates", params=params, timeout=10)
+        r.raise_for_status()
+        return r.json()["updated"]
+
+    def stats(self, which: str = "zendesk") -> dict:
+        return self.http.get(getattr(self, which) + "/_sandbox/stats", timeout=10).json()
+
+    def configure(self, which: str, **config) -> None:
+        self.http.post(getattr(self, which) + "/_sandbox/config", json=config, timeout=10).raise_for_status()
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds these processes have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def proc_pid(dev: DevStack, name: str) -> int:
+    return next(p.popen.pid for p in dev.processes if p.name == name)
+
+
+def pct(values, p: float) -> float:
+    """The p-th percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), int(round(p / 100 * len(ordered) + 0.5))))
+    return ordered[rank - 1]
+
+
+def median(values) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def table(title: str, headers: list[str], rows: list[list], notes: list[str] = ()) -> str:
+    out = [f"### {title}", "", "| " + " | ".join(headers) + " |",
+           "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    if notes:
+        out += [""] + [f"- {n}" for n in notes]
+    return "\n".join(out) + "\n"
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def ratio(value: float, ceiling: float) -> str:
+    return f"{value / ceiling:.0%}" if ceiling else "n/a"
+
+
+__all__ = ["DevStack", "wait_until", "time"]
