@@ -53,7 +53,9 @@ def create_celery(settings: Settings) -> Celery:
         broker_connection_max_retries=None,
         worker_hijack_root_logger=False,
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        # a task-sent event is a second Redis publish per webhook in the receiver (bench/ingest.py);
+        # Flower still sees every task from the worker's received/started/succeeded events
+        task_send_sent_event=False,
         timezone="UTC",
     )
     return app
