@@ -1,0 +1,151 @@
+"""End-to-end latency: from a signed `profile.updated` webhook posted to the receiver to the Zendesk
+user updated, as the Zendesk sandbox records the write (its clock is this machine's clock, read
+with time.time() on both sides, so no polling resolution enters the figure). The ceiling is the
+bare round trips one such sync makes, done directly: Omneo GET profile + Zendesk create_or_update.
+
+    python3 bench/latency.py [--idle 60] [--backlog 300]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests  # noqa: E402
+
+from bench.common import (Sandboxes, new_stack, pct, say, signed_webhook, table,  # noqa: E402
+                          wait_until)
+from web.devstack import SANDBOX_OMNEO_TOKEN, SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN  # noqa: E402
+
+UNLIMITED = 100_000
+
+
+class Driver:
+    def __init__(self, dev, sb: Sandboxes):
+        self.sb = sb
+        self.http = requests.Session()
+        self.secret = dev.env["OMNEO_WEBHOOK_SECRET"]
+        self.url = dev.urls["receiver"] + "/webhooks/omneo"
+
+    def post(self, profile: dict) -> float:
+        """Post the profile as Omneo would (the body is the profile); the time just before."""
+        raw, headers = signed_webhook(self.secret, profile)
+        t0 = time.time()
+        r = self.http.post(self.url, data=raw, headers=headers, timeout=10)
+        if r.status_code != 202:
+            raise RuntimeError(f"receiver answered {r.status_code}: {r.text[:200]}")
+        return t0
+
+    def seed(self, n: int, tag: str) -> list[str]:
+        """n profiles, synced once, so what we time later is an update of an existing user."""
+        ids = [f"{tag}-{uuid.uuid4().hex[:12]}" for _ in range(n)]
+        for i, pid in enumerate(ids):
+            self.post(self.sb.put_profile(id=pid, first_name=f"Lat{i}", last_name="Bench",
+                                          email=f"{pid}@example.com", tier="gold"))
+        wanted = set(ids)
+        wait_until(lambda: wanted <= set(self.sb.updated()), 120, interval=0.2, what="the seed syncs")
+        return ids
+
+    def change(self, pid: str) -> dict:
+        return self.sb.put_profile(id=pid, last_name=f"Changed{uuid.uuid4().hex[:6]}")
+
+
+def floor_round_trips(dev, ids: list[str]) -> list[float]:
+    """What one update costs at the least: the API calls of the sync, made directly."""
+    omneo, zendesk = requests.Session(), requests.Session()
+    omneo.headers["Authorization"] = f"Bearer {SANDBOX_OMNEO_TOKEN}"
+    zendesk.auth = (f"{SANDBOX_ZENDESK_EMAIL}/token", SANDBOX_ZENDESK_TOKEN)
+    base_o = dev.env["OMNEO_BASE_URL"]
+    base_z = dev.env["ZENDESK_BASE_URL"] + "/api/v2"
+    out = []
+    for pid in ids:
+        t0 = time.perf_counter()
+        profile = omneo.get(f"{base_o}/profiles/{pid}", timeout=10).json()["data"]
+        zendesk.post(f"{base_z}/users/create_or_update", timeout=10, json={"user": {
+            "external_id": pid, "name": f"{profile['first_name']} {profile['last_name']}x",
+            "email": profile["email"], "role": "end-user"}}).raise_for_status()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def idle(driver: Driver, ids: list[str]) -> list[float]:
+    """One webhook at a time, the next only once the last user was written: an empty queue."""
+    out = []
+    for pid in ids:
+        t0 = driver.post(driver.change(pid))
+        done = wait_until(lambda: (driver.sb.updated(pid).get(pid) or 0) > t0 and driver.sb.updated(pid),
+                          30, interval=0.002, what=f"user {pid} updated")
+        out.append(done[pid] - t0)
+    return out
+
+
+def backlog(driver: Driver, ids: list[str]) -> tuple[list[float], float]:
+    """All webhooks posted back to back; each timed from its own post to its own user's write."""
+    changed = [driver.change(pid) for pid in ids]
+    sent = {p["id"]: driver.post(p) for p in changed}
+
+    def all_done():
+        times = driver.sb.updated()
+        return times if all((times.get(p) or 0) > t for p, t in sent.items()) else None
+
+    times = wait_until(all_done, 300, interval=0.2, what="the backlog to drain")
+    first = min(sent.values())
+    return [times[p] - sent[p] for p in ids], max(times[p] for p in ids) - first
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--idle", type=int, default=60, help="updates timed one at a time")
+    ap.add_argument("--backlog", type=int, default=300, help="updates posted at once")
+    ap.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    args = ap.parse_args(argv)
+
+    dev = new_stack(ZENDESK_REQUESTS_PER_MINUTE=UNLIMITED, OMNEO_REQUESTS_PER_MINUTE=UNLIMITED)
+    try:
+        dev.start_redis()
+        dev.start_sandboxes()
+        dev.start_receiver(processes=2)
+        dev.start_worker(concurrency=args.concurrency)
+        sb = Sandboxes(dev)
+        driver = Driver(dev, sb)
+        say(f"seeding {args.idle + args.backlog} synced profiles")
+        idle_ids = driver.seed(args.idle, "idle")
+        backlog_ids = driver.seed(args.backlog, "backlog")
+        say("bare round trips")
+        floor = floor_round_trips(dev, idle_ids)
+        say("idle queue")
+        lat_idle = idle(driver, idle_ids)
+        say("backlog")
+        lat_backlog, drain = backlog(driver, backlog_ids)
+    finally:
+        dev.stop()
+
+    ms = lambda v: f"{v * 1000:.1f}"  # noqa: E731
+    f50, f99 = pct(floor, 50), pct(floor, 99)
+    rows = [
+        ["bare API round trips of one sync (ceiling)", len(floor), ms(f50), ms(f99), "1.0x", ""],
+        ["webhook -> Zendesk user updated, idle queue", len(lat_idle), ms(pct(lat_idle, 50)),
+         ms(pct(lat_idle, 99)), f"{pct(lat_idle, 50) / f50:.1f}x", ""],
+        [f"webhook -> Zendesk user updated, backlog of {len(lat_backlog)}", len(lat_backlog),
+         ms(pct(lat_backlog, 50)), ms(pct(lat_backlog, 99)), f"{pct(lat_backlog, 50) / f50:.1f}x",
+         f"drained in {drain:.1f} s ({len(lat_backlog) / drain:.0f} syncs/s)"],
+    ]
+    print(table("End-to-end latency: Omneo webhook to Zendesk user updated",
+                ["case", "n", "p50 ms", "p99 ms", "p50 vs ceiling", "note"], rows,
+                notes=["start: just before the webhook is posted to the receiver (gunicorn, 2 processes); "
+                       "end: the Zendesk sandbox's own timestamp of the user write (time.time() on the same "
+                       "machine), so polling adds nothing to the figure",
+                       f"{args.concurrency} Celery worker processes; budgets set high so the limiter does not "
+                       "bound these figures (sync_throughput.py covers the budget); each case updates an "
+                       "existing, already linked user: Omneo GET profile, Zendesk create_or_update",
+                       "with a backlog, latency is mostly time waiting in the queue: it grows with the "
+                       "backlog's length, so the drain rate is the figure to compare across runs"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
