@@ -1,0 +1,107 @@
+"""Run every benchmark in turn and write bench/RESULTS.md with their tables, the commit and the
+machine. Each script prints its markdown table on stdout (progress on stderr) and stands alone:
+
+    python3 bench/run_all.py [--only ingest,latency] [--output bench/RESULTS.md]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# (name, script candidates: the first that exists runs, what it measures)
+BENCHMARKS = [
+    ("ingest", ["ingest.py"], "signed webhooks per second through the receiver vs bare Flask"),
+    ("sync_throughput", ["sync_throughput.py"], "profiles synced per minute vs the Zendesk budget R"),
+    ("latency", ["latency.py"], "webhook to Zendesk user updated, idle and with a backlog"),
+    ("sidebar", ["sidebar.py", "sidebar_minimal.py"], "GET /sidebar/profile, cold and warm"),
+    ("backfill", ["backfill.py"], "bulk backfill users per minute vs 100 x R"),
+]
+TIMEOUT_SECONDS = 1200
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> str:
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} CPUs (nproc), {cpu_model()}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}; load average at start {load}")
+
+
+def run_one(script: Path) -> tuple[str, float]:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=None, text=True, timeout=TIMEOUT_SECONDS)
+    took = time.monotonic() - started
+    if proc.returncode != 0:
+        return (f"**failed** (exit {proc.returncode}); output so far:\n\n```\n{proc.stdout[-2000:]}\n```\n",
+                took)
+    return proc.stdout, took
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="", help="comma-separated names: " + ", ".join(b[0] for b in BENCHMARKS))
+    ap.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    args = ap.parse_args(argv)
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    started = datetime.now(timezone.utc)
+    header = [
+        "# Benchmark results", "",
+        f"- commit: `{commit}`{dirty}",
+        f"- run: {started:%Y-%m-%d %H:%M} UTC, by `python3 bench/run_all.py`",
+        f"- machine: {machine()}",
+        "",
+        "Every figure stands beside a ceiling measured in the same run on the same machine. "
+        "The machine is shared and its speed drifts (other work was running during this run), so "
+        "the absolute numbers move from run to run: **the ratios against the ceilings are what "
+        "matter**. Each script can be run alone; `--help` lists its knobs.",
+        "",
+    ]
+    sections, failed = [], 0
+    for name, candidates, what in BENCHMARKS:
+        if only and name not in only:
+            continue
+        script = next((HERE / c for c in candidates if (HERE / c).exists()), None)
+        sections.append(f"## {name}: {what}\n")
+        if script is None:
+            sections.append("not run: no script on this checkout\n")
+            continue
+        print(f"== {name}: {script.relative_to(ROOT)}", file=sys.stderr, flush=True)
+        try:
+            out, took = run_one(script)
+        except subprocess.TimeoutExpired:
+            out, took = f"**failed**: over {TIMEOUT_SECONDS} s\n", TIMEOUT_SECONDS
+        failed += out.startswith("**failed**")
+        print(out, flush=True)
+        sections.append(f"`python3 {script.relative_to(ROOT)}` ({took:.0f} s)\n\n{out}")
+    Path(args.output).write_text("\n".join(header + sections))
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
