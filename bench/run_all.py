@@ -22,7 +22,7 @@ BENCHMARKS = [
     ("ingest", ["ingest.py"], "signed webhooks per second through the receiver vs bare Flask"),
     ("sync_throughput", ["sync_throughput.py"], "profiles synced per minute vs the Zendesk budget R"),
     ("latency", ["latency.py"], "webhook to Zendesk user updated, idle and with a backlog"),
-    ("sidebar", ["sidebar.py", "sidebar_minimal.py"], "GET /sidebar/profile, cold and warm"),
+    ("sidebar", ["sidebar.py"], "GET /sidebar/profile, cold and warm"),
     ("backfill", ["backfill.py"], "bulk backfill users per minute vs 100 x R"),
 ]
 TIMEOUT_SECONDS = 1200
@@ -56,6 +56,8 @@ def run_one(script: Path) -> tuple[str, float]:
     if proc.returncode != 0:
         return (f"**failed** (exit {proc.returncode}); output so far:\n\n```\n{proc.stdout[-2000:]}\n```\n",
                 took)
+    if not proc.stdout.lstrip().startswith("#"):  # a plain-text table: keep its columns
+        return f"```text\n{proc.stdout.rstrip()}\n```\n", took
     return proc.stdout, took
 
 
