@@ -43,4 +43,5 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
         timeout=settings.http_timeout_seconds,
         limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait),
         on_call=on_call)
-    return Context(settings, r, omneo, zendesk, State(r), DeadLetters(r))
+    state = State(r, lock_ttl_ms=int(settings.profile_lock_ttl_seconds * 1000))
+    return Context(settings, r, omneo, zendesk, state, DeadLetters(r))

@@ -15,12 +15,22 @@ class DeadLetters:
         self.r = client
 
     def add(self, *, task: str, args: list, kwargs: dict, error: dict, attempts: int,
-            profile_id: str | None = None, first_attempt_at: float | None = None) -> str:
+            profile_id: str | None = None, first_attempt_at: float | None = None,
+            entry_id: str | None = None) -> str:
+        """Store a failed job; with `entry_id` (a replay that failed again) replace that entry,
+        keeping when it first failed and how often it was replayed."""
         now = time.time()
-        entry_id = uuid.uuid4().hex[:12]
+        earlier = self.get(entry_id) if entry_id else None
+        entry_id = entry_id or uuid.uuid4().hex[:12]
         entry = {"id": entry_id, "task": task, "args": list(args), "kwargs": dict(kwargs),
                  "error": error, "attempts": attempts, "profile_id": profile_id,
-                 "first_attempt_at": first_attempt_at or now, "failed_at": now}
+                 "first_attempt_at": first_attempt_at or now, "failed_at": now,
+                 "replays": 0, "replayed_at": None}
+        if earlier:
+            entry["first_attempt_at"] = earlier.get("first_attempt_at", entry["first_attempt_at"])
+            entry["first_failed_at"] = earlier.get("first_failed_at", earlier.get("failed_at"))
+            entry["replays"] = earlier.get("replays", 0)
+            entry["replayed_at"] = earlier.get("replayed_at")
         pipe = self.r.pipeline()
         pipe.hset(keys.DLQ_ENTRIES, entry_id, json.dumps(entry, default=str))
         pipe.zadd(keys.DLQ_INDEX, {entry_id: now})
@@ -32,6 +42,19 @@ class DeadLetters:
     def get(self, entry_id: str) -> dict | None:
         raw = self.r.hget(keys.DLQ_ENTRIES, entry_id)
         return json.loads(raw) if raw else None
+
+    def mark_replayed(self, entry_id: str) -> dict | None:
+        """Note that the entry was sent to run again; it stays until that run succeeds."""
+        entry = self.get(entry_id)
+        if entry is None:
+            return None
+        entry["replays"] = entry.get("replays", 0) + 1
+        entry["replayed_at"] = time.time()
+        self.r.hset(keys.DLQ_ENTRIES, entry_id, json.dumps(entry, default=str))
+        return entry
+
+    def ids(self) -> list[str]:
+        return [i.decode() if isinstance(i, bytes) else i for i in self.r.zrevrange(keys.DLQ_INDEX, 0, -1)]
 
     def list(self, limit: int | None = None) -> list[dict]:
         ids = self.r.zrevrange(keys.DLQ_INDEX, 0, -1 if limit is None else limit - 1)

@@ -25,6 +25,12 @@ DEFAULT_TICKET_EVENTS = (TICKET_CREATED, TICKET_STATUS_CHANGED, TICKET_CSAT_RECE
 KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (TICKET_COMMENT_ADDED,)
 
 
+# A job's hard time limit. Shortened only when BROKER_VISIBILITY_TIMEOUT_SECONDS is set so short
+# (tests) that a job must end sooner to be acknowledged before Redis hands its message out again.
+JOB_TIME_LIMIT_SECONDS = 300
+MIN_JOB_TIME_LIMIT_SECONDS = 5
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; str() is one line naming the variable."""
 
@@ -51,8 +57,9 @@ class Settings:
     omneo_requests_per_minute: int = 600
     http_timeout_seconds: float = 10.0
     task_max_attempts: int = 8
-    retry_base_seconds: float = 30.0
-    retry_max_seconds: float = 900.0
+    retry_base_seconds: float = 60.0
+    retry_max_seconds: float = 1800.0
+    broker_visibility_timeout_seconds: int = 2400
     sidebar_cache_seconds: int = 60
     reconcile_interval_seconds: int = 3600
     sentry_dsn: str | None = field(default=None, repr=False)
@@ -61,6 +68,18 @@ class Settings:
 
     def cx_manager_url(self, profile_id: str) -> str:
         return self.cx_manager_profile_url.format(tenant=self.omneo_tenant, profile_id=profile_id)
+
+    @property
+    def task_time_limit_seconds(self) -> float:
+        """The hard limit of one run of a job (see JOB_TIME_LIMIT_SECONDS)."""
+        spare = self.broker_visibility_timeout_seconds - self.retry_max_seconds
+        return float(min(JOB_TIME_LIMIT_SECONDS, spare / 2))
+
+    @property
+    def profile_lock_ttl_seconds(self) -> float:
+        """A profile lock outlives the run that holds it: a run past its time limit is killed, so a
+        lock can only expire under a job that is no longer running."""
+        return self.task_time_limit_seconds + 5
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -163,13 +182,18 @@ class SettingsSchema(Schema):
     )
     RETRY_BASE_SECONDS = fields.Float(
         validate=validate.Range(min=0, max=3600, error="seconds, from 0 to 3600"),
-        load_default=30.0,
+        load_default=Settings.retry_base_seconds,
         error_messages={"invalid": "seconds, from 0 to 3600"},
     )
     RETRY_MAX_SECONDS = fields.Float(
         validate=validate.Range(min=0, max=3600, error="seconds, from 0 to 3600"),
-        load_default=900.0,
+        load_default=Settings.retry_max_seconds,
         error_messages={"invalid": "seconds, from 0 to 3600"},
+    )
+    BROKER_VISIBILITY_TIMEOUT_SECONDS = fields.Integer(
+        validate=validate.Range(min=1, max=7 * 86400, error="seconds, from 1 to 604800"),
+        load_default=Settings.broker_visibility_timeout_seconds,
+        error_messages={"invalid": "seconds, from 1 to 604800"},
     )
     SIDEBAR_CACHE_SECONDS = fields.Integer(
         validate=validate.Range(min=0, max=3600, error="seconds, from 0 to 3600"),
@@ -224,6 +248,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise SettingsError(_first_error(exc.messages)) from None
     if data["RETRY_MAX_SECONDS"] < data["RETRY_BASE_SECONDS"]:
         raise SettingsError("setting RETRY_MAX_SECONDS: at least RETRY_BASE_SECONDS")
+    # A retry waits, unacknowledged, in the worker that holds it until due, and then runs; a
+    # message unacknowledged for longer than the visibility timeout is delivered a second time.
+    least = data["RETRY_MAX_SECONDS"] + 2 * MIN_JOB_TIME_LIMIT_SECONDS
+    if data["BROKER_VISIBILITY_TIMEOUT_SECONDS"] < least:
+        raise SettingsError(
+            "setting BROKER_VISIBILITY_TIMEOUT_SECONDS: must exceed the longest retry delay "
+            f"(RETRY_MAX_SECONDS) plus a job's time limit; at least {least:g} seconds")
     tenant = data["OMNEO_TENANT"] or ""
     omneo_base = data["OMNEO_BASE_URL"] or f"https://api.{tenant}.getomneo.com/api/v3"
     zendesk_base = data["ZENDESK_BASE_URL"] or f"https://{data['ZENDESK_SUBDOMAIN']}.zendesk.com"
@@ -250,6 +281,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         task_max_attempts=data["TASK_MAX_ATTEMPTS"],
         retry_base_seconds=data["RETRY_BASE_SECONDS"],
         retry_max_seconds=data["RETRY_MAX_SECONDS"],
+        broker_visibility_timeout_seconds=data["BROKER_VISIBILITY_TIMEOUT_SECONDS"],
         sidebar_cache_seconds=data["SIDEBAR_CACHE_SECONDS"],
         reconcile_interval_seconds=data["RECONCILE_INTERVAL_SECONDS"],
         sentry_dsn=data["SENTRY_DSN"],

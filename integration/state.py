@@ -13,7 +13,7 @@ from integration.errors import LockBusy
 
 SEEN_TTL = 3 * 24 * 3600  # longer than either sender keeps retrying a delivery
 PENDING_TTL = 3600
-LOCK_TTL_MS = 120_000  # longer than any one job's API calls, shorter than a human would wait
+LOCK_TTL_MS = 305_000  # Settings.profile_lock_ttl_seconds gives the one a worker uses
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -22,8 +22,9 @@ return 0
 
 
 class State:
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: redis.Redis, lock_ttl_ms: int = LOCK_TTL_MS):
         self.r = client
+        self.lock_ttl_ms = lock_ttl_ms
         self._release = client.register_script(_RELEASE)
 
     # deliveries
@@ -50,10 +51,12 @@ class State:
 
     # one job per profile at a time
     @contextlib.contextmanager
-    def profile_lock(self, profile_id: str, ttl_ms: int = LOCK_TTL_MS):
+    def profile_lock(self, profile_id: str, ttl_ms: int | None = None):
+        """Hold the profile for one job; LockBusy if another job holds it. The lock expires by
+        itself, so one left by a dead holder frees the profile after `ttl_ms`."""
         token = uuid.uuid4().hex
         key = keys.profile_lock(profile_id)
-        if not self.r.set(key, token, nx=True, px=ttl_ms):
+        if not self.r.set(key, token, nx=True, px=ttl_ms or self.lock_ttl_ms):
             raise LockBusy(profile_id)
         try:
             yield

@@ -83,10 +83,11 @@ def upsert_user(ctx: Context, payload: dict) -> tuple[dict, bool]:
     except PermanentError as exc:
         if exc.status != 422 or "email" not in payload or "mail" not in str(exc.body).lower():
             raise
+        refused = exc
     owners = ctx.zendesk.find_users_by_email(payload["email"])
     owner = owners[0] if owners else None
-    if owner is None:
-        raise Conflict("zendesk", "Zendesk refused the email, and no user holds it")
+    if owner is None:  # not taken, so refused for itself (e.g. malformed): keep Zendesk's answer
+        raise refused
     theirs = (owner.get("external_id") or "").lower()
     if theirs and theirs != payload["external_id"].lower():
         raise Conflict("zendesk", f"the profile's email belongs to Zendesk user {owner['id']}, "

@@ -60,10 +60,12 @@ def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
 
 
 from web.cli_app import app_group  # noqa: E402
+from web.cli_dlq import dlq  # noqa: E402
 
 main.add_command(app_group)
 
 main.add_command(erasures)
+main.add_command(dlq)
 
 if __name__ == "__main__":
     main()

@@ -55,9 +55,11 @@ class Process:
         self.name, self.argv, self.env = name, argv, env
         self.log_path = log_dir / f"{name}.log"
         self.popen: subprocess.Popen | None = None
+        self.log_offset = 0
 
     def start(self) -> "Process":
         log = open(self.log_path, "ab")
+        self.log_offset = log.tell()  # a restart appends: wait_for_log reads only this run's part
         self.popen = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
@@ -69,11 +71,17 @@ class Process:
         except FileNotFoundError:
             return ""
 
+    def log_since_start(self) -> str:
+        try:
+            return self.log_path.read_bytes()[self.log_offset:].decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
     def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
         def seen():
             if self.popen and self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log()[-3000:]}")
-            return text in self.log()
+            return text in self.log_since_start()
         try:
             wait_until(seen, timeout, what=f"{self.name} to print {text!r}")
         except RuntimeError as exc:
@@ -128,8 +136,9 @@ class DevStack:
         return proc
 
     # Redis
-    def start_redis(self) -> str:
-        port = free_port()
+    def start_redis(self, port: int | None = None) -> str:
+        """Start redis-server (again, on `port`, after stop_redis) with nothing persisted."""
+        port = port or free_port()
         binary = shutil.which("redis-server")
         if binary:
             data = self.log_dir / "redis"
@@ -144,6 +153,13 @@ class DevStack:
         self.env["REDIS_URL"] = url
         self.urls["redis"] = url
         return url
+
+    def stop_redis(self) -> int:
+        """Stop redis-server, as an outage would; returns its port for start_redis(port)."""
+        proc = next(p for p in self.processes if p.name == "redis" and p.alive())
+        proc.stop()
+        self.processes.remove(proc)
+        return int(self.urls["redis"].rsplit(":", 1)[1].split("/")[0])
 
     # the two sandbox APIs
     def start_sandboxes(self, zendesk_rate: int | None = None, omneo_rate: int | None = None,

@@ -11,6 +11,12 @@ from workers import metrics, policy, runtime
 
 log = logging.getLogger("omneo_zendesk.jobs")
 
+# Message headers a job carries across its retries (Celery keeps custom headers on `retry`).
+FAILURES = "oz_failures"  # counted failures so far
+WAITS = "oz_waits"  # retries that were waits (profile lock, rate limit), not failures
+FIRST_AT = "oz_first_at"  # unix time of the first attempt
+DEAD_LETTER = "oz_dead_letter"  # id of the dead letter this run replays
+
 
 class IntegrationTask(Task):
     acks_late = True
@@ -24,9 +30,13 @@ class IntegrationTask(Task):
         value = kwargs.get("profile_id", args[0] if args else None)
         return str(value) if isinstance(value, (str, int)) else None
 
-    def _counter(self, name: str) -> int:
+    def _header(self, name: str):
         headers = getattr(self.request, "headers", None) or {}
-        return int(getattr(self.request, name, None) or headers.get(name) or 0)
+        value = getattr(self.request, name, None)
+        return value if value is not None else headers.get(name)
+
+    def _counter(self, name: str) -> int:
+        return int(self._header(name) or 0)
 
     def __call__(self, *args, **kwargs):
         started = time.monotonic()
@@ -39,33 +49,44 @@ class IntegrationTask(Task):
         finally:
             metrics.JOB_SECONDS.labels(self.name).observe(time.monotonic() - started)
         metrics.JOBS.labels(self.name, "succeeded").inc()
+        replayed = self._header(DEAD_LETTER)
+        if replayed:  # a replayed dead letter leaves the store once it has succeeded
+            runtime.context().dead_letters.remove(str(replayed))
         outcome = result.get("outcome") if isinstance(result, dict) else None
-        log.info("job done", extra={"task": self.name, "job_id": self.request.id, "outcome": outcome})
+        log.info("job done", extra={"task": self.name, "job_id": self.request.id, "outcome": outcome,
+                                    "attempt": self._counter(FAILURES) + 1,
+                                    "dead_letter_id": replayed})
         return result
 
     def _failed(self, exc: Exception, args: tuple, kwargs: dict):
         settings = runtime.settings()
-        failures, waits = self._counter("oz_failures"), self._counter("oz_waits")
-        first_at = float(self._counter("oz_first_at") or time.time())
+        failures, waits = self._counter(FAILURES), self._counter(WAITS)
+        first_at = float(self._counter(FIRST_AT) or time.time())
+        replayed = self._header(DEAD_LETTER)
         decision = policy.decide(exc, failures, waits, settings)
         error = policy.describe(exc)
         if decision.action == "retry":
             metrics.JOBS.labels(self.name, "retried").inc()
             log.warning("job will retry", extra={
                 "task": self.name, "job_id": self.request.id, "reason": decision.reason,
-                "error_type": error["type"], "status": error.get("status"),
+                "attempt": failures + 1, "error_type": error["type"], "status": error.get("status"),
                 "countdown": round(decision.countdown, 2)})
-            headers = {"oz_failures": failures + int(decision.counts_as_failure),
-                       "oz_waits": waits + int(not decision.counts_as_failure),
-                       "oz_first_at": int(first_at)}
+            headers = {FAILURES: failures + int(decision.counts_as_failure),
+                       WAITS: waits + int(not decision.counts_as_failure),
+                       FIRST_AT: int(first_at)}
+            if replayed:
+                headers[DEAD_LETTER] = replayed
             raise self.retry(countdown=decision.countdown, headers=headers, exc=exc)
         ctx = runtime.context()
+        # a replay that fails again takes the place of its entry, under the same id
         entry_id = ctx.dead_letters.add(
             task=self.name, args=list(args), kwargs=dict(kwargs),
             error=dict(error, reason=decision.reason), attempts=failures + 1,
-            profile_id=self.profile_id(args, kwargs), first_attempt_at=first_at)
+            profile_id=self.profile_id(args, kwargs), first_attempt_at=first_at,
+            entry_id=str(replayed) if replayed else None)
         metrics.JOBS.labels(self.name, "dead_lettered").inc()
         log.error("job dead-lettered", extra={
             "task": self.name, "job_id": self.request.id, "dead_letter_id": entry_id,
-            "reason": decision.reason, "error_type": error["type"], "status": error.get("status")})
+            "reason": decision.reason, "attempt": failures + 1, "error_type": error["type"],
+            "status": error.get("status")})
         return {"outcome": "dead_lettered", "dead_letter_id": entry_id}

@@ -18,18 +18,27 @@ TASK_QUEUES = {
     "omneo_zendesk.reconcile": "reconcile",
 }
 
-TASK_TIME_LIMIT = 300
 
+def broker_transport_options(settings: Settings) -> dict:
+    """How Redis keeps unacknowledged messages (BROKER_VISIBILITY_TIMEOUT_SECONDS).
 
-def visibility_timeout(settings: Settings) -> int:
-    """How long Redis waits before handing an unacknowledged message to another worker.
-
-    A message whose worker died is redelivered after this long, so shorter is faster recovery.
-    But a retry is an unacknowledged message with an ETA, held by the worker until due, and a
-    message still unacknowledged when the timeout passes is delivered a second time. So it must
-    exceed the longest retry delay plus the longest run of a job; we add a 10-minute margin.
+    A message whose worker died (SIGKILL, lost machine) sits in Kombu's `unacked` set and is only
+    handed out again once the visibility timeout has passed: shorter means faster recovery. But a
+    retry is an unacknowledged message with an ETA, held by a worker until due, and a job runs for
+    up to its time limit before it is acknowledged (acks_late); one still unacknowledged when the
+    timeout passes is delivered twice. So the timeout must exceed the longest retry delay plus a
+    job's time limit, which settings enforce. The default, 2400 s, is RETRY_MAX_SECONDS (1800) plus
+    twice the 300 s time limit: a margin of one more job run for late ETAs and clock skew between
+    machines. The price: a job in flight on a worker that dies resumes after 40 minutes.
     """
-    return int(settings.retry_max_seconds + TASK_TIME_LIMIT + 600)
+    timeout = settings.broker_visibility_timeout_seconds
+    return {
+        "visibility_timeout": timeout,
+        # Kombu sweeps for overdue messages every interval x throttle seconds (default 10 x 10);
+        # sweep at a twentieth of the timeout instead, so recovery is not left to that default.
+        "unacked_restore_interval": max(1, min(60, timeout // 20)),
+        "unacked_restore_throttle": 1,
+    }
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -44,11 +53,11 @@ def create_celery(settings: Settings) -> Celery:
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="sync",
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
-        task_time_limit=TASK_TIME_LIMIT,
-        task_soft_time_limit=TASK_TIME_LIMIT - 30,
+        task_time_limit=settings.task_time_limit_seconds,
+        task_soft_time_limit=settings.task_time_limit_seconds * 0.9,
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options={"visibility_timeout": visibility_timeout(settings)},
+        broker_transport_options=broker_transport_options(settings),
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_hijack_root_logger=False,

@@ -39,3 +39,18 @@ def enqueue_erasure(app: Celery, profile_id: str, zendesk_user_id: str | None = 
     """Queue the erasure of a deleted profile (its own queue, so a sync backlog cannot delay it)."""
     return send(app, "omneo_zendesk.erase_profile", profile_id, zendesk_user_id=zendesk_user_id,
                 requested_at=requested_at)
+
+
+def replay(app: Celery, entry: dict) -> str:
+    """Run a dead letter's job again by its task name, as a fresh job (its attempts start over)
+    that carries the entry's id: the base task removes the entry when the job succeeds, and puts
+    it back under the same id if the job fails for good again."""
+    from workers.base import DEAD_LETTER
+
+    task = entry["task"]
+    if task not in TASK_QUEUES:
+        raise KeyError(f"unknown task {task}")
+    job_id = uuid.uuid4().hex
+    app.send_task(task, args=list(entry.get("args") or []), kwargs=dict(entry.get("kwargs") or {}),
+                  task_id=job_id, queue=TASK_QUEUES[task], headers={DEAD_LETTER: entry["id"]})
+    return job_id

@@ -13,6 +13,7 @@ from integration.settings import Settings
 # Waiting for a profile lock or for the shared API budget is not a failure of the job, so it does
 # not spend the job's attempts; this ceiling only stops a job that waits forever.
 MAX_WAITS = 60
+LOCK_WAIT_CAP = 30.0
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,11 @@ def decide(exc: BaseException, failures: int, waits: int, settings: Settings, rn
     if isinstance(exc, LockBusy):
         if waits >= MAX_WAITS:
             return Decision("dead_letter", reason="profile stayed locked")
-        return Decision("retry", rng.uniform(1, 5), counts_as_failure=False, reason="profile locked")
+        # soon at first, then longer: even the shortest draws add up to well past a lock's expiry,
+        # so a job outwaits a lock left by a dead holder
+        ceiling = min(LOCK_WAIT_CAP, 2.0 + waits)
+        return Decision("retry", rng.uniform(ceiling / 2, ceiling),
+                        counts_as_failure=False, reason="profile locked")
     if isinstance(exc, RateLimited):
         if waits >= MAX_WAITS:
             return Decision("dead_letter", reason="rate limited for too long")

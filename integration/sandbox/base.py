@@ -48,10 +48,13 @@ class SandboxApp:
         self.failures: list[dict] = []
         self.latency = 0.0
         self.stats = collections.Counter()
+        # every API call with its start and end (unix seconds), to check ordering across processes
+        self.call_log: collections.deque[dict] = collections.deque(maxlen=10_000)
         for path, methods, fn in (
             ("/_sandbox/reset", ["POST"], self._ctl_reset),
             ("/_sandbox/config", ["POST"], self._ctl_config),
             ("/_sandbox/stats", ["GET"], self._ctl_stats),
+            ("/_sandbox/calls", ["GET"], self._ctl_calls),
         ):
             self.route(path, methods, fn, control=True)
         self.reset()
@@ -59,6 +62,7 @@ class SandboxApp:
     # subclass hooks
     def reset(self) -> None:
         self.stats.clear()
+        self.call_log.clear()
         self._window.clear()
         self.failures = []
 
@@ -95,6 +99,10 @@ class SandboxApp:
         with self.lock:
             return json_response(dict(self.stats))
 
+    def _ctl_calls(self, request):
+        with self.lock:
+            return json_response({"calls": list(self.call_log)})
+
     # the WSGI entry point
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -114,7 +122,14 @@ class SandboxApp:
             except ApiFailure as exc:
                 response = json_response(exc.body, exc.status, exc.headers)
             return response(environ, start_response)
-        return self._api_call(request, handler, args)(environ, start_response)
+        started = time.time()
+        response = self._api_call(request, handler, args)
+        with self.lock:
+            self.call_log.append({"method": request.method, "path": request.path,
+                                  "query": request.query_string.decode(errors="replace"),
+                                  "status": response.status_code, "started": started,
+                                  "ended": time.time()})
+        return response(environ, start_response)
 
     def freeze(self) -> None:
         self._map = Map(self.rules)

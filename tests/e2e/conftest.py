@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from datetime import datetime, timezone
 
 import pytest
@@ -11,7 +12,7 @@ import redis
 import requests
 
 from integration.signatures import omneo_signature, zendesk_signature
-from web.devstack import DevStack, wait_until
+from web.devstack import DevStack, cli_argv, wait_until
 
 FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.2", "RETRY_MAX_SECONDS": "1", "TASK_MAX_ATTEMPTS": "4",
                 "LOG_FORMAT": "json"}
@@ -129,17 +130,50 @@ class Stack:
     def wait(self, predicate, timeout: float = 20.0, what: str = "condition"):
         return wait_until(predicate, timeout, what=what)
 
+    def calls(self, which: str = "zendesk") -> list[dict]:
+        """The sandbox's log of API calls: method, path, query, status, started, ended."""
+        return requests.get(getattr(self, which) + "/_sandbox/calls", timeout=5).json()["calls"]
+
+    def cli(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run the real `omneo-zendesk` command line with the stack's settings."""
+        return subprocess.run(cli_argv(*args), env=env or self.env, capture_output=True, text=True,
+                              timeout=60)
+
+    def log_records(self, job_id: str | None = None) -> list[dict]:
+        """The workers' JSON log records, those naming `job_id` if given."""
+        records = []
+        for line in self.worker_log().splitlines():
+            if line.startswith("{") and (job_id is None or job_id in line):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    pass
+        return records
+
+
+def start_stack(log_dir, extra_env: dict | None = None, workers: int = 1, concurrency: int = 2,
+                zendesk_rate: int | None = None) -> DevStack:
+    """A whole stack of real processes; `extra_env` adds settings, `workers` worker processes."""
+    dev = DevStack(log_dir, base_env={
+        k: v for k, v in os.environ.items() if not k.startswith(("OMNEO_", "ZENDESK_", "REDIS_"))})
+    dev.env.update(FAST_RETRIES)
+    dev.env.update(extra_env or {})
+    try:
+        dev.start_redis()
+        dev.start_sandboxes(zendesk_rate=zendesk_rate)
+        dev.start_receiver()
+        for i in range(workers):
+            dev.start_worker("worker" if i == 0 else f"worker-{i + 1}", concurrency=concurrency)
+    except BaseException:
+        dev.stop()
+        raise
+    return dev
+
 
 @pytest.fixture(scope="session")
 def dev_stack(tmp_path_factory):
-    dev = DevStack(tmp_path_factory.mktemp("stack"), base_env={
-        k: v for k, v in os.environ.items() if not k.startswith(("OMNEO_", "ZENDESK_", "REDIS_"))})
-    dev.env.update(FAST_RETRIES)
+    dev = start_stack(tmp_path_factory.mktemp("stack"))
     try:
-        dev.start_redis()
-        dev.start_sandboxes()
-        dev.start_receiver()
-        dev.start_worker()
         yield dev
     finally:
         dev.stop()
