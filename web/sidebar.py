@@ -15,7 +15,8 @@ import time
 
 import jwt
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
+from prometheus_client import Counter, Histogram
 
 from integration.context import Context, build_context
 from integration.errors import ApiError, RateLimited
@@ -30,6 +31,10 @@ MAX_TOKEN_LIFETIME = 600
 LEEWAY_SECONDS = 5
 # an agent is waiting: give up on a drained Omneo budget sooner than a background job would
 LIMITER_MAX_WAIT = 5.0
+
+ANSWERS = Counter("oz_sidebar_answers_total", "Sidebar answers by outcome", ["outcome"])
+SECONDS = Histogram("oz_sidebar_seconds", "Time to answer the sidebar, by outcome", ["outcome"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
 
 class BadToken(Exception):
@@ -76,6 +81,21 @@ def _unauthorized(reason: str):
     body, status = problem(401, reason)
     body.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return body, status
+
+
+@bp.before_request
+def _start_clock() -> None:
+    g.sidebar_started = time.perf_counter()
+
+
+@bp.after_request
+def _count(response):
+    outcome = {200: "found" if (response.get_json(silent=True) or {}).get("found") else "not_found",
+               401: "unauthorized", 502: "omneo_error", 503: "unavailable"}.get(
+        response.status_code, str(response.status_code))
+    ANSWERS.labels(outcome).inc()
+    SECONDS.labels(outcome).observe(time.perf_counter() - g.get("sidebar_started", time.perf_counter()))
+    return response
 
 
 @bp.get("/sidebar/profile")

@@ -2,6 +2,7 @@
 in-process Omneo sandbox (over real HTTP on a local port)."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -282,3 +283,15 @@ def test_a_token_living_exactly_ten_minutes_is_accepted():
     signed = jwt.encode({"zendesk_user_id": 7, "exp": now + 660}, SECRET, algorithm="HS256")
     with pytest.raises(BadToken, match="longer than 600"):
         verify_token(f"Bearer {signed}", SECRET, now=now)
+
+
+def test_answers_are_counted_for_metrics(client, omneo_url):
+    ada(omneo_url)
+    client.get("/sidebar/profile")
+    client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token()}"})
+    metrics = client.get("/metrics").get_data(as_text=True)
+    found = re.search(r'^oz_sidebar_answers_total\{outcome="found"\} (\S+)$', metrics, re.M)
+    unauthorized = re.search(r'^oz_sidebar_answers_total\{outcome="unauthorized"\} (\S+)$', metrics, re.M)
+    assert found and float(found.group(1)) >= 1
+    assert unauthorized and float(unauthorized.group(1)) >= 1
+    assert 'oz_sidebar_seconds_bucket{le="0.005",outcome="found"}' in metrics
