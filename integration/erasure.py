@@ -88,14 +88,18 @@ def _names(user: dict, profile_id: str) -> bool:
 
 
 def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) -> dict:
+    # Zendesk may still show a soft-deleted (or merged-away) user by its id, inactive
+    active = user is not None and user.get("active", True) is not False
     claimant = _live_claimant(ctx, profile_id, user_id)
     if claimant is not None:
+        if not active:  # nothing left to hand over, and not ours to purge
+            return {"zendesk_user_id": user_id, "outcome": ALREADY_GONE}
         return _repoint(ctx, profile_id, user_id, user, claimant)
     if user is not None and user.get("role") not in (None, "end-user"):
         raise Conflict("zendesk", f"Zendesk user {user_id} of profile {profile_id} is staff "
                                   f"({user.get('role')}); not erased, check it by hand")
     deleted = purged = False
-    if user is not None:
+    if active:
         try:
             ctx.zendesk.delete_user(user_id)
             deleted = True
@@ -118,12 +122,10 @@ def _live_claimant(ctx: Context, profile_id: str, user_id: str) -> str | None:
     return str(other["id"])
 
 
-def _repoint(ctx: Context, profile_id: str, user_id: str, user: dict | None, live_id: str) -> dict:
+def _repoint(ctx: Context, profile_id: str, user_id: str, user: dict, live_id: str) -> dict:
     """Hand the user over to the live profile that claims it: the same path as a merge (the one
     place that re-points or folds users), so it is re-pointed, or folded into the live profile's
     own user when it has one, and synced with the live profile's attributes."""
-    if user is None:
-        return {"zendesk_user_id": user_id, "outcome": ALREADY_GONE}
     # the live profile's lock too: its own sync must not run in between
     with ctx.state.profile_lock(live_id):
         live = folding.live_profile(ctx, live_id)

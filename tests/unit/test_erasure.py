@@ -60,6 +60,20 @@ def test_user_soft_deleted_by_hand_is_still_purged(ctx, omneo_sandbox, zendesk_s
     assert record["outcome"] == "erased"
 
 
+def test_claimed_user_shown_inactive_is_neither_handed_over_nor_purged(
+        ctx, omneo_sandbox, zendesk_sandbox, monkeypatch):
+    user = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "e2b")
+    put(omneo_sandbox, id="w2b", first_name="Wyn")
+    merge_in_omneo(omneo_sandbox, "e2b", "w2b")
+    with zendesk_sandbox.lock:  # merged away or deleted by hand: Zendesk shows it inactive by id
+        zendesk_sandbox.deleted[user["id"]] = dict(zendesk_sandbox.users.pop(user["id"]), active=False)
+    monkeypatch.setattr(ctx.zendesk, "find_user", lambda user_id: dict(user, active=False))
+
+    assert erase_profile(ctx, "e2b")["outcome"] == "already gone"
+    assert user["id"] in zendesk_sandbox.deleted and not zendesk_sandbox.purged
+    assert not zendesk_sandbox.users  # the live profile got no user made for it here
+
+
 def test_purged_already_counts_as_done(ctx, omneo_sandbox, zendesk_sandbox):
     user = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "e3")
     with zendesk_sandbox.lock:
