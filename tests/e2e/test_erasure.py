@@ -172,3 +172,31 @@ def test_erasure_is_served_while_the_sync_queue_is_backed_up(stack):
     finally:  # leave the shared worker idle for the next test
         stack.redis.delete("sync")
         stack.configure("omneo", latency=0)
+
+
+def test_omneo_merge_emitting_merged_and_deleted_leaves_one_user_with_all_tickets(stack):
+    """Omneo sends profile.merged and profile.deleted for the loser at once; whichever job runs
+    first, the loser's user ends folded into the winner's, tickets and all, and nothing is purged."""
+    loser, winner = synced(stack, "loser-2"), synced(stack, "winner-2")
+    ticket = requests.post(stack.zendesk + "/_sandbox/tickets", json={"requester_id": loser["id"],
+                                                                      "subject": "Refund"}, timeout=5)
+    ticket.raise_for_status()
+    auth = {"Authorization": f"Bearer {stack.env['OMNEO_API_TOKEN']}"}
+    for event in ("profile.merged", "profile.deleted"):
+        requests.post(stack.omneo + "/api/v3/webhooks", headers=auth, timeout=5, json={
+            "trigger": event, "url": stack.receiver + "/webhooks/omneo"}).raise_for_status()
+    requests.post(f"{stack.omneo}/_sandbox/profiles/loser-2/merge", json={"into": "winner-2"},
+                  timeout=5).raise_for_status()
+
+    erased = stack.wait(lambda: audit_of(stack, "loser-2"), timeout=30, what="the erasure")
+    folded = stack.wait(lambda: stack.zendesk_state()["merged_into"].get(str(loser["id"])),
+                        timeout=30, what="the fold")
+    assert folded == winner["id"]
+    assert erased["outcome"] in ("re-pointed", "already gone")
+    state = stack.zendesk_state()
+    assert not state["purged"] and not state["deleted"]
+    assert [u["id"] for u in state["users"]] == [winner["id"]]
+    links = stack.wait(lambda: (ids := [i["identifier"] for i in stack.profile("winner-2")["identities"]
+                                        if i["handle"] == "zendesk"]) == [str(winner["id"])] and ids,
+                       timeout=30, what="one link on the winner")
+    assert links == [str(winner["id"])]

@@ -206,3 +206,20 @@ def test_a_redelivered_job_writes_one_audit_record(ctx, omneo_sandbox, zendesk_s
     again = erase_profile(ctx, "e11", job_id="job-11")
     assert again == first and len(audit_records(ctx.redis)) == 1
     assert erase_profile(ctx, "e11", job_id="job-12")["outcome"] == "already gone"
+
+
+@pytest.mark.parametrize("erasure_first", [True, False])
+def test_erasure_and_the_merge_job_agree_in_either_order(ctx, omneo_sandbox, zendesk_sandbox, erasure_first):
+    from integration.merge import merge_profiles
+
+    mine = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "loser3")
+    theirs = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "winner3")
+    merge_in_omneo(omneo_sandbox, "loser3", "winner3")
+    steps = [lambda: erase_profile(ctx, "loser3"), lambda: merge_profiles(ctx, "winner3", ["loser3"])]
+    for step in steps if erasure_first else reversed(steps):
+        step()
+    assert zendesk_sandbox.merged_into == {mine["id"]: theirs["id"]}
+    assert list(zendesk_sandbox.users) == [theirs["id"]]
+    assert not zendesk_sandbox.purged and not zendesk_sandbox.deleted
+    links = [i["identifier"] for i in omneo_sandbox.profiles["winner3"]["identities"] if i["handle"] == "zendesk"]
+    assert links == [str(theirs["id"])]
