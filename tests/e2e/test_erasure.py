@@ -3,9 +3,9 @@ our Redis cleaned but for the tombstone and the audit trail."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import time
 
+import jwt
 import pytest
 import requests
 
@@ -41,11 +41,6 @@ def audit_of(stack, profile_id) -> dict | None:
     return next((r for r in audit(stack) if r["profile_id"] == profile_id), None)
 
 
-def cli(stack, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=stack.env,
-                          capture_output=True, text=True, timeout=60)
-
-
 def test_deleted_profile_is_erased_permanently_and_listed(stack):
     user = synced(stack, "gone-1")
     delete_profile(stack, "gone-1")
@@ -56,16 +51,18 @@ def test_deleted_profile_is_erased_permanently_and_listed(stack):
     assert not any(u["id"] == user["id"] for u in state["users"] + state["deleted"])
     assert stack.wait(lambda: stack.job_outcome(job_id), what="the job's outcome") == "erased"
 
-    listed = cli(stack, "erasures", "list", "--json")
+    listed = stack.cli("erasures", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     record = next(r for r in json.loads(listed.stdout) if r["profile_id"] == "gone-1")
     assert (record["outcome"], record["zendesk_user_id"], record["id"]) == ("erased", str(user["id"]), job_id)
     assert record["requested_at"] <= record["started_at"] <= record["finished_at"]
     assert "@example.com" not in listed.stdout and "Erin" not in listed.stdout
-    table = cli(stack, "erasures", "list")
+    table = stack.cli("erasures", "list")
     assert table.returncode == 0
     row = next(line for line in table.stdout.splitlines() if "gone-1" in line)
     assert str(user["id"]) in row and "erased" in row
+    logged = json.dumps(stack.log_records(job_id))
+    assert job_id in logged and "@example.com" not in logged and "Erin" not in logged
 
 
 def test_user_already_gone_counts_as_done(stack):
@@ -107,7 +104,12 @@ def test_nothing_of_the_profile_stays_in_redis_but_tombstone_and_audit(stack):
     assert stack.post_omneo("profile.created", profile).status_code == 202
     stack.wait(lambda: stack.redis.scard(keys.dlq_by_profile("gone-3")), what="the dead letter")
     user = synced(stack, "gone-3", note="fixed")
-    stack.redis.set(keys.sidebar_cache("gone-3"), json.dumps({"email": "gone-3@example.com"}))
+    # an agent opened a ticket of theirs: the sidebar cached the profile and the requester's link
+    claims = {"zendesk_user_id": str(user["id"]), "exp": int(time.time() + 300)}
+    token = jwt.encode(claims, stack.env["ZENDESK_APP_SECRET"], algorithm="HS256")
+    seen = requests.get(stack.receiver + "/sidebar/profile", timeout=20,
+                        headers={"Authorization": f"Bearer {token}"}).json()
+    assert seen["found"] and stack.redis.exists(keys.sidebar_cache("gone-3"))
     other = synced(stack, "stays-3")
     delete_profile(stack, "gone-3")
 
