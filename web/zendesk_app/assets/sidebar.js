@@ -134,6 +134,7 @@
       url: serviceUrl.replace(/\/+$/, '') + '/sidebar/profile',
       type: 'GET',
       dataType: 'json',
+      timeout: 20000,
       secure: true,
       cors: false,
       headers: { Authorization: 'Bearer {{jwt.token}}' },
