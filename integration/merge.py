@@ -20,7 +20,8 @@ def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict
     if ctx.state.is_erased(winner_id):
         return {"outcome": "skipped", "reason": "erased"}
     with contextlib.ExitStack() as held:
-        for pid in sorted({winner_id, *losers}):  # one order everywhere, so two merges never deadlock
+        # a stable order: jobs over the same profiles meet at the first lock, never each hold one
+        for pid in sorted({winner_id, *losers}):
             held.enter_context(ctx.state.profile_lock(pid))
         winner = folding.live_profile(ctx, winner_id)
         if winner is None:

@@ -29,6 +29,11 @@ def synced_mark(stack, profile_id) -> bool:
     return bool(stack.redis.exists(keys.synced(profile_id)))
 
 
+def until(stack, predicate, what: str):
+    """A bounded poll, generous: other suites load this 2-core machine at the same time."""
+    return stack.wait(predicate, timeout=60, what=what)
+
+
 def synced_at(stack, profile_id) -> float:
     raw = stack.redis.get(keys.synced(profile_id))
     return json.loads(raw)["synced_at"] if raw else 0.0
@@ -42,8 +47,8 @@ def synced(stack, profile_id, **fields):
     """A profile synced through the receiver and worker; returns its Zendesk user."""
     profile = stack.put_profile(id=profile_id, **fields)
     assert stack.post_omneo("profile.created", profile).status_code == 202
-    user = stack.wait(lambda: stack.zendesk_user(profile_id), what=f"the user of {profile_id}")
-    stack.wait(lambda: links(stack, profile_id) == [str(user["id"])], what=f"the link of {profile_id}")
+    user = until(stack, lambda: stack.zendesk_user(profile_id), what=f"the user of {profile_id}")
+    until(stack, lambda: links(stack, profile_id) == [str(user["id"])], what=f"the link of {profile_id}")
     return user
 
 
@@ -96,10 +101,10 @@ def test_merge_with_both_users_folds_loser_into_winner_with_its_tickets(stack):
 
     omneo_merge(stack, "m-l1", "m-w1")
 
-    stack.wait(lambda: user_ids(stack) == [winner["id"]], what="the loser's user merged away")
+    until(stack, lambda: user_ids(stack) == [winner["id"]], what="the loser's user merged away")
     assert stack.zendesk_state()["merged_into"] == {str(loser["id"]): winner["id"]}
     assert requester_of(stack, ticket_id) == winner["id"]
-    stack.wait(lambda: links(stack, "m-w1") == [str(winner["id"])], what="one link naming the survivor")
+    until(stack, lambda: links(stack, "m-w1") == [str(winner["id"])], what="one link naming the survivor")
     assert stack.zendesk_user("m-w1")["email"] == "winnie@example.com"
 
 
@@ -113,10 +118,10 @@ def test_merge_and_the_losers_deletion_arriving_together_lose_no_ticket(stack):
 
     omneo_merge(stack, "m-l6", "m-w6")
 
-    audit = stack.wait(lambda: [r for r in audit_records(stack.redis) if r["profile_id"] == "m-l6"],
-                       timeout=60, what="the loser's erasure")
-    stack.wait(lambda: user_ids(stack) == [winner["id"]], timeout=60, what="the loser's user folded")
-    stack.wait(lambda: links(stack, "m-w6") == [str(winner["id"])], timeout=60, what="one link")
+    audit = until(stack, lambda: [r for r in audit_records(stack.redis) if r["profile_id"] == "m-l6"],
+                  what="the loser's erasure")
+    until(stack, lambda: user_ids(stack) == [winner["id"]], what="the loser's user folded")
+    until(stack, lambda: links(stack, "m-w6") == [str(winner["id"])], what="one link")
     assert requester_of(stack, ticket_id) == winner["id"]
     assert stack.zendesk_state()["purged"] == [] and stack.zendesk_state()["deleted"] == []
     assert audit[0]["outcome"] in ("re-pointed", "already gone")
@@ -130,11 +135,11 @@ def test_merge_where_only_the_loser_has_a_user_repoints_it(stack):
 
     omneo_merge(stack, "m-l2", "m-w2")
 
-    stack.wait(lambda: synced_mark(stack, "m-w2"), what="the merge job")
+    until(stack, lambda: synced_mark(stack, "m-w2"), what="the merge job")
     user = stack.zendesk_user("m-w2")
     assert user["id"] == loser["id"] and user["name"] == "Solo Winner"
     assert user_ids(stack) == [loser["id"]]
-    stack.wait(lambda: links(stack, "m-w2") == [str(loser["id"])], what="the winner's link")
+    until(stack, lambda: links(stack, "m-w2") == [str(loser["id"])], what="the winner's link")
 
 
 def test_merge_interrupted_after_the_fold_completes_on_retry(stack):
@@ -148,7 +153,7 @@ def test_merge_interrupted_after_the_fold_completes_on_retry(stack):
 
     assert stack.post_omneo("profile.merged", {"winner_id": "m-w5", "loser_id": "m-l5"}).status_code == 202
 
-    stack.wait(lambda: synced_at(stack, "m-w5") > before, what="the retried merge to finish")
+    until(stack, lambda: synced_at(stack, "m-w5") > before, what="the retried merge to finish")
     assert stack.stats()["injected_failures"] == 1
     assert user_ids(stack) == [winner["id"]]
     assert links(stack, "m-w5") == [str(winner["id"])]
@@ -165,7 +170,7 @@ def test_merge_refused_by_zendesk_goes_to_dead_letters_with_reason(stack):
     r = stack.post_omneo("profile.merged", {"winner_id": "m-w3", "loser_id": "m-l3"})
     assert r.status_code == 202, r.text
 
-    entry = stack.wait(lambda: dead_letter(stack, "omneo_zendesk.merge_profiles"), what="the dead letter")
+    entry = until(stack, lambda: dead_letter(stack, "omneo_zendesk.merge_profiles"), what="the dead letter")
     assert entry["args"] == ["m-w3", ["m-l3"]]
     assert entry["error"]["type"] == "Conflict" and entry["error"]["status"] == 422
     assert f"refused to merge user {loser['id']} into user {winner['id']}" in entry["error"]["message"]
@@ -188,7 +193,7 @@ def test_identity_created_links_walk_in_contact(stack):
 
     link_in_cx_manager(stack, "k-p1", walk_in["id"])
 
-    stack.wait(lambda: synced_mark(stack, "k-p1"), what="the link job")
+    until(stack, lambda: synced_mark(stack, "k-p1"), what="the link job")
     user = stack.zendesk_user("k-p1")
     assert user["id"] == walk_in["id"]
     assert user["name"] == "Kim Linked" and user["user_fields"]["omneo_tier"] == "gold"
@@ -205,9 +210,9 @@ def test_link_to_profile_with_a_user_folds_the_contact_into_it(stack):
 
     link_in_cx_manager(stack, "k-p2", walk_in["id"])
 
-    stack.wait(lambda: user_ids(stack) == [own["id"]], what="the contact folded into the profile's user")
+    until(stack, lambda: user_ids(stack) == [own["id"]], what="the contact folded into the profile's user")
     assert requester_of(stack, ticket_id) == own["id"]
-    stack.wait(lambda: links(stack, "k-p2") == [str(own["id"])], what="one link naming the survivor")
+    until(stack, lambda: links(stack, "k-p2") == [str(own["id"])], what="one link naming the survivor")
 
 
 def test_identity_body_as_the_profile_is_accepted(stack):
@@ -220,7 +225,7 @@ def test_identity_body_as_the_profile_is_accepted(stack):
 
     r = stack.post_omneo("identity.updated", stack.profile("k-p3"))
     assert r.status_code == 202, r.text
-    stack.wait(lambda: synced_mark(stack, "k-p3"), what="the link job")
+    until(stack, lambda: synced_mark(stack, "k-p3"), what="the link job")
     assert stack.zendesk_user("k-p3")["id"] == walk_in["id"]
 
     other = stack.post_omneo("identity.created", {"id": "i-9", "profile_id": "k-p3", "handle": "shopify",
@@ -235,7 +240,7 @@ def test_contact_claimed_by_another_live_profile_is_a_dead_letter(stack):
 
     link_in_cx_manager(stack, "k-p4", theirs["id"])
 
-    entry = stack.wait(lambda: dead_letter(stack, "omneo_zendesk.link_identity"), what="the dead letter")
+    entry = until(stack, lambda: dead_letter(stack, "omneo_zendesk.link_identity"), what="the dead letter")
     assert entry["args"][0] == "k-p4" and entry["error"]["type"] == "Conflict"
     assert "claimed by another live Omneo profile (k-owner)" in entry["error"]["message"]
     assert stack.zendesk_user("k-owner")["id"] == theirs["id"]  # never re-pointed
@@ -254,9 +259,9 @@ def test_sync_repairs_profile_left_with_two_links(stack):
 
     assert stack.post_omneo("profile.updated", profile).status_code == 202
 
-    stack.wait(lambda: user_ids(stack) == [first["id"]], what="the second user folded into the first")
+    until(stack, lambda: user_ids(stack) == [first["id"]], what="the second user folded into the first")
     assert requester_of(stack, ticket_id) == first["id"]
-    stack.wait(lambda: links(stack, "r-p1") == [str(first["id"])], what="one link naming the survivor")
+    until(stack, lambda: links(stack, "r-p1") == [str(first["id"])], what="one link naming the survivor")
 
 
 # what agents see next (issue 9 item 4): interactions and the sidebar follow the link
@@ -283,15 +288,15 @@ def test_linked_contacts_next_ticket_event_and_sidebar_show_the_profile(stack):
     assert sidebar_for(stack, walk_in["id"], "nell.work@example.com") == {"found": False}
     sent = stack.ticket_event(ticket_id, "zen:event-type:ticket.created")
     assert [d["status"] for d in sent["deliveries"]] == [202]
-    stack.wait(lambda: stack.redis.get(keys.INTERACTIONS_SKIPPED) == b"1", what="the event skipped")
+    until(stack, lambda: stack.redis.get(keys.INTERACTIONS_SKIPPED) == b"1", what="the event skipped")
 
     link_in_cx_manager(stack, "k-p5", walk_in["id"])
-    stack.wait(lambda: synced_mark(stack, "k-p5"), what="the link job")
+    until(stack, lambda: synced_mark(stack, "k-p5"), what="the link job")
 
     # no restart, no cache flush: the next event and the sidebar find the profile
     sent = stack.ticket_event(ticket_id, "zen:event-type:ticket.status_changed", status="solved")
     assert [d["status"] for d in sent["deliveries"]] == [202]
-    made = stack.wait(lambda: [i for i in stack.interactions() if i["name"] == "Ticket solved"],
+    made = until(stack, lambda: [i for i in stack.interactions() if i["name"] == "Ticket solved"],
                       what="the interaction")
     assert [i["profile_id"] for i in made] == ["k-p5"]
     view = sidebar_for(stack, walk_in["id"], "nell.work@example.com")
