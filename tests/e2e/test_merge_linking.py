@@ -177,6 +177,15 @@ def test_merge_refused_by_zendesk_goes_to_dead_letters_with_reason(stack):
     assert entry["attempts"] == 1  # a person must act; retrying cannot help
     assert user_ids(stack) == sorted([winner["id"], loser["id"]])
 
+    # once the operator has dealt with it, the dead letter is replayed and the merge completes
+    listed = json.loads(stack.cli("dlq", "list", "--json").stdout)
+    assert [e["id"] for e in listed] == [entry["id"]] and "refused to merge" in json.dumps(listed)
+    stack.configure("zendesk", merge_ticket_limit=10_000)
+    done = stack.cli("dlq", "replay", entry["id"])
+    assert done.returncode == 0, done.stderr
+    until(stack, lambda: user_ids(stack) == [winner["id"]], what="the replayed merge")
+    until(stack, lambda: DeadLetters(stack.redis).list() == [], what="the entry to leave the store")
+
 
 def test_merge_body_without_a_loser_is_refused_naming_the_field(stack):
     r = stack.post_omneo("profile.merged", {"id": "m-w4"})
