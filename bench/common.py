@@ -101,6 +101,12 @@ def cpu_seconds(pids) -> float:
     return total / tick
 
 
+def redis_commands(client) -> int:
+    """Commands the Redis server has run so far (INFO commandstats), ours and Celery's alike."""
+    return sum(v["calls"] for k, v in client.info("commandstats").items()
+               if k.startswith("cmdstat_") and k not in ("cmdstat_info", "cmdstat_monitor"))
+
+
 def proc_pid(dev: DevStack, name: str) -> int:
     return next(p.popen.pid for p in dev.processes if p.name == name)
 

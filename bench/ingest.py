@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redis  # noqa: E402
 
 from bench.common import (ROOT, cpu_seconds, median, new_stack, pct, proc_pid,  # noqa: E402
-                          process_tree, profile_body, ratio, say, signed_webhook, table)
+                          process_tree, profile_body, ratio, redis_commands, say, signed_webhook,
+                          table)
 
 AIM_SHARE, AIM_P99_MS = 0.5, 50.0
 
@@ -76,9 +77,11 @@ def main(argv=None) -> int:
             for name, url in (("bare", bare), ("receiver", receiver)):
                 queued_before = r.llen("sync")
                 cpu0, rcpu0 = cpu_seconds(servers[name]), cpu_seconds(redis_pid)
+                cmds0 = redis_commands(r)
                 res = load(url, secret, args.requests, args.concurrency, args.max_seconds)
                 res["server_cpu"] = cpu_seconds(servers[name]) - cpu0
                 res["redis_cpu"] = cpu_seconds(redis_pid) - rcpu0
+                res["redis_commands"] = redis_commands(r) - cmds0
                 if name == "receiver":
                     accepted = res["statuses"].get("202", 0)
                     queued = r.llen("sync") - queued_before
@@ -107,6 +110,7 @@ def main(argv=None) -> int:
     b_rps, b50, b99, b_st, b_err, b_cpu, b_srv = summary(results["bare"])
     r_rps, r50, r99, r_st, r_err, r_cpu, r_srv = summary(results["receiver"])
     sent = sum(r_st.values()) + r_err
+    per_webhook = sum(x["redis_commands"] for x in results["receiver"]) / max(1, sum(r_st.values()))
     accepted = r_st.get("202", 0)
     ok = (r_rps >= AIM_SHARE * b_rps and r99 < AIM_P99_MS and lost == 0 and r_err == 0
           and accepted == args.requests * args.rounds)
@@ -131,6 +135,8 @@ def main(argv=None) -> int:
                "(each webhook names a distinct profile, so coalescing hides nothing)",
                f"aim: >= {AIM_SHARE:.0%} of the ceiling, p99 < {AIM_P99_MS:.0f} ms, nothing lost: "
                + ("**met**" if ok else "**missed**"),
+               f"Redis commands per accepted webhook: {per_webhook:.1f} (INFO commandstats on the "
+               "stack's own redis-server)",
                "server CPU = user+system time of the gunicorn processes and redis-server over the "
                "rounds, per request: the figure least moved by other load on the machine",
                "load generator: bench/loadgen.py, Python http.client threads in a separate process "

@@ -17,8 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
 
-from bench.common import (Sandboxes, new_stack, pct, say, signed_webhook, table,  # noqa: E402
-                          wait_until)
+import redis  # noqa: E402
+
+from bench.common import (Sandboxes, new_stack, pct, redis_commands, say, signed_webhook,  # noqa: E402
+                          table, wait_until)
 from web.devstack import SANDBOX_OMNEO_TOKEN, SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN  # noqa: E402
 
 UNLIMITED = 100_000
@@ -118,7 +120,12 @@ def main(argv=None) -> int:
         say("bare round trips")
         floor = floor_round_trips(dev, idle_ids)
         say("idle queue")
+        r = redis.Redis.from_url(dev.env["REDIS_URL"])
+        cmds0, z0, o0 = redis_commands(r), sb.stats("zendesk"), sb.stats("omneo")
         lat_idle = idle(driver, idle_ids)
+        per_sync = {"redis": (redis_commands(r) - cmds0) / len(idle_ids),
+                    "zendesk": (sb.stats("zendesk")["calls"] - z0["calls"]) / len(idle_ids),
+                    "omneo": (sb.stats("omneo")["calls"] - o0["calls"]) / len(idle_ids)}
         say("backlog")
         lat_backlog, drain = backlog(driver, backlog_ids)
     finally:
@@ -142,6 +149,9 @@ def main(argv=None) -> int:
                        f"{args.concurrency} Celery worker processes; budgets set high so the limiter does not "
                        "bound these figures (sync_throughput.py covers the budget); each case updates an "
                        "existing, already linked user: Omneo GET profile, Zendesk create_or_update",
+                       f"per update, idle: {per_sync['zendesk']:.1f} Zendesk and {per_sync['omneo']:.1f} "
+                       f"Omneo calls, {per_sync['redis']:.0f} Redis commands (receiver, Celery and the job; "
+                       "calls inside Lua scripts included)",
                        "with a backlog, latency is mostly time waiting in the queue: it grows with the "
                        "backlog's length, so the drain rate is the figure to compare across runs"]))
     return 0
