@@ -24,6 +24,7 @@ BENCHMARKS = [
     ("latency", ["latency.py"], "webhook to Zendesk user updated, idle and with a backlog"),
     ("sidebar", ["sidebar.py"], "GET /sidebar/profile, cold and warm"),
     ("backfill", ["backfill.py"], "bulk backfill users per minute vs 100 x R"),
+    ("erasure_backlog", ["erasure_backlog.py"], "an erasure's wait behind a sync backlog"),
 ]
 TIMEOUT_SECONDS = 1200
 
@@ -80,7 +81,8 @@ def main(argv=None) -> int:
         "Every figure stands beside a ceiling measured in the same run on the same machine. "
         "The machine is shared and its speed drifts (other work was running during this run), so "
         "the absolute numbers move from run to run: **the ratios against the ceilings are what "
-        "matter**. Each script can be run alone; `--help` lists its knobs.",
+        "matter**. Each script can be run alone; `--help` lists its knobs. What each one measures, "
+        "and what profiling found, is in [README.md](README.md) beside this file.",
         "",
     ]
     sections, failed = [], 0
@@ -100,6 +102,8 @@ def main(argv=None) -> int:
         failed += out.startswith("**failed**")
         print(out, flush=True)
         sections.append(f"`python3 {script.relative_to(ROOT)}` ({took:.0f} s)\n\n{out}")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    header.insert(5, f"- load average at the end: {load} (1 / 5 / 15 minutes; 2 means both cores busy)")
     Path(args.output).write_text("\n".join(header + sections))
     print(f"wrote {args.output}", file=sys.stderr)
     return 1 if failed else 0
