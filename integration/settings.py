@@ -65,6 +65,9 @@ class Settings:
     sentry_dsn: str | None = field(default=None, repr=False)
     log_format: str = "json"
     environment: str = "production"
+    public_url: str | None = None
+    flower_basic_auth: str | None = field(default=None, repr=False)
+    prometheus_multiproc_dir: str | None = None
 
     def cx_manager_url(self, profile_id: str) -> str:
         return self.cx_manager_profile_url.format(tenant=self.omneo_tenant, profile_id=profile_id)
@@ -208,6 +211,12 @@ class SettingsSchema(Schema):
     SENTRY_DSN = fields.String(validate=_URL, load_default=None)
     LOG_FORMAT = fields.String(validate=validate.OneOf(["json", "text"]), load_default="json")
     ENVIRONMENT = fields.String(load_default="production")
+    PUBLIC_URL = fields.String(validate=_URL, load_default=None)
+    FLOWER_BASIC_AUTH = fields.String(
+        validate=validate.Regexp(r"^[^:,\s]+:\S{8,}$", error="user:password, the password at least 8 characters"),
+        load_default=None,
+    )
+    PROMETHEUS_MULTIPROC_DIR = fields.String(load_default=None)
 
     @validates_schema
     def _check_alternatives(self, data, **kwargs):
@@ -287,4 +296,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         sentry_dsn=data["SENTRY_DSN"],
         log_format=data["LOG_FORMAT"],
         environment=data["ENVIRONMENT"],
+        public_url=(data["PUBLIC_URL"] or "").rstrip("/") or None,
+        flower_basic_auth=data["FLOWER_BASIC_AUTH"],
+        prometheus_multiproc_dir=data["PROMETHEUS_MULTIPROC_DIR"],
     )

@@ -17,7 +17,19 @@ from workers.celery_app import create_celery
 
 MAX_BODY_BYTES = 1024 * 1024
 
-WEBHOOKS = Counter("oz_webhooks_total", "Webhook deliveries by source and answer", ["source", "status"])
+WEBHOOKS = Counter("oz_webhooks_total", "Webhook deliveries by source, answer and outcome",
+                   ["source", "status", "outcome"])
+
+
+def webhook_outcome(status: int) -> str:
+    """202 accepted; 200 duplicate or not acted on; 503 queue down; other 4xx rejected."""
+    if status == 202:
+        return "accepted"
+    if status < 300:
+        return "ignored"
+    if status == 503:
+        return "unavailable"
+    return "rejected" if status < 500 else "error"
 
 
 @dataclass
@@ -38,7 +50,9 @@ def create_app(settings: Settings, celery: Celery | None = None,
         "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
     app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), celery)
 
-    from web import health, omneo_webhooks
+    from web import health, omneo_webhooks, request_ids
+
+    request_ids.install(app)
 
     app.register_blueprint(omneo_webhooks.bp)
     app.register_blueprint(health.bp)
@@ -56,7 +70,8 @@ def create_app(settings: Settings, celery: Celery | None = None,
     @app.after_request
     def _count(response):
         if request.path.startswith("/webhooks/"):
-            WEBHOOKS.labels(request.path.rsplit("/", 1)[-1], str(response.status_code)).inc()
+            WEBHOOKS.labels(request.path.rsplit("/", 1)[-1], str(response.status_code),
+                            webhook_outcome(response.status_code)).inc()
         return response
 
     return app

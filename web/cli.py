@@ -31,7 +31,9 @@ def main() -> None:
               show_default="$WEB_CONCURRENCY or 2")
 def web(port: int, host: str, processes: int) -> None:
     """Serve the receivers and the sidebar API with gunicorn."""
-    settings_or_exit()
+    from workers.metrics import ensure_multiproc_dir
+
+    ensure_multiproc_dir(settings_or_exit().prometheus_multiproc_dir)
     argv = gunicorn_argv("web.wsgi:application", host, port, processes)
     os.execvp(argv[0], argv)
 
@@ -48,11 +50,16 @@ def gunicorn_argv(app: str, host: str, port: int, processes: int) -> list[str]:
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
     """Run a Celery worker on the given queues."""
-    from workers.celery_app import create_celery
-    from workers.logs import configure_logging
+    from workers.metrics import ensure_multiproc_dir
 
     settings = settings_or_exit()
+    ensure_multiproc_dir(settings.prometheus_multiproc_dir)
+    from workers.celery_app import create_celery
+    from workers.logs import configure_logging
+    from workers.sentry import init_sentry
+
     configure_logging(settings.log_format, loglevel)
+    init_sentry(settings, "worker")
     argv = ["worker", f"--loglevel={loglevel}", "-Q", queues, "--without-gossip", "--without-mingle"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
@@ -66,6 +73,18 @@ main.add_command(app_group)
 
 main.add_command(erasures)
 main.add_command(dlq)
+from web.cli_procs import beat, flower, metrics  # noqa: E402
+
+main.add_command(beat)
+main.add_command(flower)
+main.add_command(metrics)
+from web.cli_onboard import check, setup  # noqa: E402
+
+main.add_command(check)
+main.add_command(setup)
+from web.cli_dev import dev  # noqa: E402
+
+main.add_command(dev)
 
 if __name__ == "__main__":
     main()

@@ -128,6 +128,8 @@ class DevStack:
         # child processes import this checkout, whichever copy is installed
         root = str(Path(__file__).resolve().parents[1])
         self.env["PYTHONPATH"] = os.pathsep.join(p for p in (root, self.env.get("PYTHONPATH")) if p)
+        # the receiver's /metrics sums every process of this stack (see workers/metrics.py)
+        self.env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(self.log_dir / "metrics"))
         self.urls: dict[str, str] = {}
 
     def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> Process:
@@ -136,10 +138,14 @@ class DevStack:
         return proc
 
     # Redis
-    def start_redis(self, port: int | None = None) -> str:
-        """Start redis-server (again, on `port`, after stop_redis) with nothing persisted."""
+    def start_redis(self, port: int | None = None, prefer: str = "auto") -> str:
+        """Start redis-server (again, on `port`, after stop_redis) with nothing persisted.
+
+        `prefer`: "auto" (the binary when there is one), "redis-server" or "fakeredis"."""
         port = port or free_port()
-        binary = shutil.which("redis-server")
+        binary = shutil.which("redis-server") if prefer != "fakeredis" else None
+        if prefer == "redis-server" and not binary:
+            raise RuntimeError("redis-server is not on the PATH")
         if binary:
             data = self.log_dir / "redis"
             data.mkdir(exist_ok=True)
@@ -152,6 +158,7 @@ class DevStack:
         url = f"redis://127.0.0.1:{port}/0"
         self.env["REDIS_URL"] = url
         self.urls["redis"] = url
+        self.redis_kind = "redis-server" if binary else "fakeredis (in-process, slow)"
         return url
 
     def stop_redis(self) -> int:
@@ -218,6 +225,12 @@ class DevStack:
         proc = self._spawn(name, cli_argv("worker", "-Q", queues, "-c", str(concurrency),
                                           "--loglevel", "INFO"), env)
         proc.wait_for_log("ready.", 60)
+        return proc
+
+    def start_beat(self, name: str = "beat") -> Process:
+        proc = self._spawn(name, cli_argv("beat", "--loglevel", "INFO",
+                                          "--schedule-file", str(self.log_dir / "beat-schedule")))
+        proc.wait_for_log("beat: Starting", 60)
         return proc
 
     def stop(self) -> None:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from workers import metrics as job_metrics
+from workers.celery_app import QUEUES
 
 bp = Blueprint("health", __name__)
 
@@ -24,4 +26,5 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    ext = current_app.extensions["omneo_zendesk"]
+    return Response(job_metrics.render(ext.redis, QUEUES), mimetype=job_metrics.CONTENT_TYPE)

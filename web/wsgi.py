@@ -6,7 +6,9 @@ import os
 from integration.settings import load_settings
 from web.app import create_app
 from workers.logs import configure_logging
+from workers.sentry import init_sentry
 
 _settings = load_settings(os.environ)
 configure_logging(_settings.log_format)
+init_sentry(_settings, "web")
 application = create_app(_settings)

@@ -1,10 +1,83 @@
-"""Process-wide logging: JSON lines in production, text in development."""
+"""Process-wide logging: JSON lines in production, text in development.
+
+Every record carries the id of the web request or the job it belongs to (`request_id`, `job_id`),
+and passes a scrubber that masks email addresses, phone numbers and profile fields: our own log
+calls never pass personal data, this is the safety net for an API's error text or a library's.
+"""
 from __future__ import annotations
 
+import contextvars
 import logging
+import re
 import sys
 
+from celery.signals import task_postrun, task_prerun
 from pythonjsonlogger.json import JsonFormatter
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
+
+# fields of a profile or user that are personal data, wherever they turn up as a key
+PERSONAL_KEYS = frozenset({
+    "email", "first_name", "last_name", "name", "mobile", "mobile_phone", "mobile_phone_e164",
+    "phone", "phone_number", "address", "birth_date", "dob", "full_name",
+})
+FILTERED = "[Filtered]"
+
+_EMAIL = re.compile(r"[\w.+%-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+# international numbers (+61 400 000 001) and national ones with a leading 0 or (0
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d[\d ().-]{6,}\d|\(?0\d[\d ().-]{6,}\d)(?!\w)")
+
+
+def scrub_text(text: str) -> str:
+    """Mask email addresses and phone numbers in free text."""
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+def scrub(value, depth: int = 0):
+    """A copy of `value` (dicts, lists, strings) with personal fields and patterns masked."""
+    if depth > 20:
+        return value
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {k: (FILTERED if isinstance(k, str) and k.lower() in PERSONAL_KEYS and v not in (None, "")
+                    else scrub(v, depth + 1)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(scrub(v, depth + 1) for v in value)
+    return value
+
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "job_id"}
+
+
+class ContextFilter(logging.Filter):
+    """Adds request_id / job_id, then masks personal data in the message, extras and traceback."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id.get()
+        if getattr(record, "job_id", None) is None:
+            record.job_id = job_id.get()
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string is the caller's bug; keep the raw text
+            message = str(record.msg)
+        record.msg, record.args = scrub_text(message), None
+        for key, value in list(vars(record).items()):
+            if key in _STANDARD:
+                continue
+            if key.lower() in PERSONAL_KEYS:
+                setattr(record, key, FILTERED)
+            elif isinstance(value, (str, dict, list, tuple)):
+                setattr(record, key, scrub(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub_text(self._formatter.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = scrub_text(record.exc_text)
+        return True
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
@@ -13,8 +86,28 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
                                            rename_fields={"levelname": "level", "asctime": "time"}))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(ids)s] %(message)s"))
+    handler.addFilter(ContextFilter())
+    if fmt != "json":
+        handler.addFilter(_TextIds())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+class _TextIds(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        rid, jid = getattr(record, "request_id", None), getattr(record, "job_id", None)
+        record.ids = f"req={rid}" if rid else (f"job={jid}" if jid else "-")
+        return True
+
+
+@task_prerun.connect
+def _job_started(task_id=None, **_):
+    job_id.set(task_id)
+
+
+@task_postrun.connect
+def _job_finished(**_):
+    job_id.set(None)

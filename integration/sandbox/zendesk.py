@@ -41,6 +41,7 @@ class ZendeskSandbox(SandboxApp):
         self.webhook_secret = webhook_secret
         super().__init__(rate_per_minute)
         r = self.route
+        r(f"{API}/users/me", ["GET"], self.me)
         r(f"{API}/users/create_or_update", ["POST"], self.create_or_update)
         r(f"{API}/users/create_or_update_many", ["POST"], self.create_or_update_many)
         r(f"{API}/job_statuses/<job_id>", ["GET"], self.job_status)
@@ -346,6 +347,11 @@ class ZendeskSandbox(SandboxApp):
             if rest:
                 rest[0]["primary"] = True
         return json_response(None, 204)
+
+    def me(self, request):
+        """The signed-in agent: the account's admin, as the API token's owner."""
+        return json_response({"user": {"id": 1, "name": "Sandbox Admin", "email": self.email,
+                                       "role": "admin", "active": True, "verified": True}})
 
     # user fields
     def list_fields(self, request):

@@ -1,0 +1,77 @@
+"""`omneo-zendesk check` and `omneo-zendesk setup`: the first two commands of a deployment."""
+from __future__ import annotations
+
+import click
+import requests
+
+from integration import onboarding
+from integration.errors import ApiError
+from web.tables import render_table
+
+
+def _settings():
+    from web.cli import settings_or_exit
+
+    return settings_or_exit()
+
+
+def _print_rows(rows: list[onboarding.Row]) -> None:
+    click.echo(render_table(["item", "status", "detail", "to fix"],
+                            [[r.item, r.status, r.detail, r.fix] for r in rows]))
+
+
+@click.command()
+@click.option("--public-url", default=None, help="where Omneo and Zendesk reach our receiver "
+              "(default: PUBLIC_URL)")
+def check(public_url: str | None) -> None:
+    """Check the settings and both APIs with these credentials; exit 1 when something fails."""
+    from integration.context import connect_redis
+
+    settings = _settings()
+    omneo, zendesk = onboarding.clients(settings)
+    rows = [onboarding.Row("settings", "ok", "every variable valid")]
+    rows.append(onboarding.check_redis(connect_redis(settings.redis_url)))
+    rows += onboarding.check_omneo(settings, omneo)
+    rows += onboarding.check_zendesk(settings, zendesk)
+    rows.append(onboarding.check_receiver(public_url or settings.public_url,
+                                          lambda url: requests.get(url, timeout=5)))
+    _print_rows(rows)
+    failed = [r for r in rows if r.failed]
+    click.echo(f"\n{len(failed)} problem(s) to fix." if failed else "\nall good.")
+    raise SystemExit(1 if failed else 0)
+
+
+@click.command()
+@click.option("--public-url", default=None, help="the https URL Omneo and Zendesk reach our "
+              "receiver at, e.g. https://oz.example.com (default: PUBLIC_URL)")
+@click.option("--show-secret", is_flag=True, help="print the Zendesk webhook's signing secret")
+def setup(public_url: str | None, show_secret: bool) -> None:
+    """Register our Omneo webhooks and the Zendesk ticket-event webhook (idempotent)."""
+    settings = _settings()
+    public_url = public_url or settings.public_url
+    if not public_url:
+        click.echo("omneo-zendesk: setup needs the receiver's public URL: pass --public-url or set "
+                   "PUBLIC_URL", err=True)
+        raise SystemExit(2)
+    urls = onboarding.receiver_urls(public_url)
+    omneo, zendesk = onboarding.clients(settings)
+    try:
+        rows = onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
+        rows += onboarding.ensure_user_fields(zendesk, settings)
+        row, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
+        rows.append(row)
+        secret = zendesk.get_webhook_signing_secret(hook_id)
+    except ApiError as exc:
+        click.echo(f"omneo-zendesk: setup stopped: {exc.api} answered {exc.status}; "
+                   "run `omneo-zendesk check` to see what to fix", err=True)
+        raise SystemExit(1)
+    _print_rows(rows)
+    click.echo("")
+    if secret == settings.zendesk_webhook_secret:
+        click.echo("ZENDESK_WEBHOOK_SECRET already holds this webhook's signing secret.")
+    else:
+        click.echo(f"Set ZENDESK_WEBHOOK_SECRET to the signing secret of Zendesk webhook {hook_id} "
+                   f"(GET /api/v2/webhooks/{hook_id}/signing_secret, or Admin Center > Webhooks > "
+                   "Reveal secret), then restart `web`.")
+    if show_secret:
+        click.echo(f"ZENDESK_WEBHOOK_SECRET={secret}")
