@@ -73,9 +73,10 @@ class ContextFilter(logging.Filter):
                 setattr(record, key, FILTERED)
             elif isinstance(value, (str, dict, list, tuple)):
                 setattr(record, key, scrub(value))
-        if record.exc_info and not record.exc_text:
-            record.exc_text = scrub_text(self._formatter.formatException(record.exc_info))
-        elif record.exc_text:
+        if record.exc_info:  # formatted here, scrubbed; formatters then print exc_text as is
+            record.exc_text = self._formatter.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
             record.exc_text = scrub_text(record.exc_text)
         return True
 

@@ -1,0 +1,86 @@
+"""The deployment files hold together: docker-compose.yml (parsed, since Docker cannot run here),
+the Procfile and the Dockerfile name real CLI commands and real settings."""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from integration.settings import SettingsSchema
+from web.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = set(SettingsSchema._declared_fields)
+APP_SERVICES = ("web", "worker", "beat", "flower")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_services_and_health_checks(compose):
+    services = compose["services"]
+    assert set(services) == {"redis", *APP_SERVICES}
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        assert service.get("restart") == "unless-stopped", name
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_redis_persists_append_only(compose):
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert any(v.endswith(":/data") for v in redis["volumes"])
+    assert "redis-data" in compose["volumes"]
+
+
+def test_every_variable_passed_is_a_setting_and_every_setting_can_be_passed(compose):
+    for name in APP_SERVICES:
+        env = compose["services"][name]["environment"]
+        unknown = set(env) - SETTINGS
+        assert not unknown, f"{name} passes variables that integration/settings.py does not read: {unknown}"
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        missing = SETTINGS - set(env) - {"FLOWER_BASIC_AUTH"}
+        assert not missing, (f"setting(s) {sorted(missing)} not passed by docker-compose.yml: add "
+                             "`NAME: ${NAME:-}` to x-settings")
+    assert "FLOWER_BASIC_AUTH" in compose["services"]["flower"]["environment"]
+    assert "FLOWER_BASIC_AUTH" not in compose["services"]["web"]["environment"]
+
+
+def test_secrets_have_no_silent_default(compose):
+    env = compose["services"]["web"]["environment"]
+    for name in ("OMNEO_API_TOKEN", "OMNEO_WEBHOOK_SECRET", "ZENDESK_WEBHOOK_SECRET", "ZENDESK_APP_SECRET"):
+        assert re.fullmatch(r"\$\{%s:\?[^}]+\}" % name, env[name]), name
+
+
+def test_workers_and_receiver_share_the_metrics_directory(compose):
+    mounts = {name: compose["services"][name]["volumes"] for name in ("web", "worker")}
+    target = compose["services"]["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    for name, volumes in mounts.items():
+        assert f"metrics:{target}" in volumes, name
+    assert f"PROMETHEUS_MULTIPROC_DIR={target}" in (ROOT / "Dockerfile").read_text()
+
+
+def test_compose_and_procfile_run_real_cli_commands(compose):
+    for name in APP_SERVICES:
+        command = compose["services"][name]["command"]
+        assert command[0] == "omneo-zendesk" and command[1] in main.commands, command
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    assert set(procfile) == set(APP_SERVICES)
+    for kind, command in procfile.items():
+        argv = shlex.split(command)
+        assert argv[0] == "omneo-zendesk" and argv[1] == kind and kind in main.commands
+    assert "$PORT" in procfile["web"]
+
+
+def test_dockerfile_installs_the_package_and_runs_unprivileged():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^RUN pip install \.", text, re.M)
+    assert re.search(r"^USER app$", text, re.M)
+    assert re.search(r'^CMD \["omneo-zendesk", "web"', text, re.M)
