@@ -19,14 +19,6 @@ from integration.zendesk import ZendeskClient
 OMNEO_TRIGGERS = ("profile.created", "profile.updated", "profile.deleted", "profile.merged",
                   "identity.created", "identity.updated")
 ZENDESK_WEBHOOK_NAME = "omneo-zendesk ticket events"
-# our TICKET_EVENTS names -> Zendesk's event types (a solved ticket arrives as a status change)
-ZENDESK_EVENT_TYPES = {
-    "ticket.created": "zen:event-type:ticket.created",
-    "ticket.solved": "zen:event-type:ticket.status_changed",
-    "ticket.status_changed": "zen:event-type:ticket.status_changed",
-    "ticket.comment_added": "zen:event-type:ticket.comment_added",
-    "ticket.satisfaction_rated": "zen:event-type:ticket.csat_received",
-}
 
 
 @dataclass(frozen=True)
@@ -230,7 +222,8 @@ def ensure_omneo_webhooks(omneo: OmneoClient, url: str, namespace: str,
 
 
 def zendesk_subscriptions(ticket_events: tuple[str, ...]) -> list[str]:
-    return sorted({ZENDESK_EVENT_TYPES[e] for e in ticket_events if e in ZENDESK_EVENT_TYPES})
+    """TICKET_EVENTS already holds Zendesk's event type names (zen:event-type:...)."""
+    return sorted(set(ticket_events))
 
 
 def ensure_zendesk_webhook(zendesk: ZendeskClient, url: str,

@@ -32,6 +32,10 @@ def assert_all_synced(result: subprocess.CompletedProcess) -> None:
         assert re.search(r"user \d+", row) and " synced " in row, row
     assert "202 job queued" in out and "200 duplicate, ignored" in out
     assert re.search(r"sync_profile\s+succeeded\s+4\b", out), out
+    # ticket created, solved and rated for the first customer; created for the second
+    interactions = {line.split()[0]: line.split()[-1] for line in out.splitlines()
+                    if line.startswith("demo-")}
+    assert interactions == {"demo-ada": "3", "demo-grace": "1", "demo-alan": "0", "demo-katherine": "0"}
     assert re.search(r"dead_letters\s+now\s+0\b", out), out
 
 
@@ -40,7 +44,15 @@ def test_demo_runs_to_completion_on_an_embedded_redis(tmp_path):
     assert_all_synced(result)
     assert "redis-server" in result.stdout
     # it stopped everything it started
-    assert "stopping" in result.stderr
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and str(tmp_path).encode()
+                in _cmdline(pid)]
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_demo_falls_back_to_the_in_process_redis(tmp_path):
