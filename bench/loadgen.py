@@ -3,9 +3,12 @@
     python3 bench/loadgen.py PLAN.json  ->  one JSON line of results on stdout
 
 PLAN: {"url": "http://127.0.0.1:PORT/path", "concurrency": 8, "max_seconds": 60,
-       "requests": [[body_text, {header: value}], ...]}
+       "rate": null, "requests": [[body_text, {header: value}], ...]}
 Each of `concurrency` threads keeps one keep-alive connection and takes the next prepared
 request until all are sent or `max_seconds` have passed. Signing happens before, not here.
+Without `rate` the threads send back to back (the most the server can take). With `rate`
+(requests a second) request i is due at start + i / rate, and its latency runs from when it
+was due, so a server that falls behind shows it in the latencies (no coordinated omission).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ def run(plan: dict) -> dict:
     errors: Counter = Counter()
     lock = threading.Lock()
     start = threading.Barrier(plan["concurrency"] + 1)
+    rate = plan.get("rate")
 
     def worker():
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
@@ -40,6 +44,11 @@ def run(plan: dict) -> dict:
                 break
             body, headers = prepared[i]
             t0 = time.perf_counter()
+            if rate:
+                due = deadline_box[1] + i / rate
+                if due > t0:
+                    time.sleep(due - t0)
+                t0 = due
             try:
                 conn.request("POST", url.path, body=body, headers=headers)
                 resp = conn.getresponse()
@@ -61,7 +70,7 @@ def run(plan: dict) -> dict:
         t.start()
     cpu0 = time.process_time()
     t_start = time.perf_counter()
-    deadline_box.append(t_start + plan["max_seconds"])
+    deadline_box.extend([t_start + plan["max_seconds"], t_start])
     start.wait()
     for t in threads:
         t.join()
