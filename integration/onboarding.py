@@ -129,7 +129,7 @@ def check_omneo(settings: Settings, omneo: OmneoClient) -> list[Row]:
 def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
     where = _where(settings.zendesk_base_url)
     fix = ("set ZENDESK_EMAIL and ZENDESK_API_TOKEN (Admin Center > Apps and integrations > "
-           "Zendesk API) or ZENDESK_OAUTH_TOKEN")
+           "APIs > Zendesk API) or ZENDESK_OAUTH_TOKEN")
 
     def auth() -> Row:
         me = zendesk.request("GET", "/users/me")["user"]

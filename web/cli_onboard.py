@@ -71,7 +71,7 @@ def setup(public_url: str | None, show_secret: bool) -> None:
         click.echo("ZENDESK_WEBHOOK_SECRET already holds this webhook's signing secret.")
     else:
         click.echo(f"Set ZENDESK_WEBHOOK_SECRET to the signing secret of Zendesk webhook {hook_id} "
-                   f"(GET /api/v2/webhooks/{hook_id}/signing_secret, or Admin Center > Webhooks > "
-                   "Reveal secret), then restart `web`.")
+                   f"(GET /api/v2/webhooks/{hook_id}/signing_secret, or Admin Center > Apps and "
+                   "integrations > Webhooks > the webhook > Reveal secret), then restart `web`.")
     if show_secret:
         click.echo(f"ZENDESK_WEBHOOK_SECRET={secret}")

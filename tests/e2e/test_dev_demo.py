@@ -44,15 +44,22 @@ def test_demo_runs_to_completion_on_an_embedded_redis(tmp_path):
     assert_all_synced(result)
     assert "redis-server" in result.stdout
     # it stopped everything it started
-    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and str(tmp_path).encode()
-                in _cmdline(pid)]
+    assert not processes_of(tmp_path / "logs")
 
 
-def _cmdline(pid: str) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
+def processes_of(log_dir: Path) -> list[str]:
+    """Live processes started for a DevStack whose logs are in `log_dir` (its children carry the
+    stack's metrics directory, under the log directory, in their environment)."""
+    mark = str(log_dir).encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            proc = Path("/proc", pid)
+            if mark in proc.joinpath("cmdline").read_bytes() or mark in proc.joinpath("environ").read_bytes():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
 
 
 def test_demo_falls_back_to_the_in_process_redis(tmp_path):

@@ -84,3 +84,9 @@ def test_dockerfile_installs_the_package_and_runs_unprivileged():
     assert re.search(r"^RUN pip install \.", text, re.M)
     assert re.search(r"^USER app$", text, re.M)
     assert re.search(r'^CMD \["omneo-zendesk", "web"', text, re.M)
+
+
+def test_readme_settings_table_names_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(n for n in SETTINGS if f"| `{n}` |" not in readme)
+    assert not missing, f"README.md's settings table lacks {missing}"
