@@ -8,7 +8,7 @@ import redis
 
 from integration.dlq import DeadLetters
 from integration.omneo import OmneoClient
-from integration.ratelimit import RedisTokenBucket
+from integration.ratelimit import ZENDESK_EXPORT_PER_MINUTE, RedisTokenBucket
 from integration.settings import Settings
 from integration.state import State
 from integration.zendesk import ZendeskClient
@@ -42,6 +42,8 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
         api_token=settings.zendesk_api_token, oauth_token=settings.zendesk_oauth_token,
         timeout=settings.http_timeout_seconds,
         limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait),
+        export_limiter=RedisTokenBucket(r, "zendesk_export", ZENDESK_EXPORT_PER_MINUTE,
+                                        max_wait=90.0, on_wait=on_wait),
         on_call=on_call)
     state = State(r, lock_ttl_ms=int(settings.profile_lock_ttl_seconds * 1000))
     return Context(settings, r, omneo, zendesk, state, DeadLetters(r))

@@ -38,19 +38,46 @@ class OmneoClient(ApiClient):
             return data[0] if data else None
         return data or None
 
-    def iter_profiles(self, per_page: int = 100, updated_since: str | None = None) -> Iterator[dict]:
-        """Every profile, page by page (optionally those updated since an Omneo timestamp)."""
-        page = 1
+    def profiles_page(self, *, page: int = 1, page_size: int = 100, sort: str = "id",
+                      updated_since: str | None = None, after_id: str | None = None,
+                      ids: list[str] | None = None) -> tuple[list[dict], dict]:
+        """One page of `GET /profiles` with Omneo's query syntax (omneo-sdk `RequestQueryProfile`):
+        `filter[<field>][gte|gt|in]`, `sort` (comma-separated, `-` for descending) and
+        `page[number]`, `page[size]`. Returns (profiles, meta)."""
+        params: dict[str, Any] = {"sort": sort, "page[number]": page, "page[size]": page_size}
+        if updated_since:
+            params["filter[updated_at][gte]"] = updated_since
+        if after_id:
+            params["filter[id][gt]"] = after_id
+        if ids:
+            params["filter[id][in]"] = ",".join(ids)
+        body = self.request("GET", "/profiles", params=params)
+        return body["data"], body.get("meta") or {}
+
+    def find_profiles(self, ids: list[str]) -> dict[str, dict]:
+        """The profiles among `ids` that exist, by id (one call per 100 ids).
+
+        Only ids asked for are kept, so an API that ignored the filter could not make a missing
+        profile look present; callers confirm an absent one with `find_profile`."""
+        wanted, found = {str(i) for i in ids}, {}
+        chunk = sorted(wanted)
+        for start in range(0, len(chunk), 100):
+            rows, _ = self.profiles_page(ids=chunk[start:start + 100], page_size=100)
+            found.update({str(p["id"]): p for p in rows if str(p["id"]) in wanted})
+        return found
+
+    def iter_profiles(self, per_page: int = 100, updated_since: str | None = None,
+                      after_id: str | None = None) -> Iterator[dict]:
+        """Every profile in id order (optionally those updated since an Omneo timestamp, or those
+        after an id), page by page. Keyset pages (`filter[id][gt]`) so that profiles created or
+        deleted meanwhile cannot shift a page boundary and make us skip one."""
         while True:
-            params: dict[str, Any] = {"page": page, "per_page": per_page}
-            if updated_since:
-                params["filter[updated_at][gte]"] = updated_since
-            body = self.request("GET", "/profiles", params=params)
-            yield from body["data"]
-            meta = body.get("meta") or {}
-            if page >= int(meta.get("last_page") or page) or not body["data"]:
+            rows, _ = self.profiles_page(page_size=per_page, updated_since=updated_since,
+                                         after_id=after_id)
+            yield from rows
+            if len(rows) < per_page:
                 return
-            page += 1
+            after_id = str(rows[-1]["id"])
 
     # identities
     def list_identities(self, profile_id: str) -> list[dict]:

@@ -14,6 +14,10 @@ from integration import keys
 from integration.errors import RateLimited
 from integration.http import Limiter
 
+# Zendesk's incremental exports have their own limit besides the account's budget (30 with the
+# High Volume add-on; we assume the plain 10).
+ZENDESK_EXPORT_PER_MINUTE = 10
+
 # KEYS: bucket, pause. ARGV: tokens per second, capacity, longest wait a caller accepts.
 # Returns the seconds to wait: 0 to go now; a reservation is only made when the wait is accepted.
 _TAKE = """

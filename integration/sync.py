@@ -11,10 +11,12 @@ from integration.errors import Conflict, NotFound, PermanentError
 log = logging.getLogger(__name__)
 
 
-def sync_profile(ctx: Context, profile_id: str) -> dict:
+def sync_profile(ctx: Context, profile_id: str, force: bool = False) -> dict:
     """Bring the Zendesk user of `profile_id` in line with the profile as Omneo has it now.
 
-    Idempotent: an unchanged profile makes no Zendesk write. Returns what happened.
+    Idempotent: an unchanged profile makes no Zendesk write, unless `force` (reconciliation found
+    the Zendesk user missing or edited, so our watermark no longer says what Zendesk holds).
+    Returns what happened.
     """
     profile_id = str(profile_id)
     if ctx.state.is_erased(profile_id):
@@ -25,11 +27,11 @@ def sync_profile(ctx: Context, profile_id: str) -> dict:
         profile = ctx.omneo.find_profile(profile_id)
         if profile is None or profile.get("profile_type") == "deleted":
             return {"outcome": "skipped", "reason": "profile not found"}
-        return sync_locked(ctx, profile)
+        return sync_locked(ctx, profile, force=force)
 
 
 def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
-                released: Iterable[str] = ()) -> dict:
+                released: Iterable[str] = (), force: bool = False) -> dict:
     """Sync a profile whose lock the caller holds.
 
     When the profile's `zendesk` identities are not the one user we last synced (a manual link,
@@ -47,7 +49,7 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
     if mark and _older(profile.get("updated_at"), mark.get("updated_at")):
         return {"outcome": "skipped", "reason": "older than last sync"}
     expected = [mark["zendesk_user_id"]] if mark else []
-    if mark and not also and mark["fingerprint"] == digest and linked == expected:
+    if not force and mark and not also and mark["fingerprint"] == digest and linked == expected:
         return {"outcome": "unchanged", "zendesk_user_id": mark["zendesk_user_id"]}
 
     folded = folding.Folded()

@@ -12,8 +12,10 @@ class ZendeskClient(ApiClient):
 
     def __init__(self, base_url: str, *, email: str | None = None, api_token: str | None = None,
                  oauth_token: str | None = None, timeout: float = 10.0,
-                 limiter: Limiter | None = None, on_call=None):
+                 limiter: Limiter | None = None, on_call=None,
+                 export_limiter: Limiter | None = None):
         super().__init__(base_url.rstrip("/") + "/api/v2", timeout, limiter, on_call)
+        self.export_limiter: Limiter = export_limiter or Limiter()
         if oauth_token:
             self.session.headers["Authorization"] = f"Bearer {oauth_token}"
         else:
@@ -83,15 +85,28 @@ class ZendeskClient(ApiClient):
         return self.request("POST", "/user_fields", json=body)["user_field"]
 
     # incremental export
-    def iter_users_since(self, start_time: int) -> Iterator[tuple[list[dict], dict]]:
-        """Pages of the cursor-based incremental user export: (users, page) until end of stream."""
-        body = self.request("GET", "/incremental/users/cursor", params={"start_time": start_time})
+    def iter_users_since(self, start_time: int | None = None, cursor: str | None = None,
+                         per_page: int | None = None) -> Iterator[tuple[list[dict], dict]]:
+        """Pages of the cursor-based incremental user export: (users, page) until end of stream.
+
+        Starts at `cursor` when given (the `after_cursor` of an earlier export), else at
+        `start_time` (unix seconds). The export has its own limit (10 requests a minute), held by
+        `export_limiter` on top of the account-wide one."""
+        params: dict = {"cursor": cursor} if cursor else {"start_time": int(start_time or 0)}
+        if per_page:
+            params["per_page"] = per_page
         while True:
+            self.export_limiter.acquire()
+            body = self.request("GET", "/incremental/users/cursor", params=params)
             yield body.get("users", []), body
             if body.get("end_of_stream") or not body.get("after_cursor"):
                 return
-            body = self.request("GET", "/incremental/users/cursor",
-                                params={"cursor": body["after_cursor"]})
+            params = {"cursor": body["after_cursor"], **({"per_page": per_page} if per_page else {})}
+
+    def get_job_statuses(self, job_ids: list[str]) -> list[dict]:
+        """Several bulk jobs' statuses in one call (`GET /job_statuses/show_many`)."""
+        return self.request("GET", "/job_statuses/show_many",
+                            params={"ids": ",".join(job_ids)})["job_statuses"]
 
     # tickets
     def get_ticket(self, ticket_id) -> dict:

@@ -8,6 +8,8 @@ import click
 
 from integration.settings import Settings, SettingsError, load_settings
 from web.cli_erasures import erasures
+from web.cli_backfill import backfill
+from web.cli_reconcile import reconcile
 
 
 def settings_or_exit() -> Settings:
@@ -85,6 +87,8 @@ main.add_command(setup)
 from web.cli_dev import dev  # noqa: E402
 
 main.add_command(dev)
+main.add_command(reconcile)
+main.add_command(backfill)
 
 if __name__ == "__main__":
     main()

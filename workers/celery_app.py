@@ -66,5 +66,21 @@ def create_celery(settings: Settings) -> Celery:
         # Flower still sees every task from the worker's received/started/succeeded events
         task_send_sent_event=False,
         timezone="UTC",
+        beat_schedule=beat_schedule(settings),
     )
     return app
+
+
+def beat_schedule(settings: Settings) -> dict:
+    """What celery beat sends. Several beat processes may run; the reconciliation task itself
+    makes sure it runs once (a Redis lease), so beat needs no lock of its own."""
+    interval = settings.reconcile_interval_seconds
+    return {
+        "reconcile": {
+            "task": "omneo_zendesk.reconcile",
+            "schedule": float(interval),
+            "kwargs": {"trigger": "beat"},
+            # a run that waited a whole interval in the queue is stale: the next one is coming
+            "options": {"queue": TASK_QUEUES["omneo_zendesk.reconcile"], "expires": interval},
+        },
+    }

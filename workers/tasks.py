@@ -37,3 +37,28 @@ def erase_profile(self, profile_id: str, zendesk_user_id: str | None = None,
                   requested_at: float | None = None):
     return erasure.erase_profile(runtime.context(), profile_id, zendesk_user_id=zendesk_user_id,
                                  requested_at=requested_at, job_id=self.request.id)
+
+
+# A reconciliation task stops after this long and queues its own continuation, so it stays well
+# inside the task time limit; watermarks are saved page by page, so nothing is redone.
+RECONCILE_BUDGET_SECONDS = 200
+
+
+@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.reconcile")
+def reconcile(self, trigger: str = "beat"):
+    from integration import reconcile as reconciliation
+    from workers import enqueue
+
+    ctx = runtime.context()
+
+    def erase(profile_id: str, zendesk_user_id: str) -> None:
+        enqueue.send(self.app, "omneo_zendesk.erase_profile", profile_id,
+                     zendesk_user_id=zendesk_user_id)
+
+    # beat may run in several processes: a run that finished within half an interval counts
+    interval = runtime.settings().reconcile_interval_seconds / 2 if trigger == "beat" else None
+    report = reconciliation.run(ctx, erase=erase, trigger=trigger,
+                                budget_seconds=RECONCILE_BUDGET_SECONDS, min_interval_seconds=interval)
+    if report.get("complete") is False:
+        enqueue.send(self.app, "omneo_zendesk.reconcile", trigger="continuation")
+    return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import threading
 import time
 import uuid
@@ -35,6 +36,20 @@ def _is_omneo_time(value) -> bool:
     return True
 
 
+def _matches(profile: dict, field: str, op: str, value: str) -> bool:
+    have = profile.get(field)
+    if field == "email":
+        have, value = (have or "").lower(), value.lower()
+    have = "" if have is None else str(have)
+    if op == "in":
+        return have in value.split(",")
+    if op in ("gt", "gte", "lt", "lte"):
+        return {"gt": have > value, "gte": have >= value, "lt": have < value, "lte": have <= value}[op]
+    if op == "ne":
+        return have != value
+    return have == value
+
+
 class OmneoSandbox(SandboxApp):
     name = "omneo"
 
@@ -64,6 +79,7 @@ class OmneoSandbox(SandboxApp):
         r(f"{API}/webhooks/<webhook_id>", ["PUT"], self.put_webhook)
         r(f"{API}/webhooks/<webhook_id>", ["DELETE"], self.delete_webhook)
         r("/_sandbox/profiles", ["POST"], self.ctl_put_profile, control=True)
+        r("/_sandbox/profiles/bulk", ["POST"], self.ctl_bulk_profiles, control=True)
         r("/_sandbox/profiles/<profile_id>", ["DELETE"], self.ctl_delete_profile, control=True)
         r("/_sandbox/profiles/<profile_id>/merge", ["POST"], self.ctl_merge, control=True)
         r("/_sandbox/profiles/<profile_id>/identities", ["POST"], self.ctl_link, control=True)
@@ -102,15 +118,23 @@ class OmneoSandbox(SandboxApp):
         return json_response({"data": self._profile(profile_id)})
 
     def list_profiles(self, request):
-        rows = sorted(self.profiles.values(), key=lambda p: p["id"])
-        email = request.args.get("filter[email]")
-        if email:
-            rows = [p for p in rows if (p.get("email") or "").lower() == email.lower()]
-        since = request.args.get("filter[updated_at][gte]")
-        if since:
-            rows = [p for p in rows if p["updated_at"] >= since]
-        per_page = min(max(int(request.args.get("per_page", 25)), 1), 500)
-        page = max(int(request.args.get("page", 1)), 1)
+        """Omneo's list query (omneo-sdk `RequestQueryProfile`): `filter[field]` or
+        `filter[field][op]` with op eq/gt/gte/lt/lte/in, `sort` (comma-separated, `-` for
+        descending), `page[number]`/`page[size]` (the older `page`/`per_page` too)."""
+        rows = list(self.profiles.values())
+        for name, value in request.args.items():
+            match = re.fullmatch(r"filter\[(\w+)\](?:\[(\w+)\])?", name)
+            if match:
+                rows = [p for p in rows if _matches(p, match.group(1), match.group(2) or "eq", value)]
+        for key in reversed([k for k in request.args.get("sort", "id").split(",") if k.strip()]):
+            key = key.strip()
+            rows.sort(key=lambda p: str(p.get(key.lstrip("-")) or ""), reverse=key.startswith("-"))
+        try:
+            per_page = int(request.args.get("page[size]") or request.args.get("per_page") or 25)
+            page = int(request.args.get("page[number]") or request.args.get("page") or 1)
+        except ValueError:
+            raise _invalid({"page": ["The page must be an integer."]})
+        per_page, page = min(max(per_page, 1), 500), max(page, 1)
         last = max(1, math.ceil(len(rows) / per_page))
         data = rows[(page - 1) * per_page: page * per_page]
         return json_response({"data": data, "links": {},
@@ -314,13 +338,45 @@ class OmneoSandbox(SandboxApp):
             self.emit("profile.created" if existing is None else "profile.updated", snapshot)
         return json_response({"data": snapshot}, 201 if existing is None else 200)
 
+    def ctl_bulk_profiles(self, request):
+        """Seed many profiles at once, without webhooks: `{"count": N, "prefix": "bf-"}` makes
+        profiles prefix00001.. with generated attributes, or `{"profiles": [{...}, ...]}`."""
+        body = request.get_json(force=True) or {}
+        rows = body.get("profiles")
+        if rows is None:
+            prefix, count = str(body.get("prefix", "seed-")), int(body.get("count", 0))
+            tiers = ("bronze", "silver", "gold")
+            rows = [{"id": f"{prefix}{n:05d}", "first_name": f"Customer{n}", "last_name": "Seeded",
+                     "email": f"{prefix}{n}@example.com", "tier": tiers[n % 3]}
+                    for n in range(1, count + 1)]
+        with self.lock:
+            now = self._stamp()
+            for data in rows:
+                profile_id = str(data.get("id") or uuid.uuid4())
+                profile = self.profiles.get(profile_id) or {
+                    "id": profile_id, "first_name": None, "last_name": None, "email": None,
+                    "mobile_phone": None, "mobile_phone_e164": None, "tier": None,
+                    "tier_handle": None, "profile_type": "active", "joined_at": now,
+                    "identities": [], "tags": [], "created_at": now}
+                for key, value in data.items():
+                    if key == "tier" and isinstance(value, str):
+                        profile["tier"] = {"handle": value, "name": value.title()}
+                        profile["tier_handle"] = value
+                    elif key not in ("id", "identities"):
+                        profile[key] = value
+                profile["updated_at"] = now
+                self.profiles[profile_id] = profile
+        return json_response({"created": len(rows), "updated_at": now}, 201)
+
     def ctl_delete_profile(self, request, profile_id):
+        """Delete a profile; `?emit=0` deletes it without the webhook (a lost delivery)."""
         with self.lock:
             profile = self.profiles.pop(profile_id, None)
             self.rewards.pop(profile_id, None)
         if profile is None:
             return json_response({"message": "Not Found"}, 404)
-        self.emit("profile.deleted", {"id": profile_id})
+        if request.args.get("emit", "1") != "0":
+            self.emit("profile.deleted", {"id": profile_id})
         return json_response(None, 204)
 
     def ctl_merge(self, request, profile_id):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import itertools
 import json
 import re
@@ -36,14 +37,15 @@ class ZendeskSandbox(SandboxApp):
                  oauth_token: str | None = None, rate_per_minute: int | None = None,
                  bulk_imports: bool = True, webhook_secret: str | None = None):
         self.email, self.api_token, self.oauth_token = email, api_token, oauth_token
-        self.bulk_imports = bulk_imports
         # signing secret of every webhook created here (random per webhook when None)
         self.webhook_secret = webhook_secret
+        self._bulk_imports_default = bulk_imports
         super().__init__(rate_per_minute)
         r = self.route
         r(f"{API}/users/me", ["GET"], self.me)
         r(f"{API}/users/create_or_update", ["POST"], self.create_or_update)
         r(f"{API}/users/create_or_update_many", ["POST"], self.create_or_update_many)
+        r(f"{API}/job_statuses/show_many", ["GET"], self.job_statuses_many)
         r(f"{API}/job_statuses/<job_id>", ["GET"], self.job_status)
         r(f"{API}/users/search", ["GET"], self.search)
         r(f"{API}/users/show_many", ["GET"], self.show_many)
@@ -68,11 +70,14 @@ class ZendeskSandbox(SandboxApp):
         r("/_sandbox/users", ["GET"], self.ctl_users, control=True)
         r("/_sandbox/users", ["POST"], self.ctl_add_user, control=True)
         r("/_sandbox/user_updates", ["GET"], self.ctl_user_updates, control=True)
+        r("/_sandbox/users/<int:user_id>", ["PUT"], self.ctl_edit_user, control=True)
         r("/_sandbox/tickets", ["POST"], self.ctl_add_ticket, control=True)
         r("/_sandbox/tickets/<int:ticket_id>/events", ["POST"], self.ctl_ticket_event, control=True)
 
     def reset(self) -> None:
         super().reset()
+        self.bulk_imports = self._bulk_imports_default
+        self.export_rate_per_minute = 10  # Zendesk's own limit on incremental exports
         self.users: dict[int, dict] = {}
         self.deleted: dict[int, dict] = {}
         self.purged: set[int] = set()
@@ -82,9 +87,21 @@ class ZendeskSandbox(SandboxApp):
         self.jobs: dict[str, dict] = {}
         self.tickets: dict[int, dict] = {}
         self.webhooks: dict[str, dict] = {}
+        self._export_calls: collections.deque[float] = collections.deque()
         self._ids = itertools.count(36_000_000_001)
         self.merge_ticket_limit = MERGE_TICKET_LIMIT
         self._identity_ids = itertools.count(5_000_001)
+
+    def _ctl_config(self, request):
+        """Also `bulk_imports` (false: 403 "Data imports are not enabled") and
+        `export_rate_per_minute` (the incremental export's own limit)."""
+        body = request.get_json(force=True) or {}
+        with self.lock:
+            if "bulk_imports" in body:
+                self.bulk_imports = bool(body["bulk_imports"])
+            if "export_rate_per_minute" in body:
+                self.export_rate_per_minute = body["export_rate_per_minute"]
+        return super()._ctl_config(request)
 
     def authorized(self, request: Request) -> bool:
         auth = request.headers.get("Authorization", "")
@@ -223,15 +240,26 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"job_status": {"id": job_id, "status": "queued",
                                              "url": f"{request.host_url}api/v2/job_statuses/{job_id}"}})
 
-    def job_status(self, request, job_id):
+    def _job_view(self, job_id: str) -> dict | None:
         job = self.jobs.get(job_id)
         if job is None:
-            raise _missing()
+            return None
         job["_polls"] += 1
         if job["_polls"] == 1:  # the first poll still sees it working, as a real job would
-            return json_response({"job_status": {"id": job_id, "status": "working",
-                                                 "total": job["total"], "progress": 0, "results": None}})
-        return json_response({"job_status": {k: v for k, v in job.items() if not k.startswith("_")}})
+            return {"id": job_id, "status": "working", "total": job["total"], "progress": 0,
+                    "results": None}
+        return {k: v for k, v in job.items() if not k.startswith("_")}
+
+    def job_status(self, request, job_id):
+        view = self._job_view(job_id)
+        if view is None:
+            raise _missing()
+        return json_response({"job_status": view})
+
+    def job_statuses_many(self, request):
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        views = [v for v in (self._job_view(i) for i in ids) if v is not None]
+        return json_response({"job_statuses": views})
 
     def search(self, request):
         if "external_id" in request.args:
@@ -370,30 +398,46 @@ class ZendeskSandbox(SandboxApp):
             user["user_fields"].setdefault(field["key"], None)
         return json_response({"user_field": field}, 201)
 
-    # incremental export: ordered by update time; the cursor is the position after a timestamp
+    # incremental export: users ordered by (update time, id); the cursor is the last position read
     def incremental(self, request):
-        per_page = 100
+        self._export_calls.append(time.monotonic())
+        while self._export_calls and time.monotonic() - self._export_calls[0] >= 60:
+            self._export_calls.popleft()
+        if self.export_rate_per_minute and len(self._export_calls) > self.export_rate_per_minute:
+            self._export_calls.pop()
+            self.stats["export_rate_limited"] += 1
+            wait = max(1, int(60 - (time.monotonic() - self._export_calls[0])) + 1)
+            raise ApiFailure(429, {"error": "TooManyRequests",
+                                   "description": "Incremental export rate limit exceeded"},
+                             {"Retry-After": str(wait)})
+        self.stats["export_calls"] += 1
+        try:
+            per_page = min(max(int(request.args.get("per_page", 1000)), 1), 1000)
+        except ValueError:
+            raise ApiFailure(400, {"error": "InvalidValue", "description": "per_page"})
         if "cursor" in request.args:
             try:
-                since, offset = (float(x) for x in base64.urlsafe_b64decode(
-                    request.args["cursor"].encode()).decode().split(":"))
+                ts, last_id = base64.urlsafe_b64decode(request.args["cursor"].encode()).decode().split("|")
+                position = (float(ts), int(last_id))
             except ValueError:
                 raise ApiFailure(400, {"error": "InvalidCursor"})
         else:
             try:
-                since, offset = float(request.args["start_time"]), 0
+                position = (float(request.args["start_time"]), -1)
             except (KeyError, ValueError):
                 raise ApiFailure(400, {"error": "InvalidValue", "description": "start_time is required"})
         every = sorted(list(self.users.values()) + list(self.deleted.values()),
                        key=lambda u: (u.get("_updated", 0), u["id"]))
-        changed = [u for u in every if u.get("_updated", 0) >= since]
-        page = changed[int(offset):int(offset) + per_page]
-        end = int(offset) + per_page >= len(changed)
-        cursor = base64.urlsafe_b64encode(f"{since}:{int(offset) + len(page)}".encode()).decode()
+        changed = [u for u in every if (u.get("_updated", 0), u["id"]) > position]
+        page = changed[:per_page]
+        end = len(changed) <= per_page
+        if page:
+            position = (page[-1].get("_updated", 0), page[-1]["id"])
+        cursor = base64.urlsafe_b64encode(f"{position[0]!r}|{position[1]}".encode()).decode()
         after_url = f"{request.host_url}api/v2/incremental/users/cursor?cursor={cursor}"
         return json_response({"users": [self._public(u) for u in page], "after_cursor": cursor,
-                              "after_url": after_url, "before_cursor": None,
-                              "end_of_stream": end, "end_time": int(time.time())})
+                              "after_url": after_url, "before_cursor": None, "before_url": None,
+                              "end_of_stream": end})
 
     def get_ticket(self, request, ticket_id):
         ticket = self.tickets.get(ticket_id)
@@ -462,6 +506,20 @@ class ZendeskSandbox(SandboxApp):
         with self.lock:
             user = self._create(request.get_json(force=True))
             return json_response({"user": self._public(user)}, 201)
+
+    def ctl_edit_user(self, request, user_id):
+        """An agent edits a user by hand in Zendesk (no API budget spent, no sync involved)."""
+        with self.lock:
+            user = self.users.get(user_id)
+            if user is None:
+                return json_response({"error": "RecordNotFound"}, 404)
+            data = request.get_json(force=True) or {}
+            if "email" in data:  # a hand edit replaces the primary address
+                for identity in self.identities_by_user.get(user_id, []):
+                    identity["primary"] = False
+                self._add_email_identity(user, data.pop("email"), primary=True)
+            self._apply(user, data)
+            return json_response({"user": self._public(user)})
 
     def ctl_add_ticket(self, request):
         data = request.get_json(force=True)

@@ -1,0 +1,269 @@
+"""Backfill: every Omneo profile becomes a Zendesk user, 100 users a request.
+
+Profiles are read in id order with keyset pages (`filter[id][gt]`), each page of 100 mapped and
+sent as one `create_or_update_many` job. Up to `MAX_OUTSTANDING` jobs run at once (Zendesk
+allows 30 queued or running per account) and are polled together with one
+`GET /job_statuses/show_many`, so a budget of R Zendesk requests a minute moves close to 100 x R
+users a minute. When a job completes, each profile gets its `zendesk` identity (an Omneo write
+only where it lacks it) and its sync watermark, exactly as a single sync leaves them, so a later
+webhook about an unchanged profile makes no Zendesk write. Per-user failures go to the
+dead-letter store as replayable sync jobs.
+
+The checkpoint (`keys.BACKFILL_CHECKPOINT`) is the last profile id of the last page whose every
+user is finished, saved as pages finish in order; `resume` starts after it. Redoing a page is
+harmless: create-or-update by `external_id` never makes a second user.
+
+Accounts without bulk imports answer 403 ("Data imports are not enabled"): the backfill then
+syncs one profile at a time with `sync_profile`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from integration import keys, mapping
+from integration.context import Context
+from integration.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from integration.sync import ensure_tier_field, link_identity, sync_profile
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100  # Zendesk's maximum for create_or_update_many
+MAX_OUTSTANDING = 25  # below Zendesk's 30 queued or running jobs, leaving room for others
+POLL_SECONDS = 1.0
+SYNC_TASK = "omneo_zendesk.sync_profile"
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class BackfillStopped(Exception):
+    """The backfill could not go on (an API stayed unavailable); the checkpoint is saved."""
+
+
+@dataclass
+class Batch:
+    last_id: str  # the last profile id of the page, skipped ones included
+    rows: int  # profiles on the page
+    profiles: dict[str, dict] = field(default_factory=dict)  # profile id -> profile, to sync
+    payloads: list[dict] = field(default_factory=list)
+    job_id: str | None = None
+    job: dict | None = None  # the finished job status
+    finished: bool = False
+
+
+@dataclass
+class Totals:
+    done: int = 0  # profiles finished (synced, skipped or dead-lettered)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class Backfill:
+    def __init__(self, ctx: Context, *, stop: threading.Event | None = None,
+                 on_progress: Callable[[int], None] | None = None,
+                 jobs: int = MAX_OUTSTANDING, poll_seconds: float = POLL_SECONDS,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.ctx = ctx
+        self.jobs = max(1, min(jobs, MAX_OUTSTANDING))
+        self.stop = stop or threading.Event()
+        self.on_progress = on_progress or (lambda n: None)
+        self.poll_seconds, self.sleep = poll_seconds, sleep
+        self.bulk = True
+        self.totals = Totals()
+        self.checkpoint: dict = {}
+
+    # checkpoint
+    def load_checkpoint(self) -> dict | None:
+        raw = self.ctx.redis.get(keys.BACKFILL_CHECKPOINT)
+        return json.loads(raw) if raw else None
+
+    def _save(self, **changes) -> None:
+        self.checkpoint.update(changes, totals=self.totals.as_dict(), saved_at=time.time())
+        self.ctx.redis.set(keys.BACKFILL_CHECKPOINT, json.dumps(self.checkpoint))
+
+    def total_profiles(self) -> int | None:
+        _, meta = self.ctx.omneo.profiles_page(page_size=1)
+        return int(meta["total"]) if meta.get("total") is not None else None
+
+    # the run
+    def run(self, resume: bool = False) -> dict:
+        """Sync every profile (after the checkpoint with `resume`); returns the totals and
+        whether it finished or was stopped."""
+        previous = self.load_checkpoint() if resume else None
+        if previous and not previous.get("finished"):
+            self.checkpoint = previous
+            self.totals = Totals(**previous.get("totals", {}))
+        else:
+            self.checkpoint = {"after_id": None, "started_at": time.time(), "finished": False}
+        self._save()
+        if "tier" in self.ctx.settings.sync_attributes:
+            ensure_tier_field(self.ctx)
+        outstanding: deque[Batch] = deque()
+        after_id = self.checkpoint.get("after_id")
+        while not self.stop.is_set():
+            rows, _ = self._call(self.ctx.omneo.profiles_page, page_size=BATCH_SIZE, after_id=after_id)
+            if rows:
+                after_id = str(rows[-1]["id"])
+                outstanding.append(self._submit(rows, after_id))
+            self._finish_head(outstanding)
+            while sum(not b.finished for b in outstanding) >= self.jobs:
+                self._poll(outstanding)
+                self._finish_head(outstanding)
+            if len(rows) < BATCH_SIZE:
+                break
+        while outstanding:  # also when stopping: what was submitted is seen through
+            if not self._finish_head(outstanding):
+                self._poll(outstanding)
+        finished = not self.stop.is_set()
+        self._save(finished=finished, finished_at=time.time() if finished else None)
+        return {"finished": finished, "mode": "bulk" if self.bulk else "one at a time",
+                **self.totals.as_dict()}
+
+    def _submit(self, rows: list[dict], last_id: str) -> Batch:
+        batch = Batch(last_id=last_id, rows=len(rows))
+        attributes = self.ctx.settings.sync_attributes
+        for profile in rows:
+            profile_id = str(profile["id"])
+            if profile.get("profile_type") == "deleted" or self.ctx.state.is_erased(profile_id):
+                self.totals.skipped += 1
+                continue
+            batch.profiles[profile_id] = profile
+            batch.payloads.append(mapping.zendesk_user(profile, attributes))
+        if not batch.payloads:
+            batch.finished = True
+        elif self.bulk:
+            try:
+                batch.job_id = self._call(self.ctx.zendesk.create_or_update_many, batch.payloads)["id"]
+            except PermanentError as exc:
+                if exc.status != 403:
+                    raise
+                log.warning("bulk imports are not enabled on this Zendesk account; "
+                            "syncing one profile at a time")
+                self.bulk = False
+        if not self.bulk and not batch.finished:
+            self._one_at_a_time(batch)
+        return batch
+
+    def _one_at_a_time(self, batch: Batch) -> None:
+        for profile_id in batch.profiles:
+            try:
+                outcome = sync_profile(self.ctx, profile_id).get("outcome")
+            except LockBusy:  # a sync job holds it right now and will finish it
+                outcome = "unchanged"
+            except ApiError as exc:
+                self._dead_letter(profile_id, exc.describe())
+                continue
+            if outcome == "created":
+                self.totals.created += 1
+            elif outcome == "updated":
+                self.totals.updated += 1
+            elif outcome == "skipped":
+                self.totals.skipped += 1
+            else:
+                self.totals.unchanged += 1
+        batch.finished = True
+
+    def _poll(self, outstanding: deque[Batch]) -> None:
+        waiting = {b.job_id: b for b in outstanding if not b.finished and b.job_id}
+        if not waiting:
+            return
+        done_any = False
+        for status in self._call(self.ctx.zendesk.get_job_statuses, list(waiting)):
+            if status.get("status") in ("completed", "failed") and status.get("id") in waiting:
+                waiting[status["id"]].job, waiting[status["id"]].finished = status, True
+                done_any = True
+        if not done_any:
+            self.sleep(self.poll_seconds)
+
+    def _finish_head(self, outstanding: deque[Batch]) -> bool:
+        """Finish the oldest batches whose jobs are done, in order; True if any was."""
+        finished_any = False
+        while outstanding and outstanding[0].finished:
+            batch = outstanding.popleft()
+            if batch.job is not None:
+                self._apply_results(batch)
+            self.totals.done += batch.rows
+            self._save(after_id=batch.last_id)
+            self.on_progress(batch.rows)
+            finished_any = True
+        return finished_any
+
+    def _apply_results(self, batch: Batch) -> None:
+        job = batch.job
+        results = job.get("results") if isinstance(job.get("results"), list) else []
+        by_external = {str(p["external_id"]).lower(): p for p in batch.payloads}
+        handled: set[str] = set()
+        for index, result in enumerate(results):
+            external = result.get("external_id")
+            if external is None and isinstance(result.get("index"), int):
+                external = batch.payloads[result["index"]]["external_id"]
+            payload = by_external.get(str(external).lower()) if external is not None else None
+            if payload is None:
+                continue
+            profile_id = payload["external_id"]
+            handled.add(profile_id)
+            if result.get("error") or result.get("success") is False or not result.get("id"):
+                self._dead_letter(profile_id, {"type": "BulkImportFailed", "api": "zendesk",
+                                               "status": None, "error": result.get("error"),
+                                               "message": _scrub(str(result.get("details") or ""))})
+                continue
+            try:
+                self._link(batch.profiles[profile_id], payload, str(result["id"]))
+            except ApiError as exc:
+                self._dead_letter(profile_id, exc.describe())
+                continue
+            if str(result.get("status", "")).lower() == "created" or result.get("action") == "create":
+                self.totals.created += 1
+            else:
+                self.totals.updated += 1
+        for payload in batch.payloads:  # a failed job, or users its results left out
+            if payload["external_id"] not in handled:
+                self._dead_letter(payload["external_id"], {
+                    "type": "BulkImportFailed", "api": "zendesk", "status": None,
+                    "message": f"bulk job {job.get('id')} ended {job.get('status')} without this user"})
+
+    def _link(self, profile: dict, payload: dict, user_id: str) -> None:
+        """What a single sync leaves behind: the identity and the watermark."""
+        profile_id = str(profile["id"])
+        linked = mapping.identity_of(profile, self.ctx.settings.omneo_identity_handle)
+        link_identity(self.ctx, profile_id, user_id, linked)
+        self.ctx.state.set_synced(profile_id, fingerprint=mapping.fingerprint(payload),
+                                  updated_at=profile.get("updated_at"), zendesk_user_id=user_id)
+
+    def _dead_letter(self, profile_id: str, error: dict) -> None:
+        self.totals.failed += 1
+        self.ctx.dead_letters.add(task=SYNC_TASK, args=[profile_id], kwargs={},
+                                  error=dict(error, reason="backfill could not sync this profile"),
+                                  attempts=1, profile_id=profile_id)
+
+    def _call(self, fn, *args, **kwargs):
+        """One API call of the backfill. The shared limiter paces it and waits out a 429 pause;
+        a command-line run has no Celery retry policy, so a short outage is waited out here a
+        few times, then the run stops with its checkpoint saved for `--resume`."""
+        for attempt in range(5):
+            try:
+                return fn(*args, **kwargs)
+            except RateLimited:
+                continue  # the limiter now holds every caller until Retry-After has passed
+            except TransientError:
+                if self.stop.is_set():
+                    break
+                self.sleep(min(30.0, 2.0 ** attempt))
+        raise BackfillStopped("Omneo or Zendesk stayed unavailable; run `omneo-zendesk backfill "
+                              "--resume` to go on from the checkpoint")
+
+
+def _scrub(text: str) -> str:
+    """Zendesk's per-user errors quote the email; dead letters keep no personal data."""
+    return EMAIL_RE.sub("<email>", text)[:300]
