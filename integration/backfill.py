@@ -216,7 +216,8 @@ class Backfill:
             if result.get("error") or result.get("success") is False or not result.get("id"):
                 self._dead_letter(profile_id, {"type": "BulkImportFailed", "api": "zendesk",
                                                "status": None, "error": result.get("error"),
-                                               "message": _scrub(str(result.get("details") or ""))})
+                                               "message": _scrub(str(result.get("details") or ""),
+                                                                 payload)})
                 continue
             try:
                 self._link(batch.profiles[profile_id], payload, str(result["id"]))
@@ -264,6 +265,9 @@ class Backfill:
                               "--resume` to go on from the checkpoint")
 
 
-def _scrub(text: str) -> str:
-    """Zendesk's per-user errors quote the email; dead letters keep no personal data."""
+def _scrub(text: str, payload: dict) -> str:
+    """Zendesk's per-user errors quote the values (an email); dead letters keep no personal data."""
+    for key in ("email", "name", "phone"):
+        if payload.get(key):
+            text = text.replace(str(payload[key]), f"<{key}>")
     return EMAIL_RE.sub("<email>", text)[:300]

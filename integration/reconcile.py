@@ -241,6 +241,7 @@ class Run:
         for user in ours:
             profile_id = str(user["external_id"])
             self.counts["users_checked"] += 1
+            self.seen_profiles.add(profile_id)
 
             def step(user=user, profile_id=profile_id):
                 # absent from the batch answer: confirm one by one before calling it deleted
