@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 100  # Zendesk's maximum for create_or_update_many
 MAX_OUTSTANDING = 25  # below Zendesk's 30 queued or running jobs, leaving room for others
 POLL_SECONDS = 1.0
+# Identity writes and watermarks of finished jobs are done by a few threads while the next jobs
+# are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
+LINK_WORKERS = 8
 SYNC_TASK = "omneo_zendesk.sync_profile"
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -53,7 +57,11 @@ class Batch:
     payloads: list[dict] = field(default_factory=list)
     job_id: str | None = None
     job: dict | None = None  # the finished job status
-    finished: bool = False
+    finished: bool = False  # the job is done (or there was none)
+    applied: Future | None = None  # its results being written back (identities, watermarks)
+
+    def settled(self) -> bool:
+        return self.finished and (self.applied is None or self.applied.done())
 
 
 @dataclass
@@ -82,6 +90,12 @@ class Backfill:
         self.bulk = True
         self.totals = Totals()
         self.checkpoint: dict = {}
+        self._counting = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _count(self, name: str) -> None:
+        with self._counting:
+            setattr(self.totals, name, getattr(self.totals, name) + 1)
 
     # checkpoint
     def load_checkpoint(self) -> dict | None:
@@ -111,24 +125,37 @@ class Backfill:
             ensure_tier_field(self.ctx)
         outstanding: deque[Batch] = deque()
         after_id = self.checkpoint.get("after_id")
-        while not self.stop.is_set():
-            rows, _ = self._call(self.ctx.omneo.profiles_page, page_size=BATCH_SIZE, after_id=after_id)
-            if rows:
-                after_id = str(rows[-1]["id"])
-                outstanding.append(self._submit(rows, after_id))
-            self._finish_head(outstanding)
-            while sum(not b.finished for b in outstanding) >= self.jobs:
-                self._poll(outstanding)
+        self._pool = ThreadPoolExecutor(LINK_WORKERS, thread_name_prefix="backfill-link")
+        try:
+            while not self.stop.is_set():
+                rows, _ = self._call(self.ctx.omneo.profiles_page, page_size=BATCH_SIZE,
+                                     after_id=after_id)
+                if rows:
+                    after_id = str(rows[-1]["id"])
+                    outstanding.append(self._submit(rows, after_id))
                 self._finish_head(outstanding)
-            if len(rows) < BATCH_SIZE:
-                break
-        while outstanding:  # also when stopping: what was submitted is seen through
-            if not self._finish_head(outstanding):
-                self._poll(outstanding)
+                while (sum(not b.finished for b in outstanding) >= self.jobs
+                       or len(outstanding) > self.jobs + 2 * LINK_WORKERS):
+                    self._wait(outstanding)
+                if len(rows) < BATCH_SIZE:
+                    break
+            while outstanding:  # also when stopping: what was submitted is seen through
+                self._wait(outstanding)
+        finally:
+            self._pool.shutdown(wait=not outstanding, cancel_futures=True)
         finished = not self.stop.is_set()
         self._save(finished=finished, finished_at=time.time() if finished else None)
         return {"finished": finished, "mode": "bulk" if self.bulk else "one at a time",
                 **self.totals.as_dict()}
+
+    def _wait(self, outstanding: deque[Batch]) -> None:
+        """One step towards finishing the oldest batch: poll its job, or wait for its writes."""
+        head = outstanding[0]
+        if head.finished and head.applied is not None:
+            head.applied.result()
+        else:
+            self._poll(outstanding)
+        self._finish_head(outstanding)
 
     def _submit(self, rows: list[dict], last_id: str) -> Batch:
         batch = Batch(last_id=last_id, rows=len(rows))
@@ -136,7 +163,7 @@ class Backfill:
         for profile in rows:
             profile_id = str(profile["id"])
             if profile.get("profile_type") == "deleted" or self.ctx.state.is_erased(profile_id):
-                self.totals.skipped += 1
+                self._count("skipped")
                 continue
             batch.profiles[profile_id] = profile
             batch.payloads.append(mapping.zendesk_user(profile, attributes))
@@ -165,13 +192,13 @@ class Backfill:
                 self._dead_letter(profile_id, exc.describe())
                 continue
             if outcome == "created":
-                self.totals.created += 1
+                self._count("created")
             elif outcome == "updated":
-                self.totals.updated += 1
+                self._count("updated")
             elif outcome == "skipped":
-                self.totals.skipped += 1
+                self._count("skipped")
             else:
-                self.totals.unchanged += 1
+                self._count("unchanged")
         batch.finished = True
 
     def _poll(self, outstanding: deque[Batch]) -> None:
@@ -181,7 +208,9 @@ class Backfill:
         done_any = False
         for status in self._call(self.ctx.zendesk.get_job_statuses, list(waiting)):
             if status.get("status") in ("completed", "failed") and status.get("id") in waiting:
-                waiting[status["id"]].job, waiting[status["id"]].finished = status, True
+                batch = waiting[status["id"]]
+                batch.job, batch.finished = status, True
+                batch.applied = self._pool.submit(self._apply_results, batch)
                 done_any = True
         if not done_any:
             self.sleep(self.poll_seconds)
@@ -189,10 +218,10 @@ class Backfill:
     def _finish_head(self, outstanding: deque[Batch]) -> bool:
         """Finish the oldest batches whose jobs are done, in order; True if any was."""
         finished_any = False
-        while outstanding and outstanding[0].finished:
+        while outstanding and outstanding[0].settled():
             batch = outstanding.popleft()
-            if batch.job is not None:
-                self._apply_results(batch)
+            if batch.applied is not None:
+                batch.applied.result()  # an unexpected error in the writes surfaces here
             self.totals.done += batch.rows
             self._save(after_id=batch.last_id)
             self.on_progress(batch.rows)
@@ -225,9 +254,9 @@ class Backfill:
                 self._dead_letter(profile_id, exc.describe())
                 continue
             if str(result.get("status", "")).lower() == "created" or result.get("action") == "create":
-                self.totals.created += 1
+                self._count("created")
             else:
-                self.totals.updated += 1
+                self._count("updated")
         for payload in batch.payloads:  # a failed job, or users its results left out
             if payload["external_id"] not in handled:
                 self._dead_letter(payload["external_id"], {
@@ -243,7 +272,7 @@ class Backfill:
                                   updated_at=profile.get("updated_at"), zendesk_user_id=user_id)
 
     def _dead_letter(self, profile_id: str, error: dict) -> None:
-        self.totals.failed += 1
+        self._count("failed")
         self.ctx.dead_letters.add(task=SYNC_TASK, args=[profile_id], kwargs={},
                                   error=dict(error, reason="backfill could not sync this profile"),
                                   attempts=1, profile_id=profile_id)
