@@ -55,4 +55,5 @@ def replay(app: Celery, entry: dict) -> str:
     job_id = uuid.uuid4().hex
     app.send_task(task, args=list(entry.get("args") or []), kwargs=dict(entry.get("kwargs") or {}),
                   task_id=job_id, queue=TASK_QUEUES[task], headers={DEAD_LETTER: entry["id"]})
+    metrics.JOBS_ENQUEUED.labels(task).inc()
     return job_id
