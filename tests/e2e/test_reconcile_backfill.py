@@ -125,3 +125,40 @@ def test_backfill_of_1000_profiles_resumes_after_an_interruption(stack):
     assert r.status_code == 202
     assert stack.wait(lambda: stack.job_outcome(r.json()["job_id"]), 30, what="the sync job") == "unchanged"
     assert stack.stats("zendesk")["writes"] == writes
+
+
+def test_two_beats_make_one_reconciliation_an_interval(stack):
+    """Two `omneo-zendesk beat` processes (a deployment that runs one too many) both send the
+    reconciliation when it falls due; the task's own lease lets one of them run."""
+    from web.devstack import Process
+
+    env = {**stack.env, "RECONCILE_INTERVAL_SECONDS": "10"}
+    seen = len(stack.worker_log())
+
+    def reconcile_outcomes() -> list[str]:
+        out = []
+        for line in stack.worker_log()[seen:].splitlines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                if record.get("message") == "job done" and record.get("task") == "omneo_zendesk.reconcile":
+                    out.append(record.get("outcome"))
+        return out
+
+    beats = [Process(f"beat-{n}", cli_argv("beat", "--schedule-file",
+                                           str(stack.dev.log_dir / f"beat-{n}-schedule")),
+                     env, stack.dev.log_dir).start() for n in (1, 2)]
+    try:
+        for beat in beats:
+            beat.wait_for_log("beat: Starting", 60)
+        outcomes = stack.wait(lambda: len(reconcile_outcomes()) >= 2 and reconcile_outcomes(), 60,
+                              what="both beats' reconciliations")
+    finally:
+        for beat in beats:
+            beat.stop()
+    assert sorted(outcomes[:2]) == ["done", "skipped"]
+    assert stack.redis.llen("oz:reconcile:runs") == 1
+    # let every reconciliation the beats sent finish here, not during a later test
+    sent = sum(b.log().count("Sending due task reconcile") for b in beats)
+    assert sent >= 2
+    stack.wait(lambda: len(reconcile_outcomes()) >= sent, 60, what="the beats' last jobs")
+    assert reconcile_outcomes().count("done") == 1
