@@ -38,3 +38,52 @@ def test_remove_and_purge_profile_drop_the_indexes_too():
     store.add(task="t", args=["p1"], kwargs={}, error={}, attempts=1, profile_id="p1")
     assert store.remove(a) and not store.remove(a)
     assert store.purge_profile("p1") == 1 and store.count() == 0 and r.keys("oz:dlq:*") == []
+
+
+def test_cli_says_clearly_when_redis_cannot_be_reached(monkeypatch):
+    import socket
+
+    from click.testing import CliRunner
+
+    from tests.unit.test_settings import GOOD
+    from web.cli import main
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(GOOD, REDIS_URL=f"redis://:hunter2-secret@127.0.0.1:{port}/0")
+    result = CliRunner().invoke(main, ["dlq", "list"], env=env)
+    assert result.exit_code == 1
+    assert "cannot reach Redis at REDIS_URL" in result.output
+    assert "hunter2-secret" not in result.output and result.exc_info[0] is SystemExit
+
+
+def test_cli_lists_json_shows_and_purges(monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from tests.unit.test_settings import GOOD
+    from web import cli_dlq
+    from web.cli import main
+
+    r = fakeredis.FakeRedis()
+    monkeypatch.setattr(cli_dlq, "connect_redis", lambda url: r)
+    store = DeadLetters(r)
+    entry_id = store.add(task="omneo_zendesk.sync_profile", args=["p9"], kwargs={},
+                         error={"type": "PermanentError", "status": 422, "reason": "permanent error"},
+                         attempts=1, profile_id="p9")
+    runner = CliRunner()
+    listed = runner.invoke(main, ["dlq", "list", "--json"], env=GOOD)
+    assert listed.exit_code == 0
+    [row] = json.loads(listed.output)
+    assert {"id", "task", "error", "attempts"} <= set(row) and row["id"] == entry_id
+    table = runner.invoke(main, ["dlq", "list"], env=GOOD)
+    assert entry_id in table.output and "PermanentError 422 (permanent error)" in table.output
+    assert json.loads(runner.invoke(main, ["dlq", "show", entry_id], env=GOOD).output)["args"] == ["p9"]
+    unknown = runner.invoke(main, ["dlq", "purge", "nope"], env=GOOD)
+    assert unknown.exit_code == 1 and "no dead letter with id 'nope'" in unknown.output
+    both = runner.invoke(main, ["dlq", "purge", entry_id, "--all"], env=GOOD)
+    assert both.exit_code == 2
+    assert runner.invoke(main, ["dlq", "purge", entry_id], env=GOOD).exit_code == 0
+    assert store.count() == 0
