@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 
+from billiard.exceptions import TimeLimitExceeded
 from celery import Task
 from celery.exceptions import Retry
 
@@ -90,3 +91,18 @@ class IntegrationTask(Task):
             "reason": decision.reason, "attempt": failures + 1, "error_type": error["type"],
             "status": error.get("status")})
         return {"outcome": "dead_lettered", "dead_letter_id": entry_id}
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Only a job killed at its hard time limit fails past `__call__`; Celery acknowledges it
+        then, so it is kept as a dead letter instead of vanishing. (Runs in the worker's main
+        process, where the job's headers are not at hand.)"""
+        if not isinstance(exc, TimeLimitExceeded):
+            return
+        error = {"type": "TimeLimitExceeded", "message": f"ran past its time limit ({exc})",
+                 "reason": "time limit exceeded"}
+        entry_id = runtime.context().dead_letters.add(
+            task=self.name, args=list(args or ()), kwargs=dict(kwargs or {}), error=error,
+            attempts=1, profile_id=self.profile_id(tuple(args or ()), dict(kwargs or {})))
+        metrics.JOBS.labels(self.name, "dead_lettered").inc()
+        log.error("job dead-lettered", extra={"task": self.name, "job_id": task_id,
+                                              "dead_letter_id": entry_id, "reason": error["reason"]})
