@@ -22,7 +22,7 @@ def _settings():
 def beat(schedule_file: str, loglevel: str) -> None:
     """Run Celery beat: puts the periodic jobs (reconciliation) on their queues.
 
-    Run exactly one beat per deployment; two would enqueue every periodic job twice."""
+    Run one beat per deployment: a second one queues every periodic job twice."""
     from workers.metrics import ensure_multiproc_dir
 
     settings = _settings()
