@@ -7,7 +7,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,7 @@ if str(ROOT) not in sys.path:  # run as `python3 bench/x.py` from a checkout
 import requests  # noqa: E402
 
 from integration.signatures import omneo_signature  # noqa: E402
-from web.devstack import DevStack, wait_until  # noqa: E402
+from web.devstack import DevStack, wait_until  # noqa: E402,F401  (wait_until: for the scripts)
 
 
 def say(*parts) -> None:
@@ -142,5 +141,3 @@ def _cell(value) -> str:
 def ratio(value: float, ceiling: float) -> str:
     return f"{value / ceiling:.0%}" if ceiling else "n/a"
 
-
-__all__ = ["DevStack", "wait_until", "time"]
