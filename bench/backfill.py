@@ -7,7 +7,8 @@ Starts redis-server and both sandboxes as real processes, seeds the Omneo sandbo
 limiter as ZENDESK_REQUESTS_PER_MINUTE) runs the backfill from scratch and reports:
 - users/min measured (profiles synced / wall time of the whole backfill);
 - the ceiling 100 x R (every request a 100-user bulk job, nothing else);
-- their ratio, and the Zendesk requests actually spent (bulk posts, job polls, setup).
+- their ratio, and the Zendesk requests actually spent (bulk posts, job polls, setup);
+- the Omneo requests a second and the machine's load average, to tell which side set the pace.
 Omneo gets a budget high enough not to be what is measured (in production the one identity
 write per newly linked profile makes OMNEO_REQUESTS_PER_MINUTE a second ceiling). The sandbox's
 own rate limit is off: the budget is held by our limiter. This is a benchmark, not a test.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 import tempfile
 import time
@@ -68,12 +70,15 @@ def main(argv=None) -> None:
         dev.start_sandboxes()
         print(f"backfill of {args.profiles} profiles, bulk jobs of 100, up to 25 jobs in flight")
         print(f"{'budget R/min':>12} {'seconds':>8} {'users/min':>10} {'ceiling 100R':>13} "
-              f"{'ratio':>6} {'zendesk req':>12} {'omneo req':>10}")
+              f"{'ratio':>6} {'zendesk req':>12} {'omneo req':>10} {'omneo req/s':>12} {'load':>5}")
         for budget in budgets:
             m = run_once(dev, args.profiles, budget)
             print(f"{m['budget']:>12} {m['seconds']:>8.1f} {m['users_per_minute']:>10.0f} "
                   f"{m['ceiling']:>13} {m['ratio']:>6.2f} {m['zendesk_requests']:>12} "
-                  f"{m['omneo_requests']:>10}", flush=True)
+                  f"{m['omneo_requests']:>10} {m['omneo_requests'] / m['seconds']:>12.0f} "
+                  f"{os.getloadavg()[0]:>5.1f}", flush=True)
+        print("reading: a ratio well below 1 while omneo req/s stays flat across budgets means the Omneo identity writes "
+              "(or this machine's load) set the pace, not the Zendesk budget")
     finally:
         dev.stop()
 
