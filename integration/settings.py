@@ -154,7 +154,7 @@ class SettingsSchema(Schema):
     )
     ZENDESK_APP_SECRET = fields.String(
         required=True,
-        validate=validate.Length(min=16, error="a secret of at least 16 characters"),
+        validate=validate.Length(min=32, error="a secret of at least 32 characters (HS256 wants a 256-bit key)"),
         error_messages={"required": "the shared secret of the Zendesk sidebar app"},
     )
     SYNC_ATTRIBUTES = fields.String(

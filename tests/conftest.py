@@ -34,7 +34,7 @@ def settings(sandbox_servers):
         "ZENDESK_EMAIL": "agent@example.com",
         "ZENDESK_API_TOKEN": "zd-token",
         "ZENDESK_WEBHOOK_SECRET": "zd-hook-secret",
-        "ZENDESK_APP_SECRET": "zd-app-secret-0123456789",
+        "ZENDESK_APP_SECRET": "zd-app-secret-0123456789abcdef012345",
         "ZENDESK_REQUESTS_PER_MINUTE": "100000",
         "OMNEO_REQUESTS_PER_MINUTE": "100000",
     })

@@ -44,7 +44,7 @@ def test_dev_with_real_settings_uses_them_and_stops_cleanly(tmp_path):
         "OMNEO_BASE_URL": omneo.url + "/api/v3", "OMNEO_API_TOKEN": "om-real-token",
         "OMNEO_WEBHOOK_SECRET": "om-real-hook-secret", "ZENDESK_BASE_URL": zendesk.url,
         "ZENDESK_EMAIL": "ops@acme.example", "ZENDESK_API_TOKEN": "zd-real-token",
-        "ZENDESK_WEBHOOK_SECRET": "zd-real-hook-secret", "ZENDESK_APP_SECRET": "zd-app-secret-0123456789"})
+        "ZENDESK_WEBHOOK_SECRET": "zd-real-hook-secret", "ZENDESK_APP_SECRET": "zd-app-secret-0123456789abcdef012345"})
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "dev", "--port", "0", "--log-dir",
                              str(tmp_path / "logs")], env=env, cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

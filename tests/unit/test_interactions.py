@@ -76,7 +76,7 @@ def test_ticket_events_setting_accepts_short_names_and_refuses_unknown(settings)
     base = {"REDIS_URL": "redis://x:1/0", "OMNEO_TENANT": "acme", "OMNEO_API_TOKEN": "t",
             "OMNEO_WEBHOOK_SECRET": "12345678", "ZENDESK_SUBDOMAIN": "acme",
             "ZENDESK_OAUTH_TOKEN": "o", "ZENDESK_WEBHOOK_SECRET": "12345678",
-            "ZENDESK_APP_SECRET": "0123456789abcdef"}
+            "ZENDESK_APP_SECRET": "0123456789abcdef0123456789abcdef"}
     s = load_settings(dict(base, TICKET_EVENTS="ticket.created, zen:event-type:ticket.comment_added"))
     assert s.ticket_events == (CREATED, "zen:event-type:ticket.comment_added")
     with pytest.raises(Exception) as err:

@@ -27,7 +27,7 @@ def env(sandbox_servers, redis_url):
         "REDIS_URL": redis_url, "OMNEO_TENANT": "acme", "OMNEO_BASE_URL": o.url + "/api/v3",
         "OMNEO_API_TOKEN": "om-token", "OMNEO_WEBHOOK_SECRET": "om-hook-secret",
         "ZENDESK_BASE_URL": z.url, "ZENDESK_EMAIL": "agent@example.com", "ZENDESK_API_TOKEN": "zd-token",
-        "ZENDESK_WEBHOOK_SECRET": "zd-hook-secret", "ZENDESK_APP_SECRET": "zd-app-secret-0123456789",
+        "ZENDESK_WEBHOOK_SECRET": "zd-hook-secret", "ZENDESK_APP_SECRET": "zd-app-secret-0123456789abcdef012345",
         "PUBLIC_URL": None, "OMNEO_NAMESPACE": None,
     }
 
@@ -119,4 +119,4 @@ def test_check_refuses_bad_settings_with_one_line(env):
     result = run(dict(env, ZENDESK_APP_SECRET="short"), "check")
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "omneo-zendesk: setting ZENDESK_APP_SECRET: a secret of at least 16 characters"]
+        "omneo-zendesk: setting ZENDESK_APP_SECRET: a secret of at least 32 characters (HS256 wants a 256-bit key)"]

@@ -11,7 +11,7 @@ GOOD = {
     "ZENDESK_EMAIL": "ops@acme.example",
     "ZENDESK_API_TOKEN": "zd-secret-token",
     "ZENDESK_WEBHOOK_SECRET": "zd-hook-secret",
-    "ZENDESK_APP_SECRET": "zd-app-secret-0123456789",
+    "ZENDESK_APP_SECRET": "zd-app-secret-0123456789abcdef012345",
 }
 
 

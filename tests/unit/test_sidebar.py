@@ -15,7 +15,7 @@ from integration.sidebar import requester_view
 from web.app import create_app
 from web.sidebar import verify_token, BadToken
 
-SECRET = "zd-app-secret-0123456789"
+SECRET = "zd-app-secret-0123456789abcdef012345"
 
 
 def token(secret: str = SECRET, lifetime: float = 300, **claims) -> str:
@@ -78,7 +78,7 @@ def ada(omneo_url, **extra):
     ("Basic abc", "missing bearer token"),
     ("Bearer ", "missing bearer token"),
     ("Bearer not-a-jwt", "invalid token"),
-    (lambda: f"Bearer {token(secret='another-secret-0123456789')}", "invalid token"),
+    (lambda: f"Bearer {token(secret='another-secret-0123456789abcdef01234')}", "invalid token"),
     (lambda: f"Bearer {token(lifetime=-60)}", "token expired"),
     (lambda: f"Bearer {token(lifetime=None)}", "invalid token"),
     (lambda: f"Bearer {token(lifetime=3600)}", "token lives longer than 600 seconds"),
