@@ -2,6 +2,7 @@
 answer 202, or 200 for a repeat, or 503 when the queue cannot take it (so the sender retries)."""
 from __future__ import annotations
 
+import json
 import logging
 from typing import Callable
 
@@ -13,6 +14,17 @@ from web.responses import accepted, ignored, problem
 log = logging.getLogger("omneo_zendesk.web")
 
 BROKER_DOWN = (redis.RedisError, OperationalError, ConnectionError, OSError)
+
+
+def read_json_object(raw: bytes):
+    """(payload, None) for a body that is a JSON object, else (None, the 400 answer saying why)."""
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, problem(400, "body is not valid JSON")
+    if not isinstance(payload, dict):
+        return None, problem(400, "body must be a JSON object")
+    return payload, None
 
 
 def enqueue_once(ext, source: str, delivery_id: str, event: str,

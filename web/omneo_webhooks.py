@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 
@@ -10,7 +9,7 @@ from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
 from integration.signatures import verify_omneo
-from web.delivery import BROKER_DOWN, enqueue_once  # noqa: F401  (BROKER_DOWN: kept importable here)
+from web.delivery import enqueue_once, read_json_object
 from web.responses import ignored, problem
 from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,
                          first_error)
@@ -71,12 +70,9 @@ def receive():
     event = (request.headers.get("X-Omneo-Event") or "").strip()
     if not event:
         return problem(400, "X-Omneo-Event header is required")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return problem(400, "body is not valid JSON")
-    if not isinstance(payload, dict):
-        return problem(400, "body must be a JSON object")
+    payload, refusal = read_json_object(raw)
+    if refusal:
+        return refusal
     handler = HANDLERS.get(event)
     if handler is None:
         return ignored(f"event {event} is not acted on")

@@ -5,14 +5,13 @@ TICKET_EVENTS setting names, dedupe by the event id, and enqueue the interaction
 """
 from __future__ import annotations
 
-import json
 
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
 from integration import interactions
 from integration.signatures import verify_zendesk
-from web.delivery import enqueue_once
+from web.delivery import enqueue_once, read_json_object
 from web.responses import ignored, problem
 from web.schemas import ZendeskTicketEvent, first_error
 from workers import enqueue
@@ -29,12 +28,9 @@ def receive():
                           request.headers.get("X-Zendesk-Webhook-Signature-Timestamp")):
         return problem(401, "missing or wrong X-Zendesk-Webhook-Signature, or a "
                             "X-Zendesk-Webhook-Signature-Timestamp more than 5 minutes off")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return problem(400, "body is not valid JSON")
-    if not isinstance(payload, dict):
-        return problem(400, "body must be a JSON object")
+    payload, refusal = read_json_object(raw)
+    if refusal:
+        return refusal
     try:
         body = ZendeskTicketEvent().load(payload)
     except ValidationError as exc:

@@ -93,14 +93,17 @@ class ZendeskSandbox(SandboxApp):
         self._identity_ids = itertools.count(5_000_001)
 
     def _ctl_config(self, request):
-        """Also `bulk_imports` (false: 403 "Data imports are not enabled") and
-        `export_rate_per_minute` (the incremental export's own limit)."""
+        """Also `bulk_imports` (false: 403 "Data imports are not enabled"),
+        `export_rate_per_minute` (the incremental export's own limit) and `merge_ticket_limit`
+        (to meet the merge refusal without 10,000 tickets)."""
         body = request.get_json(force=True) or {}
         with self.lock:
             if "bulk_imports" in body:
                 self.bulk_imports = bool(body["bulk_imports"])
             if "export_rate_per_minute" in body:
                 self.export_rate_per_minute = body["export_rate_per_minute"]
+            if "merge_ticket_limit" in body:
+                self.merge_ticket_limit = int(body["merge_ticket_limit"])
         return super()._ctl_config(request)
 
     def authorized(self, request: Request) -> bool:
@@ -478,12 +481,6 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"signing_secret": {"algorithm": "SHA256", "secret": hook["_secret"]}})
 
     # control routes, for tests and the demo
-    def _ctl_config(self, request):
-        body = request.get_json(force=True) or {}
-        if "merge_ticket_limit" in body:  # to meet the merge refusal without 10,000 tickets
-            with self.lock:
-                self.merge_ticket_limit = int(body["merge_ticket_limit"])
-        return super()._ctl_config(request)
 
     def ctl_users(self, request):
         with self.lock:
