@@ -15,15 +15,17 @@ class DeadLetters:
         self.r = client
 
     def add(self, *, task: str, args: list, kwargs: dict, error: dict, attempts: int,
-            profile_id: str | None = None, first_attempt_at: float | None = None,
-            entry_id: str | None = None) -> str:
-        """Store a failed job; with `entry_id` (a replay that failed again) replace that entry,
-        keeping when it first failed and how often it was replayed."""
+            profile_id: str | None = None, zendesk_user_id: str | None = None,
+            first_attempt_at: float | None = None, entry_id: str | None = None) -> str:
+        """Store a failed job, listed under the profile and the Zendesk user it is about (for
+        erasure); with `entry_id` (a replay that failed again) replace that entry, keeping when
+        it first failed and how often it was replayed."""
         now = time.time()
         earlier = self.get(entry_id) if entry_id else None
         entry_id = entry_id or uuid.uuid4().hex[:12]
         entry = {"id": entry_id, "task": task, "args": list(args), "kwargs": dict(kwargs),
                  "error": error, "attempts": attempts, "profile_id": profile_id,
+                 "zendesk_user_id": zendesk_user_id,
                  "first_attempt_at": first_attempt_at or now, "failed_at": now,
                  "replays": 0, "replayed_at": None}
         if earlier:
@@ -32,10 +34,12 @@ class DeadLetters:
             entry["replays"] = earlier.get("replays", 0)
             entry["replayed_at"] = earlier.get("replayed_at")
         pipe = self.r.pipeline()
+        for key in _indexes(earlier or {}):  # the replay may have resolved someone else
+            pipe.srem(key, entry_id)
         pipe.hset(keys.DLQ_ENTRIES, entry_id, json.dumps(entry, default=str))
         pipe.zadd(keys.DLQ_INDEX, {entry_id: now})
-        if profile_id:
-            pipe.sadd(keys.dlq_by_profile(profile_id), entry_id)
+        for key in _indexes(entry):
+            pipe.sadd(key, entry_id)
         pipe.execute()
         return entry_id
 
@@ -71,15 +75,28 @@ class DeadLetters:
         pipe = self.r.pipeline()
         pipe.hdel(keys.DLQ_ENTRIES, entry_id)
         pipe.zrem(keys.DLQ_INDEX, entry_id)
-        if entry and entry.get("profile_id"):
-            pipe.srem(keys.dlq_by_profile(entry["profile_id"]), entry_id)
+        for key in _indexes(entry or {}):
+            pipe.srem(key, entry_id)
         return bool(pipe.execute()[0])
 
-    def purge_profile(self, profile_id: str) -> int:
-        """Drop every dead letter about a profile (erasure)."""
-        ids = [i.decode() if isinstance(i, bytes) else i
-               for i in self.r.smembers(keys.dlq_by_profile(profile_id))]
+    def purge_profile(self, profile_id: str, zendesk_user_ids=()) -> int:
+        """Drop every dead letter about a profile or any of its Zendesk users, and those
+        indexes (erasure)."""
+        indexes = [keys.dlq_by_profile(profile_id)]
+        indexes += [keys.dlq_by_zendesk_user(str(u)) for u in zendesk_user_ids]
+        ids = {i.decode() if isinstance(i, bytes) else i
+               for key in indexes for i in self.r.smembers(key)}
         for entry_id in ids:
             self.remove(entry_id)
-        self.r.delete(keys.dlq_by_profile(profile_id))
+        self.r.delete(*indexes)
         return len(ids)
+
+
+def _indexes(entry: dict) -> list[str]:
+    """The erasure indexes listing this entry."""
+    found = []
+    if entry.get("profile_id"):
+        found.append(keys.dlq_by_profile(entry["profile_id"]))
+    if entry.get("zendesk_user_id"):
+        found.append(keys.dlq_by_zendesk_user(entry["zendesk_user_id"]))
+    return found

@@ -10,8 +10,9 @@ profile's lock it:
    a merge Omneo moves the loser's identities to the winner), the user is handed over to that
    profile as a merge would (re-pointed, or folded into its own user), never deleted; otherwise
    it is deleted, then deleted permanently. A user already gone at either step counts as done;
-5. drops every per-profile key of ours (`keys.profile_keys`), the profile's dead letters and
-   caches, and appends an audit record with ids, times and the outcome, nothing personal.
+5. drops every per-profile key of ours (`keys.profile_keys`), the dead letters about the profile
+   or its Zendesk users, and caches, and appends an audit record (a capped list) with ids, times
+   and the outcome, nothing personal.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ ERASED = "erased"
 ALREADY_GONE = "already gone"
 REPOINTED = "re-pointed"
 
+AUDIT_LENGTH = 10_000  # erasure audit records kept, newest first
 _AUDIT_LOOKBACK = 200  # how far back a re-run of the same job looks for its own audit record
 
 
@@ -57,7 +59,10 @@ def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None 
                    for user_id, user in _candidates(ctx, profile_id, zendesk_user_id)]
         forget(ctx, profile_id, [r["zendesk_user_id"] for r in results])
         record = _audit_record(profile_id, results, job_id, requested_at, started)
-        ctx.redis.lpush(keys.ERASURE_AUDIT, json.dumps(record))
+        pipe = ctx.redis.pipeline()
+        pipe.lpush(keys.ERASURE_AUDIT, json.dumps(record))
+        pipe.ltrim(keys.ERASURE_AUDIT, 0, AUDIT_LENGTH - 1)
+        pipe.execute()
     log.info("profile erased", extra={"profile_id": profile_id, "outcome": record["outcome"],
                                       "zendesk_user_id": record["zendesk_user_id"]})
     return record
@@ -140,8 +145,9 @@ def _repoint(ctx: Context, profile_id: str, user_id: str, user: dict, live_id: s
 # our own stores
 def forget(ctx: Context, profile_id: str, zendesk_user_ids: list[str] = ()) -> None:
     """Drop every per-profile key of ours but the tombstone: watermark, pending mark, dead
-    letters, caches, and what pointed the profile's Zendesk users at it."""
-    ctx.dead_letters.purge_profile(profile_id)
+    letters (also those naming one of its Zendesk users, such as a ticket event's), caches, and
+    what pointed the profile's Zendesk users at it."""
+    ctx.dead_letters.purge_profile(profile_id, zendesk_user_ids)
     doomed = set(keys.profile_keys(profile_id))
     for user_id in zendesk_user_ids:
         doomed.update(keys.zendesk_user_keys(user_id))

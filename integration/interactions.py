@@ -272,8 +272,12 @@ def record_ticket_event(ctx: Context, job: dict) -> dict:
     profile_id = str(match.profile["id"])
     if ctx.state.is_erased(profile_id):
         return _skip(ctx, job, "profile was erased", requester_id)
-    with ctx.state.profile_lock(profile_id):
-        linked = link_requester(ctx, match)
-        outcome, interaction_id = _create_once(ctx, event_id, build_interaction(ctx, job, profile_id))
+    try:
+        with ctx.state.profile_lock(profile_id):
+            linked = link_requester(ctx, match)
+            outcome, interaction_id = _create_once(ctx, event_id, build_interaction(ctx, job, profile_id))
+    except Exception as exc:
+        exc.profile_id = profile_id  # read by the dead-letter store, so erasure finds the entry
+        raise
     return {"outcome": outcome, "interaction_id": interaction_id, "matched_by": match.how,
             "linked": linked}

@@ -62,7 +62,12 @@ def dlq_by_profile(profile_id: str) -> str:
     return f"{PREFIX}:dlq:profile:{profile_id}"
 
 
-ERASURE_AUDIT = f"{PREFIX}:audit:erasures"  # list of JSON records, newest first
+def dlq_by_zendesk_user(zendesk_user_id: str) -> str:
+    """Dead letters naming this Zendesk user (a ticket's requester), for erasure."""
+    return f"{PREFIX}:dlq:zendesk-user:{zendesk_user_id}"
+
+
+ERASURE_AUDIT = f"{PREFIX}:audit:erasures"  # capped list of JSON records, newest first
 INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"  # counter of ticket events skipped
 INTERACTIONS_SKIPPED_LOG = f"{PREFIX}:interactions:skipped"  # capped list of JSON records, newest first
 
@@ -92,7 +97,7 @@ def profile_keys(profile_id: str) -> list[str]:
 
 def zendesk_user_keys(zendesk_user_id: str) -> list[str]:
     """Keys about one Zendesk user that point at a profile, for erasure of that profile."""
-    return [sidebar_requester(zendesk_user_id)]
+    return [sidebar_requester(zendesk_user_id), dlq_by_zendesk_user(zendesk_user_id)]
 
 
 def profile_key_patterns(profile_id: str) -> list[str]:

@@ -26,10 +26,16 @@ class IntegrationTask(Task):
     max_retries = None  # policy.decide owns the limit
     typing = True
 
-    def profile_id(self, args: tuple, kwargs: dict) -> str | None:
-        """The profile a job is about, so erasure can find its dead letters."""
-        value = kwargs.get("profile_id", args[0] if args else None)
-        return str(value) if isinstance(value, (str, int)) else None
+    def about(self, args: tuple, kwargs: dict, exc: BaseException | None = None) -> dict:
+        """Whom a job is about, so erasure can find its dead letters: the profile (its first
+        argument, else the one it had resolved when it failed) and the Zendesk user it names
+        (a ticket event's requester)."""
+        profile_id = kwargs.get("profile_id", args[0] if args else None)
+        if not isinstance(profile_id, (str, int)):
+            profile_id = getattr(exc, "profile_id", None)
+        job = next((a for a in (*args, *kwargs.values()) if isinstance(a, dict)), {})
+        user_id = kwargs.get("zendesk_user_id") or job.get("requester_id")
+        return {"profile_id": _id(profile_id), "zendesk_user_id": _id(user_id)}
 
     def _header(self, name: str):
         headers = getattr(self.request, "headers", None) or {}
@@ -83,7 +89,7 @@ class IntegrationTask(Task):
         entry_id = ctx.dead_letters.add(
             task=self.name, args=list(args), kwargs=dict(kwargs),
             error=dict(error, reason=decision.reason), attempts=failures + 1,
-            profile_id=self.profile_id(args, kwargs), first_attempt_at=first_at,
+            **self.about(args, kwargs, exc), first_attempt_at=first_at,
             entry_id=str(replayed) if replayed else None)
         metrics.JOBS.labels(self.name, "dead_lettered").inc()
         log.error("job dead-lettered", extra={
@@ -102,7 +108,11 @@ class IntegrationTask(Task):
                  "reason": "time limit exceeded"}
         entry_id = runtime.context().dead_letters.add(
             task=self.name, args=list(args or ()), kwargs=dict(kwargs or {}), error=error,
-            attempts=1, profile_id=self.profile_id(tuple(args or ()), dict(kwargs or {})))
+            attempts=1, **self.about(tuple(args or ()), dict(kwargs or {})))
         metrics.JOBS.labels(self.name, "dead_lettered").inc()
         log.error("job dead-lettered", extra={"task": self.name, "job_id": task_id,
                                               "dead_letter_id": entry_id, "reason": error["reason"]})
+
+
+def _id(value) -> str | None:
+    return str(value) if isinstance(value, (str, int)) and str(value) else None

@@ -142,6 +142,40 @@ def test_nothing_of_the_profile_stays_in_redis_but_tombstone_and_audit(stack):
     assert stack.redis.exists(keys.synced("stays-3")) and stack.zendesk_user("stays-3")["id"] == other["id"]
 
 
+def test_dead_lettered_ticket_events_leave_nothing_of_the_customer(stack):
+    """One ticket event dead-letters before its requester is resolved (Zendesk refuses the user
+    lookup), one after (Omneo refuses the interaction); erasure drops both."""
+    stack.put_profile(id="gone-7", first_name="Erin", email="gone-7@example.com")
+    user = stack.zendesk_add_user(email="gone-7@example.com", external_id="gone-7")
+    subjects = ["Rash after the face cream", "Refund for the face cream"]
+    tickets = [stack.zendesk_add_ticket(user["id"], subject=s) for s in subjects]
+    stack.subscribe_receiver("zen:event-type:ticket.created")
+    refusals = [
+        ("zendesk", {"path": f"/users/{user['id']}$", "method": "GET", "status": 403,
+                     "count": 1, "body": {"error": "Forbidden"}}),
+        ("omneo", {"path": "/interactions$", "method": "POST", "status": 422, "count": 1,
+                   "body": {"message": "The given data was invalid.", "errors": {
+                       "description": [f"{subjects[1]} is too personal"]}}}),
+    ]
+    for n, (ticket, (api, refusal)) in enumerate(zip(tickets, refusals), start=1):
+        stack.configure(api, fail=[refusal])
+        sent = stack.ticket_event(ticket["id"], "zen:event-type:ticket.created")
+        assert [d["status"] for d in sent["deliveries"]] == [202]
+        stack.wait(lambda: stack.redis.zcard(keys.DLQ_INDEX) == n, what=f"dead letter {n}")
+    assert stack.interactions() == []
+    delete_profile(stack, "gone-7")
+
+    job_id = erase(stack, {"id": "gone-7"})
+    assert stack.wait(lambda: stack.job_outcome(job_id), what="the erasure") == "erased"
+
+    naming = [key.decode() for key in stack.redis.scan_iter(match="oz:*")
+              if any(s in key + redis_value(stack.redis, key)
+                     for s in (b"gone-7", b"face cream", str(user["id"]).encode()))]
+    assert sorted(naming) == [keys.ERASURE_AUDIT, keys.erased("gone-7")]
+    assert b"face cream" not in stack.redis.lindex(keys.ERASURE_AUDIT, 0)
+    assert stack.redis.zcard(keys.DLQ_INDEX) == 0
+
+
 def test_stale_update_after_erasure_does_not_recreate_the_user(stack):
     user = synced(stack, "gone-4")
     stale = stack.profile("gone-4")

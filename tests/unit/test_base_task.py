@@ -24,3 +24,21 @@ def test_a_lost_worker_is_left_to_the_broker(settings, ctx, monkeypatch):
     monkeypatch.setattr(runtime, "context", lambda: ctx)
     app.tasks["omneo_zendesk.sync_profile"].on_failure(WorkerLostError("killed"), "job-2", ("p-78",), {}, None)
     assert ctx.dead_letters.list() == []
+
+
+def test_a_ticket_event_that_fails_for_good_is_filed_under_its_requester_and_profile(
+        settings, ctx, monkeypatch, omneo_sandbox, zendesk_sandbox):
+    from tests.unit.test_interactions import add_user, job_for, put_profile
+
+    app = create_celery(settings)
+    monkeypatch.setattr(runtime, "context", lambda: ctx)
+    user = add_user(zendesk_sandbox, email="k@example.com", external_id="p-k")
+    put_profile(omneo_sandbox, id="p-k")
+    with omneo_sandbox.lock:
+        omneo_sandbox.failures = [{"path": "/interactions$", "method": "POST", "status": 422, "count": 1}]
+    job = job_for(user["id"])
+    result = app.tasks["omneo_zendesk.ticket_interaction"].apply(args=[job]).get()
+    assert result["outcome"] == "dead_lettered"
+    [entry] = ctx.dead_letters.list()
+    assert entry["args"] == [job]
+    assert (entry["profile_id"], entry["zendesk_user_id"]) == ("p-k", str(user["id"]))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fakeredis
 
+from integration import keys
 from integration.dlq import DeadLetters
 
 
@@ -38,6 +39,35 @@ def test_remove_and_purge_profile_drop_the_indexes_too():
     store.add(task="t", args=["p1"], kwargs={}, error={}, attempts=1, profile_id="p1")
     assert store.remove(a) and not store.remove(a)
     assert store.purge_profile("p1") == 1 and store.count() == 0 and r.keys("oz:dlq:*") == []
+
+
+def test_purge_drops_entries_naming_the_profile_or_its_zendesk_users_and_their_indexes():
+    r = fakeredis.FakeRedis()
+    store = DeadLetters(r)
+    ticket = {"requester_id": "42", "subject": "Rash after the cream"}
+    store.add(task="omneo_zendesk.ticket_interaction", args=[ticket], kwargs={}, error={},
+              attempts=1, zendesk_user_id="42")
+    store.add(task="omneo_zendesk.ticket_interaction", args=[dict(ticket, requester_id="43")],
+              kwargs={}, error={}, attempts=1, profile_id="p1", zendesk_user_id="43")
+    kept = store.add(task="omneo_zendesk.ticket_interaction", args=[dict(ticket, requester_id="99")],
+                     kwargs={}, error={}, attempts=1, zendesk_user_id="99")
+    assert r.smembers(keys.dlq_by_zendesk_user("42"))
+
+    assert store.purge_profile("p1", ["42", "43"]) == 2
+    assert [e["id"] for e in store.list()] == [kept]
+    assert sorted(r.keys("oz:dlq:*")) == sorted(
+        k.encode() for k in (keys.DLQ_ENTRIES, keys.DLQ_INDEX, keys.dlq_by_zendesk_user("99")))
+    assert store.remove(kept) and r.keys("oz:dlq:*") == []
+
+
+def test_a_failed_replay_about_someone_else_is_filed_under_them_only():
+    r = fakeredis.FakeRedis()
+    store = DeadLetters(r)
+    entry_id = store.add(task="t", args=[{}], kwargs={}, error={}, attempts=1, zendesk_user_id="42")
+    store.add(task="t", args=[{}], kwargs={}, error={}, attempts=1, profile_id="p2",
+              zendesk_user_id="43", entry_id=entry_id)
+    assert not r.exists(keys.dlq_by_zendesk_user("42"))
+    assert store.purge_profile("p2") == 1 and store.count() == 0
 
 
 def test_cli_says_clearly_when_redis_cannot_be_reached(monkeypatch):

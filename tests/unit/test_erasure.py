@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from integration import keys
+from integration import erasure, keys
 from integration.erasure import ProfileStillLive, audit_records, erase_profile
 from integration.errors import Conflict, LockBusy
 from integration.sync import sync_profile
@@ -223,3 +223,28 @@ def test_erasure_and_the_merge_job_agree_in_either_order(ctx, omneo_sandbox, zen
     assert not zendesk_sandbox.purged and not zendesk_sandbox.deleted
     links = [i["identifier"] for i in omneo_sandbox.profiles["winner3"]["identities"] if i["handle"] == "zendesk"]
     assert links == [str(theirs["id"])]
+
+
+def test_dead_letters_naming_the_profiles_zendesk_user_are_erased_too(ctx, omneo_sandbox, zendesk_sandbox):
+    user = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "e20")
+    # a ticket event that failed before its requester was resolved: only the Zendesk user names it
+    job = {"event_id": "ev-1", "ticket_id": "7", "requester_id": str(user["id"]),
+           "subject": "Rash after the cream"}
+    ctx.dead_letters.add(task="omneo_zendesk.ticket_interaction", args=[job], kwargs={},
+                         error={}, attempts=1, zendesk_user_id=str(user["id"]))
+    kept = ctx.dead_letters.add(task="omneo_zendesk.ticket_interaction",
+                                args=[dict(job, requester_id="777")], kwargs={}, error={},
+                                attempts=1, zendesk_user_id="777")
+    delete_in_omneo(omneo_sandbox, "e20")
+
+    erase_profile(ctx, "e20")
+
+    assert [e["id"] for e in ctx.dead_letters.list()] == [kept]
+    assert not ctx.redis.exists(keys.dlq_by_zendesk_user(str(user["id"])))
+
+
+def test_the_audit_trail_keeps_the_newest_records_only(ctx, monkeypatch):
+    monkeypatch.setattr(erasure, "AUDIT_LENGTH", 3)
+    for n in range(5):
+        erase_profile(ctx, f"never-{n}")
+    assert [r["profile_id"] for r in audit_records(ctx.redis)] == ["never-4", "never-3", "never-2"]
