@@ -6,8 +6,11 @@ allows 30 queued or running per account) and are polled together with one
 `GET /job_statuses/show_many`, so a budget of R Zendesk requests a minute moves close to 100 x R
 users a minute. When a job completes, each profile gets its `zendesk` identity (an Omneo write
 only where it lacks it) and its sync watermark, exactly as a single sync leaves them, so a later
-webhook about an unchanged profile makes no Zendesk write. Per-user failures go to the
-dead-letter store as replayable sync jobs.
+webhook about an unchanged profile makes no Zendesk write. Zendesk adds a changed email to an
+existing user as a secondary address, so for users the job updated whose primary email (one
+`show_many` lookup a job) is not the profile's, the new address is made primary and the old ones
+retired, as a single sync does. Per-user failures go to the dead-letter store as replayable sync
+jobs.
 
 The checkpoint (`keys.BACKFILL_CHECKPOINT`) is the last profile id of the last page whose every
 user is finished, saved as pages finish in order; `resume` starts after it. Redoing a page is
@@ -31,7 +34,7 @@ from typing import Callable
 from integration import keys, mapping
 from integration.context import Context
 from integration.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
-from integration.sync import ensure_tier_field, link_identity, sync_profile
+from integration.sync import ensure_tier_field, link_identity, make_email_primary, sync_profile
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ class Totals:
     unchanged: int = 0
     skipped: int = 0
     failed: int = 0
+    emails_promoted: int = 0  # updated users whose new email was made primary
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -233,7 +237,8 @@ class Backfill:
         results = job.get("results") if isinstance(job.get("results"), list) else []
         by_external = {str(p["external_id"]).lower(): p for p in batch.payloads}
         handled: set[str] = set()
-        for index, result in enumerate(results):
+        written: list[tuple[dict, dict]] = []  # (payload, result) of each user the job wrote
+        for result in results:
             external = result.get("external_id")
             if external is None and isinstance(result.get("index"), int):
                 external = batch.payloads[result["index"]]["external_id"]
@@ -248,20 +253,38 @@ class Backfill:
                                                "message": _scrub(str(result.get("details") or ""),
                                                                  payload)})
                 continue
+            written.append((payload, result))
+        current = self._primary_emails([str(r["id"]) for p, r in written
+                                        if "email" in p and not _created(r)])
+        for payload, result in written:
+            profile_id, user_id = payload["external_id"], str(result["id"])
             try:
-                self._link(batch.profiles[profile_id], payload, str(result["id"]))
+                # before the watermark: a user dead-lettered here is synced in full on replay
+                if user_id in current and self._call(make_email_primary, self.ctx,
+                                                     current[user_id], payload["email"]):
+                    self._count("emails_promoted")
+                self._link(batch.profiles[profile_id], payload, user_id)
             except ApiError as exc:
                 self._dead_letter(profile_id, exc.describe())
                 continue
-            if str(result.get("status", "")).lower() == "created" or result.get("action") == "create":
-                self._count("created")
-            else:
-                self._count("updated")
+            self._count("created" if _created(result) else "updated")
         for payload in batch.payloads:  # a failed job, or users its results left out
             if payload["external_id"] not in handled:
                 self._dead_letter(payload["external_id"], {
                     "type": "BulkImportFailed", "api": "zendesk", "status": None,
                     "message": f"bulk job {job.get('id')} ended {job.get('status')} without this user"})
+
+    def _primary_emails(self, user_ids: list[str]) -> dict[str, dict]:
+        """The updated users as Zendesk holds them now (`email` is the primary address), by id.
+        The job's results do not say; one lookup covers a whole job (at most 100 ids)."""
+        if not user_ids:
+            return {}
+        try:
+            users = self._call(self.ctx.zendesk.show_many, ids=user_ids)
+        except PermanentError:  # then each user's identities are read instead
+            users = []
+        found = {str(u["id"]): u for u in users}
+        return {i: found.get(i, {"id": i}) for i in user_ids}
 
     def _link(self, profile: dict, payload: dict, user_id: str) -> None:
         """What a single sync leaves behind: the identity and the watermark."""
@@ -292,6 +315,10 @@ class Backfill:
                 self.sleep(min(30.0, 2.0 ** attempt))
         raise BackfillStopped("Omneo or Zendesk stayed unavailable; run `omneo-zendesk backfill "
                               "--resume` to go on from the checkpoint")
+
+
+def _created(result: dict) -> bool:
+    return str(result.get("status", "")).lower() == "created" or result.get("action") == "create"
 
 
 def _scrub(text: str, payload: dict) -> str:

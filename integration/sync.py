@@ -62,7 +62,7 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
     user, created = upsert_user(ctx, payload)
     if "email" in payload:
         # a linked or folded contact keeps the addresses it writes in from
-        _make_email_primary(ctx, user, payload["email"], retire_others=not folded.changed)
+        make_email_primary(ctx, user, payload["email"], retire_others=not folded.changed)
     user_id = str(user["id"])
     folding.set_link(ctx, profile_id, profile.get("identities") or [], user_id)
     ctx.state.set_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
@@ -103,15 +103,18 @@ def upsert_user(ctx: Context, payload: dict) -> tuple[dict, bool]:
     return ctx.zendesk.update_user(owner["id"], payload), False
 
 
-def _make_email_primary(ctx: Context, user: dict, email: str, retire_others: bool = True) -> None:
-    """On an existing user a new email lands as a secondary identity: promote it, drop the old."""
+def make_email_primary(ctx: Context, user: dict, email: str, retire_others: bool = True) -> bool:
+    """On an existing user a new email lands as a secondary identity: promote it, drop the old.
+
+    `user` is the user as Zendesk answered (its `email` is the primary one); no call is made when
+    that is already `email`. Safe to run again after a partial failure. True if it promoted."""
     if (user.get("email") or "").lower() == email.lower():
-        return
+        return False
     identities = ctx.zendesk.list_identities(user["id"])
     emails = [i for i in identities if i.get("type") == "email"]
     new = next((i for i in emails if (i.get("value") or "").lower() == email.lower()), None)
     if new is None:
-        return
+        return False
     ctx.zendesk.make_identity_primary(user["id"], new["id"])
     for old in emails if retire_others else ():
         if old["id"] != new["id"]:
@@ -120,6 +123,7 @@ def _make_email_primary(ctx: Context, user: dict, email: str, retire_others: boo
             except NotFound:
                 pass
     user["email"] = email
+    return True
 
 
 def link_identity(ctx: Context, profile_id: str, user_id: str, linked: list[str]) -> None:

@@ -58,6 +58,8 @@ def backfill(resume: bool, jobs: int) -> None:
     summary = (f"{result['done']} profiles: {result['created']} created, {result['updated']} updated, "
                f"{result['unchanged']} unchanged, {result['skipped']} skipped, "
                f"{result['failed']} failed (in the dead-letter store)")
+    if result.get("emails_promoted"):
+        summary += f"; {result['emails_promoted']} changed emails made primary"
     if not result["finished"]:
         click.echo(f"backfill interrupted after {summary}; `omneo-zendesk backfill --resume` goes on")
         sys.exit(130)

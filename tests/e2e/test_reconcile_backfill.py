@@ -126,6 +126,19 @@ def test_backfill_of_1000_profiles_resumes_after_an_interruption(stack):
     assert stack.wait(lambda: stack.job_outcome(r.json()["job_id"]), 30, what="the sync job") == "unchanged"
     assert stack.stats("zendesk")["writes"] == writes
 
+    # a customer changed their email since: backfilling again makes the new address primary and
+    # retires the old one (Zendesk itself would keep the old one primary)
+    requests.post(f"{stack.omneo}/_sandbox/profiles/bulk", timeout=10, json={
+        "profiles": [{"id": "bf-00007", "email": "bf-7-new@example.com"}]}).raise_for_status()
+    again = cli(stack, "backfill", env={"OMNEO_REQUESTS_PER_MINUTE": "100000"})
+    assert again.returncode == 0, again.stderr
+    user = stack.zendesk_user("bf-00007")
+    r = requests.get(f"{stack.zendesk}/api/v2/users/{user['id']}/identities", timeout=5,
+                     auth=(f"{stack.env['ZENDESK_EMAIL']}/token", stack.env["ZENDESK_API_TOKEN"]))
+    assert user["email"] == "bf-7-new@example.com"
+    assert [i["value"] for i in r.json()["identities"] if i["type"] == "email"] == ["bf-7-new@example.com"]
+    assert "1000 updated" in again.stdout and "1 changed emails made primary" in again.stdout
+
 
 def test_two_beats_make_one_reconciliation_an_interval(stack):
     """Two `omneo-zendesk beat` processes (a deployment that runs one too many) both send the

@@ -1,7 +1,9 @@
-"""Backfill against in-process sandboxes: bulk jobs, identities and watermarks, checkpoint, 403."""
+"""Backfill against in-process sandboxes: bulk jobs, identities and watermarks, checkpoint, 403,
+changed emails made primary."""
 from __future__ import annotations
 
 import threading
+from urllib.parse import parse_qs
 
 import requests
 
@@ -76,3 +78,84 @@ def test_account_without_bulk_imports_falls_back_to_one_at_a_time(ctx, sandbox_s
     assert len(external_ids(zendesk_sandbox)) == 12
     assert ctx.state.get_synced("bf-00003")["fingerprint"]
     assert ctx.redis.get(keys.BACKFILL_CHECKPOINT)
+
+
+def put_profiles(omneo_url: str, *profiles: dict) -> None:
+    requests.post(omneo_url + "/_sandbox/profiles/bulk", json={"profiles": list(profiles)},
+                  timeout=10).raise_for_status()
+
+
+def user_of(zendesk_sandbox, external_id: str) -> dict:
+    return next(u for u in zendesk_sandbox.users.values() if u["external_id"] == external_id)
+
+
+def emails_of(zendesk_sandbox, user: dict) -> list[tuple[str, bool]]:
+    return [(i["value"], i["primary"]) for i in zendesk_sandbox.identities_by_user[user["id"]]
+            if i["type"] == "email"]
+
+
+def calls_since(zendesk_sandbox, start: int) -> list[dict]:
+    return list(zendesk_sandbox.call_log)[start:]
+
+
+def test_backfill_makes_a_changed_email_primary_and_retires_the_old_one(
+        ctx, sandbox_servers, zendesk_sandbox):
+    omneo_url = sandbox_servers[1].url
+    put_profiles(omneo_url, {"id": "em-moved", "first_name": "Mo", "email": "old@example.com"},
+                 {"id": "em-kept", "first_name": "Kit", "email": "kit@example.com"})
+    first = Backfill(ctx, poll_seconds=0).run()
+    assert first["created"] == 2
+    # users the job created cost no lookup and no identity call
+    assert not [c for c in calls_since(zendesk_sandbox, 0)
+                if "/identities" in c["path"] or c["path"].endswith("/users/show_many")]
+
+    put_profiles(omneo_url, {"id": "em-moved", "email": "new@example.com"},
+                 {"id": "em-fresh", "first_name": "Fay", "email": "fay@example.com"})
+    start = len(zendesk_sandbox.call_log)
+    second = Backfill(ctx, poll_seconds=0).run()
+
+    moved = user_of(zendesk_sandbox, "em-moved")
+    assert moved["email"] == "new@example.com"
+    assert emails_of(zendesk_sandbox, moved) == [("new@example.com", True)]
+    kept = user_of(zendesk_sandbox, "em-kept")
+    assert emails_of(zendesk_sandbox, kept) == [("kit@example.com", True)]
+    assert (second["created"], second["updated"], second["failed"]) == (1, 2, 0)
+    assert second["emails_promoted"] == 1
+    calls = calls_since(zendesk_sandbox, start)
+    # one lookup for the job's updated users, not its created one; identity calls only for the
+    # user whose primary email was not the profile's: read, promote, retire the old address
+    [lookup] = [c for c in calls if c["path"].endswith("/users/show_many")]
+    looked_up = parse_qs(lookup["query"])["ids"][0].split(",")
+    assert sorted(looked_up) == sorted([str(moved["id"]), str(kept["id"])])
+    identity_calls = [(c["method"], c["path"]) for c in calls if "/identities" in c["path"]]
+    assert [m for m, _ in identity_calls] == ["GET", "PUT", "DELETE"]
+    assert all(path.startswith(f"/api/v2/users/{moved['id']}/identities") for _, path in identity_calls)
+
+
+def test_failed_email_promotion_is_dead_lettered_and_its_replay_finishes_it(
+        ctx, sandbox_servers, zendesk_sandbox):
+    omneo_url = sandbox_servers[1].url
+    put_profiles(omneo_url, {"id": "em-a", "first_name": "Al", "email": "al-old@example.com"},
+                 {"id": "em-b", "first_name": "Bea", "email": "bea-old@example.com"})
+    Backfill(ctx, poll_seconds=0).run()
+    put_profiles(omneo_url, {"id": "em-a", "email": "al-new@example.com"},
+                 {"id": "em-b", "email": "bea-new@example.com"})
+    a, b = user_of(zendesk_sandbox, "em-a"), user_of(zendesk_sandbox, "em-b")
+    requests.post(sandbox_servers[0].url + "/_sandbox/config", timeout=5, json={"fail": [
+        # a short outage is waited out by the backfill's own retry ...
+        {"path": f"/users/{b['id']}/identities$", "method": "GET", "status": 503, "count": 1},
+        # ... a refusal is one user's failure
+        {"path": f"/users/{a['id']}/identities/\\d+/make_primary", "status": 422, "count": 1}]}
+                  ).raise_for_status()
+
+    result = Backfill(ctx, poll_seconds=0, sleep=lambda s: None).run()
+
+    assert zendesk_sandbox.stats["injected_failures"] == 2
+    assert result["finished"] and result["failed"] == 1 and result["emails_promoted"] == 1
+    assert emails_of(zendesk_sandbox, b) == [("bea-new@example.com", True)]
+    [entry] = ctx.dead_letters.list()
+    assert entry["task"] == "omneo_zendesk.sync_profile" and entry["args"] == ["em-a"]
+    assert "al-new" not in str(entry["error"]) and "al-old" not in str(entry["error"])
+    # the dead letter replays as a full sync, which finishes the job
+    assert sync_profile(ctx, "em-a")["outcome"] == "updated"
+    assert emails_of(zendesk_sandbox, a) == [("al-new@example.com", True)]
