@@ -27,22 +27,6 @@ class State:
         self.lock_ttl_ms = lock_ttl_ms
         self._release = client.register_script(_RELEASE)
 
-    # deliveries
-    def mark_seen(self, source: str, delivery_id: str) -> bool:
-        """True the first time a delivery is seen; False for a repeat."""
-        return bool(self.r.set(keys.seen(source, delivery_id), "1", nx=True, ex=SEEN_TTL))
-
-    def unmark_seen(self, source: str, delivery_id: str) -> None:
-        self.r.delete(keys.seen(source, delivery_id))
-
-    def claim_pending_sync(self, profile_id: str, job_id: str) -> str | None:
-        """Mark a sync as queued for this profile; return the job id already queued, if any."""
-        key = keys.pending_sync(profile_id)
-        if self.r.set(key, job_id, nx=True, ex=PENDING_TTL):
-            return None
-        current = self.r.get(key)
-        return current.decode() if current else None
-
     def release_pending_sync(self, profile_id: str, job_id: str | None = None) -> None:
         if job_id is None:
             self.r.delete(keys.pending_sync(profile_id))

@@ -14,6 +14,7 @@ from integration.settings import Settings
 from integration.state import State
 from web.responses import problem
 from workers.celery_app import create_celery
+from workers.intake import Intake
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -38,6 +39,7 @@ class Extension:
     redis: redis.Redis
     state: State
     celery: Celery
+    intake: Intake
 
 
 def create_app(settings: Settings, celery: Celery | None = None,
@@ -46,9 +48,7 @@ def create_app(settings: Settings, celery: Celery | None = None,
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     r = redis_client or connect_redis(settings.redis_url)
     celery = celery or create_celery(settings)
-    celery.conf.task_publish_retry_policy = {
-        "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), celery)
+    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), celery, Intake(celery, r))
 
     from web import health, omneo_webhooks, request_ids
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable
 
 import redis
-from kombu.exceptions import OperationalError
+
 
 from web.responses import accepted, ignored, problem
+from workers.intake import COALESCED, DUPLICATE, Job
 
 log = logging.getLogger("omneo_zendesk.web")
 
-BROKER_DOWN = (redis.RedisError, OperationalError, ConnectionError, OSError)
+BROKER_DOWN = (redis.RedisError, ConnectionError, OSError)
 
 
 def read_json_object(raw: bytes):
@@ -27,23 +27,19 @@ def read_json_object(raw: bytes):
     return payload, None
 
 
-def enqueue_once(ext, source: str, delivery_id: str, event: str,
-                 enqueue: Callable[[], tuple[str, dict]]):
-    """Run `enqueue` (-> job id, extra answer fields) for the first delivery of `delivery_id` only.
-
-    The dedupe mark is set before enqueueing and removed again if enqueueing fails, so a failed
-    delivery is not mistaken for a repeat when the sender retries it."""
+def enqueue_once(ext, source: str, delivery_id: str, event: str, job: Job, **extra):
+    """Queue `job` for the first delivery of `delivery_id` only: 202 naming the job (or, for a sync
+    coalesced into one already queued, naming that one), 200 for a repeat, 503 when Redis cannot
+    take it, so the sender retries."""
     try:
-        if not ext.state.mark_seen(source, delivery_id):
-            return ignored("duplicate delivery", duplicate=True)
-        try:
-            job_id, extra = enqueue()
-        except Exception:
-            ext.state.unmark_seen(source, delivery_id)
-            raise
+        outcome = ext.intake.accept(source, delivery_id, job)
     except BROKER_DOWN as exc:
         log.error("could not enqueue", extra={"source": source, "event": event,
                                               "error_type": type(exc).__name__})
         return problem(503, "queue unavailable, retry later")
-    log.info("webhook accepted", extra={"source": source, "event": event, "job_id": job_id})
-    return accepted(job_id, event=event, **extra)
+    if outcome.status == DUPLICATE:
+        return ignored("duplicate delivery", duplicate=True)
+    if job.coalesce_profile:
+        extra["coalesced"] = outcome.status == COALESCED
+    log.info("webhook accepted", extra={"source": source, "event": event, "job_id": outcome.job_id})
+    return accepted(outcome.job_id, event=event, **extra)

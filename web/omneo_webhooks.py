@@ -13,7 +13,7 @@ from web.delivery import enqueue_once, read_json_object
 from web.responses import ignored, problem
 from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,
                          first_error)
-from workers import enqueue
+from workers.intake import Job
 
 log = logging.getLogger("omneo_zendesk.web")
 bp = Blueprint("omneo_webhooks", __name__)
@@ -21,29 +21,25 @@ bp = Blueprint("omneo_webhooks", __name__)
 SYNC_EVENTS = {"profile.created", "profile.updated"}
 
 
-def _sync(ext, event: str, body: dict):
-    job_id, coalesced = enqueue.enqueue_sync(ext.celery, ext.state, body["id"])
-    return job_id, {"coalesced": coalesced}
+def _sync(settings, body: dict):
+    return Job("omneo_zendesk.sync_profile", [body["id"]], coalesce_profile=body["id"]), {}
 
 
-def _merge(ext, event: str, body: dict):
-    job_id = enqueue.send(ext.celery, "omneo_zendesk.merge_profiles", body["id"], body["merged_ids"])
-    return job_id, {"merged_ids": body["merged_ids"]}
+def _merge(settings, body: dict):
+    return (Job("omneo_zendesk.merge_profiles", [body["id"], body["merged_ids"]]),
+            {"merged_ids": body["merged_ids"]})
 
 
-def _link(ext, event: str, body: dict):
-    job_id = enqueue.send(ext.celery, "omneo_zendesk.link_identity", body["profile_id"],
-                          body["zendesk_user_id"])
-    return job_id, {}
+def _link(settings, body: dict):
+    return Job("omneo_zendesk.link_identity", [body["profile_id"], body["zendesk_user_id"]]), {}
 
 
-def _erase(ext, event: str, body: dict):
-    handle = ext.settings.omneo_identity_handle
+def _erase(settings, body: dict):
+    handle = settings.omneo_identity_handle
     linked = [str(i.get("identifier")) for i in body.get("identities") or []
               if i.get("handle") == handle and str(i.get("identifier")).isdigit()]
-    job_id = enqueue.enqueue_erasure(ext.celery, body["id"], linked[0] if linked else None,
-                                     requested_at=time.time())
-    return job_id, {}
+    return Job("omneo_zendesk.erase_profile", [body["id"]],
+               {"zendesk_user_id": linked[0] if linked else None, "requested_at": time.time()}), {}
 
 
 HANDLERS = {event: _sync for event in SYNC_EVENTS}
@@ -85,4 +81,5 @@ def receive():
         return ignored(body["ignore"])
 
     delivery = hashlib.sha256(event.encode() + b"\n" + raw).hexdigest()
-    return enqueue_once(ext, "omneo", delivery, event, lambda: handler(ext, event, body))
+    job, extra = handler(ext.settings, body)
+    return enqueue_once(ext, "omneo", delivery, event, job, **extra)

@@ -5,7 +5,6 @@ TICKET_EVENTS setting names, dedupe by the event id, and enqueue the interaction
 """
 from __future__ import annotations
 
-
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
@@ -14,7 +13,7 @@ from integration.signatures import verify_zendesk
 from web.delivery import enqueue_once, read_json_object
 from web.responses import ignored, problem
 from web.schemas import ZendeskTicketEvent, first_error
-from workers import enqueue
+from workers.intake import Job
 
 bp = Blueprint("zendesk_webhooks", __name__)
 
@@ -44,4 +43,4 @@ def receive():
         return ignored(f"this {event_type} event is not recorded as an interaction")
     job = interactions.ticket_job(body, activity)
     return enqueue_once(ext, "zendesk", job["event_id"], event_type,
-                        lambda: (enqueue.enqueue_ticket_event(ext.celery, job), {"kind": activity.kind}))
+                        Job("omneo_zendesk.ticket_interaction", [job]), kind=activity.kind)

@@ -178,7 +178,7 @@ def test_our_stores_keep_only_the_tombstone_and_the_audit(ctx, omneo_sandbox, ze
                          error={"message": "e10@example.com refused"}, attempts=1, profile_id="e10")
     kept_letter = ctx.dead_letters.add(task="omneo_zendesk.sync_profile", args=["keep-me"], kwargs={},
                                        error={}, attempts=1, profile_id="keep-me")
-    ctx.state.claim_pending_sync("e10", "job-x")
+    ctx.redis.set(keys.pending_sync("e10"), "job-x")
     ctx.redis.set(keys.sidebar_cache("e10"), json.dumps({"email": "e10@example.com"}))
     ctx.redis.set(keys.sidebar_cache("e10") + ":v2", "x")
     ctx.redis.set(keys.sidebar_cache("keep-me"), "x")

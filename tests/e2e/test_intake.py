@@ -1,0 +1,55 @@
+"""The receivers' intake writes the message Kombu's Redis transport itself would write, so a
+Celery worker of the installed versions reads it as it reads a `send_task` (every other e2e test
+has real workers run such messages)."""
+import base64
+import json
+
+import pytest
+import redis
+from celery import Celery
+
+from web.devstack import DevStack
+from workers.celery_app import QUEUES
+from workers.intake import Intake, Job
+
+# differ per message or per process by design
+PER_MESSAGE = {"id", "root_id", "correlation_id", "delivery_tag", "reply_to", "origin"}
+
+
+@pytest.fixture
+def broker(tmp_path):
+    dev = DevStack(tmp_path)
+    url = dev.start_redis(prefer="redis-server")
+    yield url
+    dev.stop()
+
+
+def fields(raw: bytes) -> dict:
+    message = json.loads(raw)
+    flat = {("properties", k): v for k, v in message.pop("properties").items()}
+    flat.update({("headers", k): v for k, v in message.pop("headers").items()})
+    flat.update({("message", k): v for k, v in message.items()})
+    flat[("message", "body")] = json.loads(base64.b64decode(message["body"]))
+    return {k: v for k, v in flat.items() if k[1] not in PER_MESSAGE}
+
+
+@pytest.mark.parametrize("job", [
+    Job("omneo_zendesk.sync_profile", ["p-1"]),
+    Job("omneo_zendesk.erase_profile", ["p-2"], {"zendesk_user_id": "42", "requested_at": 1.5}),
+    Job("omneo_zendesk.ticket_interaction", [{"event_id": "e", "subject": "Ünïcode ✓"}]),
+])
+def test_intake_message_matches_what_send_task_writes(broker, job):
+    from workers.celery_app import TASK_QUEUES
+
+    app = Celery("omneo_zendesk", broker=broker)
+    app.conf.update(task_queues=None, task_serializer="json", task_send_sent_event=False)
+    r = redis.Redis.from_url(broker)
+    queue = TASK_QUEUES[job.task]
+    assert queue in QUEUES
+
+    app.send_task(job.task, args=job.args, kwargs=job.kwargs, task_id="by-kombu", queue=queue)
+    Intake(app, r).accept("test", "delivery-1", job)
+
+    ours, kombus = r.lpop(queue), r.lpop(queue)
+    assert r.llen(queue) == 0, "both messages land in the queue's own list (priority 0)"
+    assert fields(ours) == fields(kombus)

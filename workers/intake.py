@@ -1,0 +1,99 @@
+"""How the receivers put a delivery's job on its queue: one Redis call that sets the delivery's
+dedupe mark, the profile's pending-sync mark and pushes the job, all or nothing.
+
+Atomic, so a delivery is never marked seen without its job on the queue: with a mark set first
+and removed again on failure, a receiver killed in between left a mark with no job, and the
+sender's retry was then answered as a duplicate. And one round trip instead of four: the two
+marks, plus Celery's `send_task`, which builds a new Redis client for every message.
+
+The message is built by Celery (`app.amqp.create_task_message`, protocol 2) and serialized as the
+app's task serializer says; only its envelope, the Kombu Redis transport's JSON (a base64 body,
+`delivery_info` naming the queue, a delivery tag), is shaped here. tests/e2e/test_intake.py checks
+it against what Kombu itself writes for the installed versions, and every e2e test has real
+Celery workers consume it.
+"""
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+
+import redis
+from celery import Celery
+from kombu.serialization import dumps as serialize
+from kombu.utils.json import dumps as json_dumps
+
+from integration import keys
+from integration.state import PENDING_TTL, SEEN_TTL
+from workers import metrics
+from workers.celery_app import TASK_QUEUES
+
+QUEUED, DUPLICATE, COALESCED = "queued", "duplicate", "coalesced"
+
+# KEYS: queue list, seen mark ('' for none), pending-sync mark ('' for none)
+# ARGV: message, job id, seen TTL, pending TTL
+_ACCEPT = """
+if KEYS[2] ~= '' and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+  return {'duplicate', ''}
+end
+if KEYS[3] ~= '' then
+  local queued = redis.call('GET', KEYS[3])
+  if queued then return {'coalesced', queued} end
+  redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[4])
+end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+return {'queued', ARGV[2]}
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A task to run: its name, arguments and, for a sync, the profile whose syncs coalesce."""
+
+    task: str
+    args: list
+    kwargs: dict = field(default_factory=dict)
+    coalesce_profile: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # QUEUED, DUPLICATE (nothing done) or COALESCED (job_id is the one already queued)
+    job_id: str | None
+
+
+class Intake:
+    def __init__(self, app: Celery, client: redis.Redis):
+        self.app, self.r = app, client
+        self._accept = client.register_script(_ACCEPT)
+
+    def accept(self, source: str, delivery_id: str, job: Job) -> Outcome:
+        """Queue `job` for the first delivery of `delivery_id` from `source`."""
+        job_id = uuid.uuid4().hex
+        queue = TASK_QUEUES[job.task]
+        pending = keys.pending_sync(job.coalesce_profile) if job.coalesce_profile else ""
+        status, named = self._accept(
+            keys=[queue, keys.seen(source, delivery_id), pending],
+            args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
+        status = status.decode()
+        if status == QUEUED:
+            metrics.JOBS_ENQUEUED.labels(job.task).inc()
+        return Outcome(status, named.decode() or None)
+
+    def envelope(self, job: Job, job_id: str, queue: str) -> bytes:
+        """The job as Kombu's Redis transport keeps a message in a queue's list (priority 0)."""
+        # ignore_result=None: as send_task sends it, so the task's own setting decides
+        message = self.app.amqp.create_task_message(job_id, job.task, list(job.args), dict(job.kwargs),
+                                                    ignore_result=None)
+        content_type, encoding, body = serialize(message.body, serializer=self.app.conf.task_serializer)
+        if isinstance(body, str):
+            body = body.encode(encoding)
+        return json_dumps({
+            "body": base64.b64encode(body).decode(),
+            "content-encoding": encoding,
+            "content-type": content_type,
+            "headers": message.headers,
+            "properties": {**message.properties, "delivery_mode": 2, "priority": 0,
+                           "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+                           "delivery_info": {"exchange": "", "routing_key": queue}},
+        }).encode()
