@@ -25,7 +25,7 @@ from kombu.utils.json import dumps as json_dumps
 
 from integration import keys
 from integration.state import PENDING_TTL, SEEN_TTL
-from workers import metrics
+from workers import metrics, sentry
 from workers.celery_app import TASK_QUEUES
 
 QUEUED, DUPLICATE, COALESCED = "queued", "duplicate", "coalesced"
@@ -88,11 +88,15 @@ class Intake:
         content_type, encoding, body = serialize(message.body, serializer=self.app.conf.task_serializer)
         if isinstance(body, str):
             body = body.encode(encoding)
+        headers = message.headers
+        trace = sentry.trace_headers()
+        if trace:  # the worker's Sentry reads them from the inner "headers" (celery#4875)
+            headers = {**headers, **trace, "headers": trace}
         return json_dumps({
             "body": base64.b64encode(body).decode(),
             "content-encoding": encoding,
             "content-type": content_type,
-            "headers": message.headers,
+            "headers": headers,
             "properties": {**message.properties, "delivery_mode": 2, "priority": 0,
                            "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
                            "delivery_info": {"exchange": "", "routing_key": queue}},

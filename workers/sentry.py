@@ -48,3 +48,12 @@ def init_sentry(settings: Settings, component: str, **options) -> bool:
     )
     sentry_sdk.set_tag("component", component)
     return True
+
+
+def trace_headers() -> dict:
+    """The trace a job should continue, for a message built without Celery's `send_task` (which
+    Sentry's Celery integration patches to add these): empty when Sentry is off."""
+    if not sentry_sdk.get_client().is_active():
+        return {}
+    headers = {"sentry-trace": sentry_sdk.get_traceparent(), "baggage": sentry_sdk.get_baggage()}
+    return {k: v for k, v in headers.items() if v}

@@ -6,14 +6,18 @@ import json
 
 import pytest
 import redis
+import sentry_sdk
 from celery import Celery
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.transport import Transport
 
 from web.devstack import DevStack
 from workers.celery_app import QUEUES
 from workers.intake import Intake, Job
 
 # differ per message or per process by design
-PER_MESSAGE = {"id", "root_id", "correlation_id", "delivery_tag", "reply_to", "origin"}
+PER_MESSAGE = {"id", "root_id", "correlation_id", "delivery_tag", "reply_to", "origin",
+               "sentry-task-enqueued-time"}
 
 
 @pytest.fixture
@@ -30,7 +34,27 @@ def fields(raw: bytes) -> dict:
     flat.update({("headers", k): v for k, v in message.pop("headers").items()})
     flat.update({("message", k): v for k, v in message.items()})
     flat[("message", "body")] = json.loads(base64.b64decode(message["body"]))
+    inner = flat.pop(("headers", "headers"), None)
+    if inner is not None:  # what the worker's Sentry reads
+        flat.update({("inner headers", k): v for k, v in inner.items()})
     return {k: v for k, v in flat.items() if k[1] not in PER_MESSAGE}
+
+
+class Discard(Transport):
+    def capture_envelope(self, envelope):
+        pass
+
+
+@pytest.fixture(params=["sentry off", "sentry on"])
+def sentry(request):
+    """With Sentry on, send_task carries the trace to the job: the intake must carry it too."""
+    if request.param == "sentry on":
+        sentry_sdk.init(dsn="https://key@sentry.invalid/1", transport=Discard,
+                        integrations=[CeleryIntegration()])
+    else:
+        sentry_sdk.init()
+    yield request.param
+    sentry_sdk.init()
 
 
 @pytest.mark.parametrize("job", [
@@ -38,7 +62,7 @@ def fields(raw: bytes) -> dict:
     Job("omneo_zendesk.erase_profile", ["p-2"], {"zendesk_user_id": "42", "requested_at": 1.5}),
     Job("omneo_zendesk.ticket_interaction", [{"event_id": "e", "subject": "Ünïcode ✓"}]),
 ])
-def test_intake_message_matches_what_send_task_writes(broker, job):
+def test_intake_message_matches_what_send_task_writes(broker, sentry, job):
     from workers.celery_app import TASK_QUEUES
 
     app = Celery("omneo_zendesk", broker=broker)
@@ -53,3 +77,5 @@ def test_intake_message_matches_what_send_task_writes(broker, job):
     ours, kombus = r.lpop(queue), r.lpop(queue)
     assert r.llen(queue) == 0, "both messages land in the queue's own list (priority 0)"
     assert fields(ours) == fields(kombus)
+    if sentry == "sentry on":
+        assert ("inner headers", "sentry-trace") in fields(ours)
