@@ -100,9 +100,13 @@ def cpu_seconds(pids) -> float:
     return total / tick
 
 
-def redis_commands(client) -> int:
-    """Commands the Redis server has run so far (INFO commandstats), ours and Celery's alike."""
-    return sum(v["calls"] for k, v in client.info("commandstats").items()
+def redis_commands(client, command: str | None = None) -> int:
+    """Commands the Redis server has run so far (INFO commandstats), ours and Celery's alike, or
+    only those named `command`."""
+    stats = client.info("commandstats")
+    if command:
+        return stats.get(f"cmdstat_{command}", {}).get("calls", 0)
+    return sum(v["calls"] for k, v in stats.items()
                if k.startswith("cmdstat_") and k not in ("cmdstat_info", "cmdstat_monitor"))
 
 

@@ -1,6 +1,7 @@
 """POST /webhooks/omneo: verify, validate, route on X-Omneo-Event, enqueue."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -46,14 +47,19 @@ HANDLERS = {event: _sync for event in SYNC_EVENTS}
 HANDLERS.update({"profile.merged": _merge, "identity.created": _link, "identity.updated": _link,
                  "profile.deleted": _erase})
 
-# the body schema of an event, given the settings; the profile itself unless named here. A
-# schema may load to {"ignore": reason} for a body that is valid but not for us.
-SCHEMAS = {
-    "profile.merged": lambda settings: OmneoMergeEvent(),
-    "identity.created": lambda settings: OmneoIdentityEvent(handle=settings.omneo_identity_handle),
-    "identity.updated": lambda settings: OmneoIdentityEvent(handle=settings.omneo_identity_handle),
-    "profile.deleted": lambda settings: OmneoProfileDeleted(),
-}
+
+
+@functools.lru_cache(maxsize=32)
+def schema_for(event: str, handle: str):
+    """The body schema of an event (the profile itself unless named here), built once: a schema
+    may load to {"ignore": reason} for a body that is valid but not for us."""
+    if event == "profile.merged":
+        return OmneoMergeEvent()
+    if event in ("identity.created", "identity.updated"):
+        return OmneoIdentityEvent(handle=handle)
+    if event == "profile.deleted":
+        return OmneoProfileDeleted()
+    return OmneoProfileEvent()
 
 
 @bp.post("/webhooks/omneo")
@@ -73,8 +79,7 @@ def receive():
     if handler is None:
         return ignored(f"event {event} is not acted on")
     try:
-        schema = SCHEMAS.get(event, lambda settings: OmneoProfileEvent())(ext.settings)
-        body = schema.load(payload)
+        body = schema_for(event, ext.settings.omneo_identity_handle).load(payload)
     except ValidationError as exc:
         return problem(400, first_error(exc.messages))
     if body.get("ignore"):

@@ -16,6 +16,7 @@ from web.schemas import ZendeskTicketEvent, first_error
 from workers.intake import Job
 
 bp = Blueprint("zendesk_webhooks", __name__)
+TICKET_EVENT = ZendeskTicketEvent()
 
 
 @bp.post("/webhooks/zendesk")
@@ -31,7 +32,7 @@ def receive():
     if refusal:
         return refusal
     try:
-        body = ZendeskTicketEvent().load(payload)
+        body = TICKET_EVENT.load(payload)
     except ValidationError as exc:
         return problem(400, first_error(exc.messages))
 

@@ -98,6 +98,7 @@ class Intake:
             "content-type": content_type,
             "headers": headers,
             "properties": {**message.properties, "delivery_mode": 2, "priority": 0,
-                           "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+                           "body_encoding": "base64",
+                           "delivery_tag": job_id,  # unique as Kombu's uuid4, without another one
                            "delivery_info": {"exchange": "", "routing_key": queue}},
         }).encode()
