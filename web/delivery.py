@@ -41,5 +41,4 @@ def enqueue_once(ext, source: str, delivery_id: str, event: str, job: Job, **ext
         return ignored("duplicate delivery", duplicate=True)
     if job.coalesce_profile:
         extra["coalesced"] = outcome.status == COALESCED
-    log.info("webhook accepted", extra={"source": source, "event": event, "job_id": outcome.job_id})
     return accepted(outcome.job_id, event=event, **extra)

@@ -5,7 +5,8 @@ from flask import jsonify
 
 
 def accepted(job_id: str, **extra):
-    return jsonify(status="accepted", job_id=job_id, **extra), 202
+    """202 naming the job, in the body and in X-Job-Id (which the access log line records)."""
+    return jsonify(status="accepted", job_id=job_id, **extra), 202, {"X-Job-Id": job_id}
 
 
 def ignored(reason: str, **extra):

@@ -83,3 +83,24 @@ def test_dead_lettered_job_is_counted_and_its_logs_hold_no_personal_data(stack):
     logs = "".join(p.log() for p in stack.dev.processes if p.name in ("worker", "receiver"))
     for secret in ("zephyrine", "Quillfeather", "411222333", "411 222 333"):
         assert secret.lower() not in logs.lower(), secret
+
+
+def test_each_request_is_one_json_access_line_with_its_request_and_job_ids(stack):
+    profile = stack.put_profile(id="p-access", **PERSON)
+    r = stack.post_omneo("profile.created", profile, headers={"X-Request-Id": "req-access-1"})
+    assert r.status_code == 202 and r.headers["X-Job-Id"] == r.json()["job_id"]
+    requests.get(stack.receiver + "/healthz?probe=lb-check", timeout=5).raise_for_status()
+
+    receiver = next(p for p in stack.dev.processes if p.name == "receiver")
+
+    def access_lines():
+        lines = [json.loads(line) for line in receiver.log().splitlines() if line.startswith("{")]
+        return [rec for rec in lines if rec.get("name") == "omneo_zendesk.access"]
+
+    health = stack.wait(lambda: [rec for rec in access_lines() if rec.get("path") == "/healthz"], 10,
+                        what="the health check's access line")
+    [webhook] = [rec for rec in access_lines() if rec.get("request_id") == "req-access-1"]
+    assert (webhook["method"], webhook["path"], webhook["status"]) == ("POST", "/webhooks/omneo", 202)
+    assert webhook["job_id"] == r.json()["job_id"] and webhook["duration_ms"] >= 0
+    assert "lb-check" not in json.dumps(health), "query strings stay out of the access log"
+    assert PERSON["email"] not in receiver.log() and "127.0.0.1" not in json.dumps(webhook)
