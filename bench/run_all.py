@@ -70,7 +70,10 @@ def main(argv=None) -> int:
     only = {x.strip() for x in args.only.split(",") if x.strip()}
 
     commit = git("rev-parse", "--short", "HEAD")
-    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    output = os.path.relpath(os.path.abspath(args.output), ROOT)
+    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+               if line.split(maxsplit=1)[-1] != output]  # a results file of an earlier run is not code
+    dirty = " (with uncommitted changes)" if changed else ""
     started = datetime.now(timezone.utc)
     header = [
         "# Benchmark results", "",
