@@ -32,10 +32,11 @@ def test_services_and_health_checks(compose):
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
-def test_redis_persists_append_only(compose):
+def test_redis_persists_every_write_before_answering(compose):
     redis = compose["services"]["redis"]
     command = redis["command"]
     assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--appendfsync") + 1] == "always", "a 202'd job must survive a crash"
     assert any(v.endswith(":/data") for v in redis["volumes"])
     assert "redis-data" in compose["volumes"]
 
