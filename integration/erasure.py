@@ -53,11 +53,11 @@ def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None 
         ctx.state.mark_erased(profile_id)
         earlier = _audit_of_job(ctx, job_id)
         if earlier is not None:  # this very job finished before (redelivered after a crash)
-            forget(ctx, profile_id, [u["zendesk_user_id"] for u in earlier["users"]])
+            forget(ctx, profile_id, earlier["users"])
             return earlier
         results = [_erase_user(ctx, profile_id, user_id, user)
                    for user_id, user in _candidates(ctx, profile_id, zendesk_user_id)]
-        forget(ctx, profile_id, [r["zendesk_user_id"] for r in results])
+        forget(ctx, profile_id, results)
         record = _audit_record(profile_id, results, job_id, requested_at, started)
         pipe = ctx.redis.pipeline()
         pipe.lpush(keys.ERASURE_AUDIT, json.dumps(record))
@@ -143,14 +143,16 @@ def _repoint(ctx: Context, profile_id: str, user_id: str, user: dict, live_id: s
 
 
 # our own stores
-def forget(ctx: Context, profile_id: str, zendesk_user_ids: list[str] = ()) -> None:
+def forget(ctx: Context, profile_id: str, users: list[dict] = ()) -> None:
     """Drop every per-profile key of ours but the tombstone: watermark, pending mark, dead
-    letters (also those naming one of its Zendesk users, such as a ticket event's), caches, and
-    what pointed the profile's Zendesk users at it."""
-    ctx.dead_letters.purge_profile(profile_id, zendesk_user_ids)
+    letters, caches, and what pointed the profile's Zendesk users (`users`: each result of
+    `_erase_user`) at it. Dead letters naming only a Zendesk user (a ticket event's) go with a
+    user that was erased; a user handed to a live profile keeps them, they are that customer's."""
+    gone = [u["zendesk_user_id"] for u in users if u["outcome"] != REPOINTED]
+    ctx.dead_letters.purge_profile(profile_id, gone)
     doomed = set(keys.profile_keys(profile_id))
-    for user_id in zendesk_user_ids:
-        doomed.update(keys.zendesk_user_keys(user_id))
+    for user in users:
+        doomed.update(keys.zendesk_user_keys(user["zendesk_user_id"]))
     for pattern in keys.profile_key_patterns(_glob_escape(profile_id)):
         doomed.update(k.decode() if isinstance(k, bytes) else k
                       for k in ctx.redis.scan_iter(match=pattern, count=500))

@@ -115,6 +115,23 @@ def test_merged_loser_user_is_repointed_to_the_winner(ctx, omneo_sandbox, zendes
     assert len(zendesk_sandbox.users) == 1
 
 
+def test_a_repointed_users_ticket_dead_letters_stay_for_the_live_customer(ctx, omneo_sandbox,
+                                                                           zendesk_sandbox):
+    user = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "loser2")
+    put(omneo_sandbox, id="winner2", first_name="Ada")
+    merge_in_omneo(omneo_sandbox, "loser2", "winner2")
+    job = {"event_id": "ev-9", "ticket_id": "9", "requester_id": str(user["id"]), "subject": "Late"}
+    letter = ctx.dead_letters.add(task="omneo_zendesk.ticket_interaction", args=[job], kwargs={},
+                                  error={}, attempts=1, zendesk_user_id=str(user["id"]))
+    about_loser = ctx.dead_letters.add(task="omneo_zendesk.sync_profile", args=["loser2"], kwargs={},
+                                       error={}, attempts=1, profile_id="loser2")
+
+    assert erase_profile(ctx, "loser2")["outcome"] == "re-pointed"
+
+    assert [e["id"] for e in ctx.dead_letters.list()] == [letter]
+    assert ctx.dead_letters.get(about_loser) is None
+
+
 def test_merged_loser_user_is_folded_when_the_winner_has_its_own(ctx, omneo_sandbox, zendesk_sandbox):
     mine = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "loser2")
     theirs = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "winner2")
