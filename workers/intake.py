@@ -27,6 +27,7 @@ from integration import keys
 from integration.state import PENDING_TTL, SEEN_TTL
 from workers import metrics, sentry
 from workers.celery_app import TASK_QUEUES
+from workers.logs import shown_args
 
 QUEUED, DUPLICATE, COALESCED = "queued", "duplicate", "coalesced"
 
@@ -82,9 +83,11 @@ class Intake:
 
     def envelope(self, job: Job, job_id: str, queue: str) -> bytes:
         """The job as Kombu's Redis transport keeps a message in a queue's list (priority 0)."""
+        argsrepr, kwargsrepr = shown_args(job.args, job.kwargs)
         # ignore_result=None: as send_task sends it, so the task's own setting decides
         message = self.app.amqp.create_task_message(job_id, job.task, list(job.args), dict(job.kwargs),
-                                                    ignore_result=None)
+                                                    ignore_result=None, argsrepr=argsrepr,
+                                                    kwargsrepr=kwargsrepr)
         content_type, encoding, body = serialize(message.body, serializer=self.app.conf.task_serializer)
         if isinstance(body, str):
             body = body.encode(encoding)

@@ -11,16 +11,18 @@ import logging
 import re
 import sys
 
-from celery.signals import task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.utils.saferepr import saferepr
 from pythonjsonlogger.json import JsonFormatter
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
-# fields of a profile or user that are personal data, wherever they turn up as a key
+# fields of a profile or user that are personal data, wherever they turn up as a key, and a
+# ticket's subject (the customer's own words)
 PERSONAL_KEYS = frozenset({
     "email", "first_name", "last_name", "name", "mobile", "mobile_phone", "mobile_phone_e164",
-    "phone", "phone_number", "address", "birth_date", "dob", "full_name",
+    "phone", "phone_number", "address", "birth_date", "dob", "full_name", "subject",
 })
 FILTERED = "[Filtered]"
 
@@ -112,3 +114,16 @@ def _job_started(task_id=None, **_):
 @task_postrun.connect
 def _job_finished(**_):
     job_id.set(None)
+
+
+def shown_args(args, kwargs) -> tuple[str, str]:
+    """How a job's arguments appear in task events and so in Flower (`argsrepr`, `kwargsrepr`):
+    masked like logs, so a ticket's subject does not outlive the customer's erasure there."""
+    return saferepr(scrub(list(args))), saferepr(scrub(dict(kwargs)))
+
+
+@before_task_publish.connect
+def _mask_shown_args(body=None, headers=None, **_):
+    """Every job Celery publishes (retries, replays, the CLI's); workers.intake does the same."""
+    if headers is not None and isinstance(body, (tuple, list)) and len(body) == 3:
+        headers["argsrepr"], headers["kwargsrepr"] = shown_args(body[0], body[1])

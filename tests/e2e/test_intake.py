@@ -77,5 +77,6 @@ def test_intake_message_matches_what_send_task_writes(broker, sentry, job):
     ours, kombus = r.lpop(queue), r.lpop(queue)
     assert r.llen(queue) == 0, "both messages land in the queue's own list (priority 0)"
     assert fields(ours) == fields(kombus)
+    assert "Ünïcode" not in json.loads(ours)["headers"]["argsrepr"], "Flower never shows a subject"
     if sentry == "sentry on":
         assert ("inner headers", "sentry-trace") in fields(ours)
