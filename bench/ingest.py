@@ -89,12 +89,15 @@ def main(argv=None) -> int:
         targets = {"bare": bare, "receiver": receiver}
         secret = dev.env["OMNEO_WEBHOOK_SECRET"]
         r = redis.Redis.from_url(dev.env["REDIS_URL"])
-        servers = {"bare": process_tree(proc_pid(dev, "bare-flask")),
-                   "receiver": process_tree(proc_pid(dev, "receiver"))}
         redis_pid = [proc_pid(dev, "redis")]
         say("warming up both servers")
         for url in targets.values():
             load(url, secret, 300, args.concurrency, args.max_seconds)
+        # after the warm-up: gunicorn may still be forking workers when a server first answers,
+        # and a worker missing from the list would leave its CPU uncounted
+        servers = {"bare": process_tree(proc_pid(dev, "bare-flask")),
+                   "receiver": process_tree(proc_pid(dev, "receiver"))}
+        assert all(len(pids) == args.processes + 1 for pids in servers.values()), servers
 
         tally = {"sent": 0, "accepted": 0, "queued": 0, "errors": 0, "commands": 0, "evalsha": 0}
 
