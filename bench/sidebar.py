@@ -14,7 +14,6 @@ Ratios are p50/p50 and p95/p95 against the baseline. This is a benchmark, not a 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time

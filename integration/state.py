@@ -1,4 +1,5 @@
-"""Our small Redis-backed state: dedupe marks, pending-sync marks, profile locks, watermarks."""
+"""Our small Redis-backed state: pending-sync marks, profile locks, watermarks, tombstones. The
+receivers set the dedupe and pending-sync marks in workers.intake, with the TTLs given here."""
 from __future__ import annotations
 
 import contextlib

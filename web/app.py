@@ -38,7 +38,6 @@ class Extension:
     settings: Settings
     redis: redis.Redis
     state: State
-    celery: Celery
     intake: Intake
 
 
@@ -48,7 +47,7 @@ def create_app(settings: Settings, celery: Celery | None = None,
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     r = redis_client or connect_redis(settings.redis_url)
     celery = celery or create_celery(settings)
-    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), celery, Intake(celery, r))
+    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), Intake(celery, r))
 
     from web import health, omneo_webhooks, request_ids
 

@@ -43,7 +43,8 @@ def web(port: int, host: str, processes: int) -> None:
 def gunicorn_argv(app: str, host: str, port: int, processes: int) -> list[str]:
     """How production serves a WSGI app; the benchmarks serve their baseline app the same way."""
     return ["gunicorn", app, "--bind", f"{host}:{port}", "--workers", str(processes),
-            "--worker-class", "gthread", "--threads", "4", "--timeout", "30", "--logger-class", "web.access_log.AccessLog"]
+            "--worker-class", "gthread", "--threads", "4", "--timeout", "30",
+            "--logger-class", "web.access_log.AccessLog"]
 
 
 @main.command()

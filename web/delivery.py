@@ -7,7 +7,6 @@ import logging
 
 import redis
 
-
 from web.responses import accepted, ignored, problem
 from workers.intake import COALESCED, DUPLICATE, Job
 

@@ -48,7 +48,6 @@ HANDLERS.update({"profile.merged": _merge, "identity.created": _link, "identity.
                  "profile.deleted": _erase})
 
 
-
 @functools.lru_cache(maxsize=32)
 def schema_for(event: str, handle: str):
     """The body schema of an event (the profile itself unless named here), built once: a schema

@@ -9,8 +9,8 @@ from workers import metrics
 from workers.celery_app import TASK_QUEUES
 
 
-def send(app: Celery, task: str, *args, job_id: str | None = None, **kwargs) -> str:
-    job_id = job_id or uuid.uuid4().hex
+def send(app: Celery, task: str, *args, **kwargs) -> str:
+    job_id = uuid.uuid4().hex
     app.send_task(task, args=list(args), kwargs=kwargs, task_id=job_id, queue=TASK_QUEUES[task])
     metrics.JOBS_ENQUEUED.labels(task).inc()
     return job_id

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 
 import requests
 
-from integration import keys, mapping
+from integration import keys
 from integration.backfill import Backfill
 from integration.sync import sync_profile
 
