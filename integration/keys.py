@@ -54,6 +54,28 @@ def sidebar_requester(zendesk_user_id: str) -> str:
     return f"{PREFIX}:cache:sidebar-requester:{zendesk_user_id}"
 
 
+def sidebar_last_known(profile_id: str) -> str:
+    """The last good sidebar view of a profile, served (marked with its age) while Omneo fails;
+    kept for SIDEBAR_LAST_KNOWN_SECONDS."""
+    return f"{PREFIX}:last-known:sidebar:{profile_id}"
+
+
+def sidebar_last_requester(zendesk_user_id: str) -> str:
+    """Which profile a Zendesk requester last resolved to, as long-lived as the last-known view:
+    how that view is found while Omneo cannot be asked."""
+    return f"{PREFIX}:last-known:sidebar-requester:{zendesk_user_id}"
+
+
+def sidebar_views(profile_id: str) -> list[str]:
+    """Every sidebar view kept of a profile: the short cache and the last-known view."""
+    return [sidebar_cache(profile_id), sidebar_last_known(profile_id)]
+
+
+def sidebar_requester_links(zendesk_user_id: str) -> list[str]:
+    """Every key pointing a Zendesk requester at a profile for the sidebar."""
+    return [sidebar_requester(zendesk_user_id), sidebar_last_requester(zendesk_user_id)]
+
+
 DLQ_ENTRIES = f"{PREFIX}:dlq:entries"  # hash: id -> JSON entry
 DLQ_INDEX = f"{PREFIX}:dlq:index"  # sorted set: id by time of failure
 
@@ -92,12 +114,12 @@ ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"
 def profile_keys(profile_id: str) -> list[str]:
     """Every per-profile key, for erasure (the sidebar cache is matched by pattern)."""
     return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
-            sidebar_cache(profile_id)]
+            *sidebar_views(profile_id)]
 
 
 def zendesk_user_keys(zendesk_user_id: str) -> list[str]:
     """Keys about one Zendesk user that point at a profile, for erasure of that profile."""
-    return [sidebar_requester(zendesk_user_id), dlq_by_zendesk_user(zendesk_user_id)]
+    return [*sidebar_requester_links(zendesk_user_id), dlq_by_zendesk_user(zendesk_user_id)]
 
 
 def profile_key_patterns(profile_id: str) -> list[str]:

@@ -9,6 +9,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Mapping
+from urllib.parse import quote
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -61,6 +62,9 @@ class Settings:
     retry_max_seconds: float = 1800.0
     broker_visibility_timeout_seconds: int = 2400
     sidebar_cache_seconds: int = 60
+    sidebar_last_known_seconds: int = 86400
+    sidebar_omneo_deadline_seconds: float = 1.5
+    cx_manager_search_url: str = "https://{tenant}.manager.getomneo.com/profiles?search={email}"
     reconcile_interval_seconds: int = 3600
     sentry_dsn: str | None = field(default=None, repr=False)
     log_format: str = "json"
@@ -71,6 +75,9 @@ class Settings:
 
     def cx_manager_url(self, profile_id: str) -> str:
         return self.cx_manager_profile_url.format(tenant=self.omneo_tenant, profile_id=profile_id)
+
+    def cx_manager_search(self, email: str) -> str:
+        return self.cx_manager_search_url.format(tenant=self.omneo_tenant, email=quote(email, safe=""))
 
     @property
     def task_time_limit_seconds(self) -> float:
@@ -203,6 +210,17 @@ class SettingsSchema(Schema):
         load_default=60,
         error_messages={"invalid": "seconds, from 0 to 3600"},
     )
+    SIDEBAR_LAST_KNOWN_SECONDS = fields.Integer(
+        validate=validate.Range(min=0, max=7 * 86400, error="seconds, from 0 to 604800"),
+        load_default=Settings.sidebar_last_known_seconds,
+        error_messages={"invalid": "seconds, from 0 to 604800"},
+    )
+    SIDEBAR_OMNEO_DEADLINE_SECONDS = fields.Float(
+        validate=validate.Range(min=0.1, max=10, error="seconds, from 0.1 to 10"),
+        load_default=Settings.sidebar_omneo_deadline_seconds,
+        error_messages={"invalid": "seconds, from 0.1 to 10"},
+    )
+    CX_MANAGER_SEARCH_URL = fields.String(load_default=Settings.cx_manager_search_url)
     RECONCILE_INTERVAL_SECONDS = fields.Integer(
         validate=validate.Range(min=10, max=7 * 86400, error="seconds, from 10 to 604800"),
         load_default=3600,
@@ -292,6 +310,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         retry_max_seconds=data["RETRY_MAX_SECONDS"],
         broker_visibility_timeout_seconds=data["BROKER_VISIBILITY_TIMEOUT_SECONDS"],
         sidebar_cache_seconds=data["SIDEBAR_CACHE_SECONDS"],
+        sidebar_last_known_seconds=data["SIDEBAR_LAST_KNOWN_SECONDS"],
+        sidebar_omneo_deadline_seconds=data["SIDEBAR_OMNEO_DEADLINE_SECONDS"],
+        cx_manager_search_url=data["CX_MANAGER_SEARCH_URL"],
         reconcile_interval_seconds=data["RECONCILE_INTERVAL_SECONDS"],
         sentry_dsn=data["SENTRY_DSN"],
         log_format=data["LOG_FORMAT"],

@@ -5,24 +5,26 @@ The requester is resolved to a profile by the `zendesk` identity (the Zendesk us
 email. The Omneo calls behind one view run concurrently on a small thread pool, each through the
 context's shared Omneo rate limiter. The assembled view is cached for SIDEBAR_CACHE_SECONDS under
 `keys.sidebar_cache(profile_id)` (erasure drops it); which profile a Zendesk user resolved to is
-remembered for as long, so a warm view costs no Omneo call at all.
+remembered for as long, so a warm view costs no Omneo call at all. Every view carries the time it
+was fetched; `integration.sidebar_last_known` keeps the last one for when Omneo fails.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
-from integration import keys
+from integration import keys, sidebar_last_known
 from integration.context import Context
 from integration.errors import NotFound
 
 TRANSACTIONS_SHOWN = 5
 # voided sales are left out, so ask for a few more than are shown
 TRANSACTIONS_FETCHED = 10
-NOT_FOUND = {"found": False}
 
 _POOL_WORKERS = 8
 _pool: ThreadPoolExecutor | None = None
@@ -40,10 +42,12 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None) -> dict:
-    """The sidebar's answer for a Zendesk requester: `{"found": false}` or the found view."""
+def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None,
+                   fresh: bool = False) -> dict:
+    """The sidebar's answer for a Zendesk requester: the found view, or `{"found": false}` with a
+    CX Manager search for their email. `fresh` skips the short cache (the agent's refresh)."""
     zendesk_user_id = str(zendesk_user_id)
-    linked = _linked_profile_id(ctx, zendesk_user_id)
+    linked = None if fresh else _linked_profile_id(ctx, zendesk_user_id)
     if linked:
         view = _cached(ctx, linked)
         if view is not None:
@@ -53,16 +57,22 @@ def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None)
             return _remember(ctx, zendesk_user_id, view)
     profile = resolve_requester(ctx, zendesk_user_id, email)
     if profile is None or ctx.state.is_erased(str(profile["id"])):
-        return NOT_FOUND
+        return not_found(ctx, email)
     profile_id = str(profile["id"])
-    view = _cached(ctx, profile_id)
+    view = None if fresh else _cached(ctx, profile_id)
     if view is not None:
         _link(ctx, zendesk_user_id, profile_id)
         return view
     view = assemble_view(ctx, profile_id, profile)
     if view is None:
-        return NOT_FOUND
+        return not_found(ctx, email)
     return _remember(ctx, zendesk_user_id, view)
+
+
+def not_found(ctx: Context, email: str | None) -> dict:
+    """No Omneo profile: where in CX Manager the agent can look the email up and link it."""
+    return {"found": False,
+            "cx_manager_search_url": ctx.settings.cx_manager_search(email) if email else None}
 
 
 def resolve_requester(ctx: Context, zendesk_user_id: str, email: str | None) -> dict | None:
@@ -107,6 +117,8 @@ def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) ->
         return None
     return {
         "found": True,
+        "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "currency": _currency(results["balances"].get("currency")),
         "profile": shape_profile(profile),
         "balances": shape_balances(results["balances"]),
         "benefits": shape_benefits(results["benefits"]),
@@ -145,11 +157,21 @@ def shape_transactions(transactions: list[dict]) -> list[dict]:
     return [{"transacted_at": t.get("transacted_at"),
              "location": (t.get("location") or {}).get("name"),
              "total": _number(t.get("total")),
+             "currency": _currency(t.get("currency")),
              "items": _item_count(t.get("items") or [])} for t in sales[:TRANSACTIONS_SHOWN]]
 
 
 def _item_count(items: list[dict]) -> int:
     return int(sum(_number(i.get("quantity", 1)) for i in items if not i.get("is_void")))
+
+
+def _currency(value) -> str | None:
+    """An ISO 4217 code as Omneo gives it (a code, or a currency record); None when it gives none."""
+    if isinstance(value, dict):
+        value = value.get("code") or value.get("iso_code") or value.get("handle")
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z]{3}", value.strip()):
+        return value.strip().upper()
+    return None
 
 
 def _number(value) -> float | int:
@@ -181,6 +203,7 @@ def _link(ctx: Context, zendesk_user_id: str, profile_id: str) -> None:
     ttl = ctx.settings.sidebar_cache_seconds
     if ttl:
         ctx.redis.set(keys.sidebar_requester(zendesk_user_id), profile_id, ex=ttl)
+    sidebar_last_known.link(ctx, zendesk_user_id, profile_id)
 
 
 def _remember(ctx: Context, zendesk_user_id: str, view: dict) -> dict:
@@ -188,9 +211,12 @@ def _remember(ctx: Context, zendesk_user_id: str, view: dict) -> dict:
     ttl = ctx.settings.sidebar_cache_seconds
     profile_id = view["profile"]["id"]
     # checked last, so a view assembled while the profile was being erased is not cached again
-    if ttl and not ctx.state.is_erased(profile_id):
-        pipe = ctx.redis.pipeline(transaction=False)
+    if ctx.state.is_erased(profile_id):
+        return view
+    pipe = ctx.redis.pipeline(transaction=False)
+    if ttl:
         pipe.set(keys.sidebar_cache(profile_id), json.dumps(view), ex=ttl)
         pipe.set(keys.sidebar_requester(zendesk_user_id), profile_id, ex=ttl)
-        pipe.execute()
+    sidebar_last_known.keep(ctx, pipe, zendesk_user_id, view)
+    pipe.execute()
     return view

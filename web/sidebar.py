@@ -5,6 +5,10 @@ option): the proxy signs an HS256 JWT with the app's secure `shared_secret` sett
 equal ZENDESK_APP_SECRET. The requester travels as claims: `zendesk_user_id` (required), `email`
 (optional), `exp` (required, at most ten minutes ahead), so one token reveals one customer at most.
 
+`?refresh=1` skips the short cache (the agent's refresh control). Omneo has
+SIDEBAR_OMNEO_DEADLINE_SECONDS to answer; past it, or when it errors, the last-known view is
+served with `stale` set (see integration/sidebar_last_known.py), else 502/503/504.
+
 No CORS headers: the browser never calls us directly. Zendesk's servers do, so a page on another
 origin has no business reading these answers.
 """
@@ -20,7 +24,7 @@ from prometheus_client import Counter, Histogram
 
 from integration.context import Context, build_context
 from integration.errors import ApiError, RateLimited
-from integration.sidebar import requester_view
+from integration.sidebar_last_known import OmneoTimeout, answer
 from web.responses import problem
 
 log = logging.getLogger("omneo_zendesk.web")
@@ -90,9 +94,10 @@ def _start_clock() -> None:
 
 @bp.after_request
 def _count(response):
-    outcome = {200: "found" if (response.get_json(silent=True) or {}).get("found") else "not_found",
-               401: "unauthorized", 502: "omneo_error", 503: "unavailable"}.get(
-        response.status_code, str(response.status_code))
+    body = response.get_json(silent=True) or {}
+    found = "stale" if body.get("stale") else "found" if body.get("found") else "not_found"
+    outcome = {200: found, 401: "unauthorized", 502: "omneo_error", 503: "unavailable",
+               504: "omneo_timeout"}.get(response.status_code, str(response.status_code))
     ANSWERS.labels(outcome).inc()
     SECONDS.labels(outcome).observe(time.perf_counter() - g.get("sidebar_started", time.perf_counter()))
     return response
@@ -107,11 +112,15 @@ def profile():
         return _unauthorized(str(exc))
     ctx: Context = current_app.extensions[EXTENSION]
     try:
-        view = requester_view(ctx, claims["zendesk_user_id"], claims["email"])
+        view = answer(ctx, claims["zendesk_user_id"], claims["email"],
+                      fresh=request.args.get("refresh") == "1")
     except RateLimited as exc:
         body, status = problem(503, "Omneo is busy; try again shortly")
         body.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return body, status
+    except OmneoTimeout as exc:
+        log.warning("sidebar: Omneo missed the deadline", extra={"deadline": exc.deadline})
+        return problem(504, "Omneo did not answer in time; try again")
     except ApiError as exc:
         log.warning("sidebar: Omneo call failed", extra={"error_type": type(exc).__name__,
                                                           "status": exc.status})
