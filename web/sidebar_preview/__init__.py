@@ -1,0 +1,170 @@
+"""A stand-in for Zendesk around the sidebar app: the browser test's host, and the page
+`omneo-zendesk dev` serves to show the sidebar beside sample tickets with no Zendesk account.
+
+It serves the app's own `assets/` as Zendesk's app CDN would (the ZAF SDK's address pointed at
+`fake_zaf_sdk.js` beside this file), plus `/_zaf_proxy`: what Zendesk's request proxy does for
+`client.request({secure: true, jwt: {...}})`. It fills `{{setting.*}}` in from the installation's
+settings (the secure ones never reach the browser), signs an HS256 JWT with the given claims and
+`exp` = now + expiry, puts it where `{{jwt.token}}` stands, and calls the service server-side,
+over real HTTP. `/_zaf/context?ticket=N` tells the fake SDK about ticket N; `/` is the preview.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import jwt
+import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+ASSETS = Path(str(resources.files("web") / "zendesk_app" / "assets"))
+FAKE_SDK = Path(__file__).with_name("fake_zaf_sdk.js")
+ZAF_SDK = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
+TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
+         ".png": "image/png", ".svg": "image/svg+xml"}
+SETTING = re.compile(r"\{\{setting\.([a-z_]+)\}\}")
+LOCALES = {"en-US": "English", "de": "Deutsch"}
+
+# a ticket of the preview: {"id", "subject", "requester": {"id", "name", "email"}}
+Tickets = Callable[[], list[dict]]
+
+
+class ZafHost:
+    def __init__(self, installation_settings: dict, tickets: Tickets | None = None,
+                 port: int = 0):
+        self.settings = dict(installation_settings)
+        self.tickets = tickets or (lambda: [])
+        self.clock_offset = 0.0  # seconds added to the proxy's clock (an expired session: < 0)
+        self.requests: list[dict] = []  # what the page asked the proxy to do
+        self.server = make_server("127.0.0.1", port, self, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "ZafHost":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+    @property
+    def fake_sdk(self) -> str:
+        return FAKE_SDK.read_text()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path == "/_zaf_proxy" and request.method == "POST":
+            response = self.proxy(request.get_json(force=True))
+        elif request.path == "/_zaf/sdk.js":
+            response = Response(self.fake_sdk, mimetype="text/javascript")
+        elif request.path == "/_zaf/context":
+            response = _json(self.context(request.args.get("ticket", ""), request.args))
+        elif request.path.startswith("/assets/"):
+            response = self.asset(request.path[len("/assets/"):])
+        elif request.path == "/":
+            response = Response(self.preview(request.args), mimetype="text/html")
+        else:
+            response = Response("not found", 404)
+        return response(environ, start_response)
+
+    def asset(self, name: str) -> Response:
+        path = (ASSETS / name).resolve()
+        if ASSETS.resolve() not in path.parents or not path.is_file():
+            return Response("not found", 404)
+        body = path.read_bytes()
+        if path.name == "iframe.html":
+            body = body.replace(ZAF_SDK.encode(), b"/_zaf/sdk.js")
+        return Response(body, mimetype=TYPES.get(path.suffix, "application/octet-stream"))
+
+    def context(self, ticket_id: str, args) -> dict:
+        ticket = next((t for t in self.tickets() if str(t["id"]) == ticket_id), None)
+        return {"requester": ticket and ticket["requester"],
+                "locale": args.get("locale") or "en-US",
+                "colorScheme": "dark" if args.get("colorScheme") == "dark" else "light",
+                "settings": {"service_url": self.settings.get("service_url", "")}}
+
+    def _fill(self, text: str) -> str:
+        return SETTING.sub(lambda m: str(self.settings.get(m.group(1), "")), text)
+
+    def proxy(self, options: dict) -> Response:
+        self.requests.append(options)
+        if not options.get("secure"):
+            return _json({"status": 400, "text": "secure settings need secure: true", "json": None})
+        spec = options.get("jwt") or {}
+        claims = dict(spec.get("claims") or {})
+        claims["exp"] = int(time.time() + self.clock_offset + int(spec.get("expiry", 3600)))
+        token = jwt.encode(claims, self._fill(spec.get("secret_key", "")),
+                           algorithm=spec.get("algorithm", "HS256"))
+        headers = {k: self._fill(v).replace("{{jwt.token}}", token)
+                   for k, v in (options.get("headers") or {}).items()}
+        url = self._fill(options["url"]).replace("{{jwt.token}}", token)
+        try:
+            resp = requests.request(options.get("type", "GET"), url, headers=headers, timeout=20)
+        except requests.RequestException as exc:
+            return _json({"status": 502, "text": type(exc).__name__, "json": None})
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        return _json({"status": resp.status_code, "text": resp.text, "json": body})
+
+    def preview(self, args) -> str:
+        scheme = "dark" if args.get("scheme") == "dark" else "light"
+        locale = args.get("locale") if args.get("locale") in LOCALES else "en-US"
+        switches = " ".join(
+            f'<a href="/?scheme={s}&amp;locale={html.escape(locale)}"'
+            f'{" aria-current=page" if s == scheme else ""}>{s}</a>' for s in ("light", "dark"))
+        switches += " · " + " ".join(
+            f'<a href="/?scheme={scheme}&amp;locale={code}"'
+            f'{" aria-current=page" if code == locale else ""}>{name}</a>' for code, name in LOCALES.items())
+        rows = "\n".join(_ticket_html(t, scheme, locale) for t in self.tickets())
+        return PREVIEW_PAGE.format(scheme=scheme, switches=switches, rows=rows)
+
+
+def _ticket_html(ticket: dict, scheme: str, locale: str) -> str:
+    who = ticket["requester"]
+    src = f"/assets/iframe.html?origin=preview&ticket={ticket['id']}&colorScheme={scheme}&locale={locale}"
+    return f"""<section class="ticket" aria-label="Ticket #{ticket['id']}">
+  <div class="pane"><p class="meta">Ticket #{ticket['id']}</p><h2>{html.escape(ticket['subject'])}</h2>
+    <p class="meta">{html.escape(who.get('name') or '')} &lt;{html.escape(who.get('email') or '')}&gt;</p>
+    <p class="comment">Hi, I'm writing about my recent order. Could you have a look? Thanks!</p></div>
+  <iframe title="Omneo sidebar for ticket #{ticket['id']}" src="{html.escape(src)}" width="320" height="520"></iframe>
+</section>"""
+
+
+PREVIEW_PAGE = """<!DOCTYPE html>
+<html lang="en" data-scheme="{scheme}"><head><meta charset="utf-8"><title>Sidebar preview</title>
+<style>
+body {{ margin: 0; padding: 16px 24px; font: 14px/20px system-ui, sans-serif; background: #f8f9f9; color: #2f3941; }}
+[data-scheme=dark] body {{ background: #0a0d0e; color: #d8dcde; }}
+a {{ color: inherit; }} a[aria-current] {{ font-weight: 700; }}
+.ticket {{ display: flex; gap: 16px; margin: 16px 0; align-items: flex-start; }}
+.pane {{ flex: 1; max-width: 560px; padding: 16px; border: 1px solid #d8dcde; border-radius: 4px; background: #fff; }}
+[data-scheme=dark] .pane {{ background: #151a1e; border-color: #39434b; }}
+.meta {{ margin: 0; opacity: .8; font-size: 12px; }} h2 {{ margin: 4px 0; font-size: 16px; }}
+iframe {{ border: 1px solid #d8dcde; border-radius: 4px; background: transparent; }}
+</style></head>
+<body><h1>Omneo sidebar preview</h1>
+<p>What agents see beside each sample ticket, served by the real receiver and the Omneo sandbox
+through a stand-in for Zendesk. Scheme and language: {switches}</p>
+{rows}
+<script>
+// the ZAF iframe resizes itself through `client.invoke('resize')`; here the frame follows its page
+setInterval(function () {{
+  document.querySelectorAll('iframe').forEach(function (f) {{
+    try {{ var h = f.contentDocument.getElementById('app').getBoundingClientRect().height;
+          if (h) f.style.height = Math.ceil(h) + 2 + 'px'; }} catch (e) {{}}
+  }});
+}}, 500);
+</script></body></html>"""
+
+
+def _json(body: dict) -> Response:
+    return Response(json.dumps(body), mimetype="application/json")
