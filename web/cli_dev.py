@@ -23,6 +23,7 @@ from integration.sandbox import samples
 from integration.settings import SettingsError, load_settings
 from integration.signatures import omneo_signature
 from web.devstack import DevStack, free_port, wait_until
+from web.sidebar_preview import ZafHost, sample_tickets
 from web.tables import render_table
 
 CREDENTIALS = ("OMNEO_API_TOKEN", "ZENDESK_API_TOKEN", "ZENDESK_OAUTH_TOKEN")
@@ -56,7 +57,10 @@ def _raise_stop(*_):
               help="where each process writes its log (default: a new temporary directory)")
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="--demo: seconds to wait for the work to finish")
-def dev(demo: bool, port: int, redis_kind: str, log_dir: str | None, timeout: float) -> None:
+@click.option("--preview-port", type=int, default=8001, show_default=True,
+              help="the sidebar preview's port (a free one when it is taken; sandboxes only)")
+def dev(demo: bool, port: int, redis_kind: str, log_dir: str | None, timeout: float,
+        preview_port: int) -> None:
     """Run the whole product on this machine (embedded Redis and sandbox APIs by default)."""
     real = any(os.environ.get(k) for k in CREDENTIALS)
     if real and demo:
@@ -69,8 +73,9 @@ def dev(demo: bool, port: int, redis_kind: str, log_dir: str | None, timeout: fl
     env.setdefault("ENVIRONMENT", "development")
     stack = DevStack(log_dir, base_env=env)
     signal.signal(signal.SIGTERM, _raise_stop)
+    previews: list[ZafHost] = []
     try:
-        code = _run(stack, real, demo, port, redis_kind, timeout)
+        code = _run(stack, real, demo, port, redis_kind, timeout, preview_port, previews)
     except (_Stop, KeyboardInterrupt):
         code = 0
     except (TimeoutError, RuntimeError) as exc:
@@ -78,11 +83,14 @@ def dev(demo: bool, port: int, redis_kind: str, log_dir: str | None, timeout: fl
         code = 1
     finally:
         click.echo("stopping ...", err=True)
+        for preview in previews:
+            preview.stop()
         stack.stop()
     raise SystemExit(code)
 
 
-def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, timeout: float) -> int:
+def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, timeout: float,
+         preview_port: int = 0, previews: list | None = None) -> int:
     if stack.env.get("REDIS_URL"):
         stack.urls["redis"], stack.redis_kind = stack.env["REDIS_URL"], "REDIS_URL"
     else:
@@ -106,6 +114,8 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
     stack.start_beat()
     if not real:
         samples.seed(stack.urls["omneo_sandbox"], emit=not demo)
+    if not real and not demo and previews is not None:
+        previews.append(_start_preview(stack, preview_port))
     env_file = _write_env_file(stack)
     click.echo(_where(stack, real, env_file))
     if demo:
@@ -116,6 +126,18 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
     dead = [p for p in stack.processes if not p.alive()]
     click.echo(f"{dead[0].name} stopped; see {dead[0].log_path}", err=True)
     return 1
+
+
+def _start_preview(stack: DevStack, port: int) -> ZafHost:
+    """The sidebar beside a ticket of each sample customer, through the browser test's stand-in
+    for Zendesk (its proxy signs the app's JWT with this stack's ZENDESK_APP_SECRET)."""
+    port = port if port and _port_free(port) else 0
+    preview = ZafHost({"service_url": stack.urls["receiver"],
+                       "shared_secret": stack.env["ZENDESK_APP_SECRET"]},
+                      tickets=sample_tickets(stack.urls["zendesk_sandbox"], samples.CUSTOMERS),
+                      port=port).start()
+    stack.urls["sidebar_preview"] = preview.url + "/"
+    return preview
 
 
 def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
@@ -158,6 +180,8 @@ def _where(stack: DevStack, real: bool, env_file: Path) -> str:
     rows += [["receiver", r, "POST /webhooks/omneo, /webhooks/zendesk", logs["receiver"]],
              ["metrics", r + "/metrics", "/healthz, /readyz", ""],
              ["worker", "queues sync,erasure,interactions,reconcile", "", logs["worker"]],
+             *([["sidebar preview", stack.urls["sidebar_preview"], "the sidebar beside each "
+                 "sample ticket (open in a browser)", ""]] if "sidebar_preview" in stack.urls else []),
              ["beat", "periodic jobs", "", logs["beat"]]]
     text = "\n" + render_table(["what", "where", "", "log"], rows)
     text += f"\n\nother commands join this stack with:  set -a; . {env_file}; set +a"

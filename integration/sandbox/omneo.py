@@ -487,7 +487,7 @@ def _transaction(profile_id: str, n: int, seed: dict) -> dict:
             "items": [_item(n, i, item) for i, item in enumerate(items, 1)], "payments": [],
             "receipt_is_email": False, "receipt_ref": f"R{n:05d}", "claimed_at": None,
             "receipt_email": None, "staff": None, "currency_id": None, "currency_rate": None,
-            "currency": None, "created_at": now, "updated_at": now}
+            "currency": seed.get("currency"), "created_at": now, "updated_at": now}
 
 
 def _item(transaction_n: int, n: int, seed: dict) -> dict:

@@ -24,12 +24,15 @@ def rewards(index: int) -> dict:
     return {
         "balances": {"reward_balance": 20 - 5 * index, "credit_balance": 10 * (index % 2),
                      "point_balance": points, "point_balance_dollars": points / 100,
-                     "combined_balance_dollars": 20 - 5 * index + 10 * (index % 2) + points / 100},
+                     "combined_balance_dollars": 20 - 5 * index + 10 * (index % 2) + points / 100,
+                     "currency": "AUD"},
         "benefits": [
             {"id": 100 + index, "is_expired": False, "is_redeemable": True,
-             "expires_at": "2027-06-30 23:59:59", "definition": {"name": "Birthday $10 voucher"}},
+             "expires_at": "2027-06-30 23:59:59", "name": "Birthday $10 voucher",
+             "definition": {"name": "Birthday $10 voucher"}},
             {"id": 200 + index, "is_expired": True, "is_redeemable": False,
-             "expires_at": "2025-01-31 23:59:59", "definition": {"name": "Summer sale 15% off"}},
+             "expires_at": "2025-01-31 23:59:59", "name": "Summer sale 15% off",
+             "definition": {"name": "Summer sale 15% off"}},
         ],
         "transactions": [
             {"id": 1000 + 10 * index + n, "total": 49.95 + 30 * n, "transacted_at": f"2026-0{n + 1}-15 10:30:00",

@@ -168,3 +168,28 @@ setInterval(function () {{
 
 def _json(body: dict) -> Response:
     return Response(json.dumps(body), mimetype="application/json")
+
+
+def sample_tickets(zendesk_sandbox_url: str, customers: list[dict]) -> Tickets:
+    """A ticket for each sample customer, its requester their Zendesk user once synced (before
+    that, a made-up id: the sidebar then finds them by email), and one from a stranger."""
+
+    def tickets() -> list[dict]:
+        try:
+            users = requests.get(zendesk_sandbox_url + "/_sandbox/users", timeout=5).json()["users"]
+        except (requests.RequestException, ValueError, KeyError):
+            users = []
+        by_profile = {u.get("external_id"): u for u in users}
+        out = []
+        for n, customer in enumerate(customers, 1):
+            user = by_profile.get(customer["id"]) or {}
+            name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
+            out.append({"id": 5000 + n, "subject": f"Where is my order #{70000 + n}?",
+                        "requester": {"id": user.get("id", 990000 + n), "name": name,
+                                      "email": customer.get("email")}})
+        out.append({"id": 5000 + len(customers) + 1, "subject": "Do you ship to New Zealand?",
+                    "requester": {"id": 999999, "name": "Walk-in Visitor",
+                                  "email": "visitor@example.com"}})
+        return out
+
+    return tickets
