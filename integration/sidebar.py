@@ -11,35 +11,21 @@ was fetched; `integration.sidebar_last_known` keeps the last one for when Omneo 
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Callable
 
 from integration import keys, sidebar_last_known
 from integration.context import Context
 from integration.errors import NotFound
+from integration.pools import ProcessPool
 
 TRANSACTIONS_SHOWN = 5
 # voided sales are left out, so ask for a few more than are shown
 TRANSACTIONS_FETCHED = 10
 
-_POOL_WORKERS = 8
-_pool: ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
-_pool_lock = threading.Lock()
-
-
-def _executor() -> ThreadPoolExecutor:
-    """One pool per process (a pool's threads do not survive a fork)."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(_POOL_WORKERS, thread_name_prefix="sidebar")
-            _pool_pid = os.getpid()
-        return _pool
+_calls = ProcessPool(8, "sidebar")
 
 
 def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None,
@@ -103,7 +89,7 @@ def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) ->
     }
     if profile is None:
         calls["profile"] = lambda: omneo.get_profile(profile_id)
-    pool = _executor()
+    pool = _calls.get()
     futures: dict[str, Future] = {name: pool.submit(fn) for name, fn in calls.items()}
     try:
         results = {name: future.result() for name, future in futures.items()}

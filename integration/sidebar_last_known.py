@@ -14,19 +14,15 @@ answer. A view still being fetched when the deadline passes runs on and fills th
 from __future__ import annotations
 
 import json
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from integration import keys
 from integration.context import Context
 from integration.errors import ApiError
+from integration.pools import ProcessPool
 
 # bounds the fetches still running for agents who were already answered from the last-known view
-_WORKERS = 16
-_pool: ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
-_pool_lock = threading.Lock()
+_fetches = ProcessPool(16, "sidebar-deadline")
 
 
 class OmneoTimeout(Exception):
@@ -37,22 +33,13 @@ class OmneoTimeout(Exception):
         self.deadline = deadline
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="sidebar-deadline")
-            _pool_pid = os.getpid()
-        return _pool
-
-
 def answer(ctx: Context, zendesk_user_id: str, email: str | None = None,
            fresh: bool = False) -> dict:
     """The requester's view within the deadline: fresh, or the last-known one marked stale."""
-    from integration.sidebar import requester_view
+    from integration.sidebar import requester_view  # it keeps its views through this module
 
     deadline = ctx.settings.sidebar_omneo_deadline_seconds
-    future = _executor().submit(requester_view, ctx, zendesk_user_id, email, fresh)
+    future = _fetches.get().submit(requester_view, ctx, zendesk_user_id, email, fresh)
     try:
         return future.result(timeout=deadline)
     except FutureTimeout:

@@ -23,6 +23,9 @@ def test_defaults_and_derived_urls():
     assert s.zendesk_requests_per_minute == 400 and s.omneo_requests_per_minute == 600
     assert s.omneo_identity_handle == "zendesk" and s.omneo_namespace == "zendesk"
     assert s.cx_manager_url("p1") == "https://acme.manager.getomneo.com/profiles/p1"
+    assert s.cx_manager_search("a+b@example.com") == \
+        "https://acme.manager.getomneo.com/profiles?search=a%2Bb%40example.com"
+    assert (s.sidebar_last_known_seconds, s.sidebar_omneo_deadline_seconds) == (86400, 1.5)
 
 
 @pytest.mark.parametrize("name", ["REDIS_URL", "OMNEO_API_TOKEN", "OMNEO_WEBHOOK_SECRET",
@@ -42,6 +45,9 @@ def test_missing_variable_is_named_in_one_line(name):
     ("SYNC_ATTRIBUTES", "name,shoe_size"),
     ("OMNEO_BASE_URL", "not a url"),
     ("ZENDESK_EMAIL", "not-an-email"),
+    ("SIDEBAR_LAST_KNOWN_SECONDS", "-1"),
+    ("SIDEBAR_OMNEO_DEADLINE_SECONDS", "0"),
+    ("SIDEBAR_OMNEO_DEADLINE_SECONDS", "soon"),
 ])
 def test_malformed_variable_is_named(name, value):
     with pytest.raises(SettingsError) as err:
