@@ -294,7 +294,10 @@ def test_linked_contacts_next_ticket_event_and_sidebar_show_the_profile(stack):
     subscribe(stack, "identity.created")
 
     # before the link nobody knows this contact
-    assert sidebar_for(stack, walk_in["id"], "nell.work@example.com") == {"found": False}
+    # the sidebar offers to look them up in CX Manager, where the agent links them
+    assert sidebar_for(stack, walk_in["id"], "nell.work@example.com") == {
+        "found": False,
+        "cx_manager_search_url": "https://sandbox.manager.getomneo.com/profiles?search=nell.work%40example.com"}
     sent = stack.ticket_event(ticket_id, "zen:event-type:ticket.created")
     assert [d["status"] for d in sent["deliveries"]] == [202]
     until(stack, lambda: stack.redis.get(keys.INTERACTIONS_SKIPPED) == b"1", what="the event skipped")
