@@ -10,6 +10,7 @@
 
   var TOKEN_SECONDS = 60; // the service refuses tokens living over 10 minutes
   var AGE_TICK_MS = 30000; // how often "updated N minutes ago" is redrawn
+  var REFETCH_AFTER_MS = 60000; // coming back to a view older than this fetches it again
 
   var root = document.getElementById('app');
   var client = window.ZAFClient ? window.ZAFClient.init() : null;
@@ -222,7 +223,8 @@
 
   function activated() {
     active = true;
-    if (stale) load(false);
+    var old = shown && Date.now() - Date.parse(shown.fetched_at) > REFETCH_AFTER_MS;
+    if (stale || old) load(false);
     else renderAge();
   }
 
