@@ -5,7 +5,7 @@ import click
 import requests
 
 from integration import onboarding
-from integration.errors import ApiError
+from integration.errors import ApiError, AuthFailure
 from web.tables import render_table
 
 
@@ -13,6 +13,18 @@ def _settings():
     from web.cli import settings_or_exit
 
     return settings_or_exit()
+
+
+def _shared_redis(settings):
+    """The deployment's Redis, for the shared OAuth token; None when it does not answer."""
+    from integration.context import connect_redis
+
+    client = connect_redis(settings.redis_url)
+    try:
+        client.ping()
+    except Exception:
+        return None
+    return client
 
 
 def _print_rows(rows: list[onboarding.Row]) -> None:
@@ -28,9 +40,9 @@ def check(public_url: str | None) -> None:
     from integration.context import connect_redis
 
     settings = _settings()
-    omneo, zendesk = onboarding.clients(settings)
     rows = [onboarding.Row("settings", "ok", "every variable valid")]
     rows.append(onboarding.check_redis(connect_redis(settings.redis_url)))
+    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
     rows += onboarding.check_omneo(settings, omneo)
     rows += onboarding.check_zendesk(settings, zendesk)
     rows.append(onboarding.check_receiver(public_url or settings.public_url,
@@ -54,13 +66,16 @@ def setup(public_url: str | None, show_secret: bool) -> None:
                    "PUBLIC_URL", err=True)
         raise SystemExit(2)
     urls = onboarding.receiver_urls(public_url)
-    omneo, zendesk = onboarding.clients(settings)
+    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings))
     try:
         rows = onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
         rows += onboarding.ensure_user_fields(zendesk, settings)
         row, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
         rows.append(row)
         secret = zendesk.get_webhook_signing_secret(hook_id)
+    except AuthFailure as exc:
+        click.echo(f"omneo-zendesk: setup stopped: {exc}", err=True)
+        raise SystemExit(1)
     except ApiError as exc:
         click.echo(f"omneo-zendesk: setup stopped: {exc.api} answered {exc.status}; "
                    "run `omneo-zendesk check` to see what to fix", err=True)
