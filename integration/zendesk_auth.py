@@ -125,8 +125,9 @@ class TokenProvider:
         self.r.set(keys.ZENDESK_TOKEN, f"{self.fingerprint}.{token_id(token)}.{blob}", px=ttl_ms)
 
     def _margin(self, cached: dict) -> float:
-        """Renew this long before expiry: a fifth of the lifetime, at most five minutes."""
-        return min(300.0, 0.2 * cached["lifetime"])
+        """Renew this long before expiry: a tenth of the lifetime, at most a minute (past what
+        a call in flight can take), so a grant lasts about one lifetime."""
+        return min(60.0, 0.1 * cached["lifetime"])
 
     def current(self) -> dict | None:
         """The cached token's record (token, expires_at, scope) while it is valid."""

@@ -75,6 +75,7 @@ class ZendeskSandbox(SandboxApp):
         r(f"{API}/oauth/tokens/current", ["GET"], self.current_token)
         r("/oauth/tokens", ["POST"], self.oauth_grant, control=True)  # no API auth, as Zendesk
         r("/_sandbox/oauth/revoke", ["POST"], self.ctl_revoke_tokens, control=True)
+        r("/_sandbox/oauth/tokens", ["GET"], self.ctl_tokens, control=True)
         r("/_sandbox/users", ["GET"], self.ctl_users, control=True)
         r("/_sandbox/users", ["POST"], self.ctl_add_user, control=True)
         r("/_sandbox/user_updates", ["GET"], self.ctl_user_updates, control=True)
@@ -153,6 +154,11 @@ class ZendeskSandbox(SandboxApp):
         if not auth.startswith("Bearer ") or auth[7:] not in self.oauth.tokens:
             raise ApiFailure(404, {"error": "RecordNotFound", "description": "Not found"})
         return json_response({"token": self.oauth.describe(auth[7:])})
+
+    def ctl_tokens(self, request):
+        """Every token issued since the last reset (tests look for them where they must not be)."""
+        with self.lock:
+            return json_response({"tokens": list(self.oauth.tokens)})
 
     def ctl_revoke_tokens(self, request):
         """Revoke every token issued so far, as an admin would in Admin Center."""
