@@ -58,7 +58,16 @@ def check(public_url: str | None) -> None:
               "receiver at, e.g. https://oz.example.com (default: PUBLIC_URL)")
 @click.option("--show-secret", is_flag=True, help="print the Zendesk webhook's signing secret")
 def setup(public_url: str | None, show_secret: bool) -> None:
-    """Register our Omneo webhooks and the Zendesk ticket-event webhook (idempotent)."""
+    """Register our Omneo webhooks and the Zendesk ticket-event webhook (idempotent).
+
+    \b
+    First, an admin creates the OAuth client it connects with:
+      1. signed in as an admin (the tokens act as that admin): Admin Center >
+         Apps and integrations > APIs > OAuth clients > Add OAuth client
+      2. a name; no redirect URLs; Client kind: Confidential
+      3. allowed scopes: users:read users:write tickets:read webhooks:read webhooks:write
+      4. save; Identifier -> ZENDESK_CLIENT_ID, Secret (shown once) -> ZENDESK_CLIENT_SECRET
+    """
     settings = _settings()
     public_url = public_url or settings.public_url
     if not public_url:

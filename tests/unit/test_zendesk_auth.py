@@ -232,3 +232,40 @@ def test_sandbox_grant_refuses_a_lifetime_outside_zendesks_range(sandbox):
             "scope": "users:read", "expires_in": 60}
     resp = requests.post(url + "/oauth/tokens", json=body, timeout=3)
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_request"
+
+
+def test_settings_pair_the_client_credentials_and_bound_the_lifetime(settings):
+    from integration.settings import SettingsError, load_settings
+
+    base = {"REDIS_URL": "redis://x:6379/0", "OMNEO_TENANT": "acme", "OMNEO_API_TOKEN": "t",
+            "OMNEO_WEBHOOK_SECRET": "12345678", "ZENDESK_SUBDOMAIN": "acme",
+            "ZENDESK_WEBHOOK_SECRET": "12345678", "ZENDESK_APP_SECRET": "s" * 32}
+    with pytest.raises(SettingsError, match="^setting ZENDESK_CLIENT_ID: required"):
+        load_settings(base)
+    with pytest.raises(SettingsError, match="^setting ZENDESK_CLIENT_SECRET"):
+        load_settings(dict(base, ZENDESK_CLIENT_ID=CLIENT_ID))
+    for bad in ("299", "172801", "soon"):
+        with pytest.raises(SettingsError, match="ZENDESK_TOKEN_LIFETIME_SECONDS: seconds, from 300"):
+            load_settings(dict(base, ZENDESK_CLIENT_ID=CLIENT_ID, ZENDESK_CLIENT_SECRET=SECRET,
+                               ZENDESK_TOKEN_LIFETIME_SECONDS=bad))
+    with pytest.raises(SettingsError, match="ZENDESK_OAUTH_SCOPES") as exc:
+        load_settings(dict(base, ZENDESK_CLIENT_ID=CLIENT_ID, ZENDESK_CLIENT_SECRET=SECRET,
+                           ZENDESK_OAUTH_SCOPES="users:read, everything"))
+    assert SECRET not in str(exc.value)
+    ok = load_settings(dict(base, ZENDESK_CLIENT_ID=CLIENT_ID, ZENDESK_CLIENT_SECRET=SECRET,
+                            ZENDESK_API_TOKEN="old", ZENDESK_EMAIL="a@b.example"))
+    assert ok.zendesk_auth_mode == "client_credentials" and SECRET not in repr(ok)
+    assert ok.zendesk_token_lifetime_seconds == 1800
+
+
+def test_deprecated_ways_in_warn_at_start_naming_the_date(settings, caplog):
+    from integration.zendesk_auth import warn_if_deprecated
+
+    with caplog.at_level("WARNING"):
+        warn_if_deprecated(settings, "worker")
+    assert "30 Apr 2027" in caplog.text and "ZENDESK_CLIENT_ID" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        warn_if_deprecated(settings.replace(zendesk_client_id=CLIENT_ID, zendesk_client_secret=SECRET),
+                           "worker")
+    assert caplog.text == ""
