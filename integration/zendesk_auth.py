@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -140,11 +141,20 @@ class TokenProvider:
             cached = self.current()
             if cached and cached["expires_at"] - self._margin(cached) > self.clock():
                 return cached["token"]
-            self._raise_if_refused()
-            lock = f"{self.fingerprint}.{time.monotonic_ns()}"
+            refusal = self._refusal()
+            if refusal and cached:  # due for renewal but refused: use this one while it lasts
+                return cached["token"]
+            if refusal:
+                raise AuthFailure("zendesk", f"setting {refusal['setting']}: {refusal['advice']}",
+                                  refusal["setting"], None, {"error": refusal["error"]})
+            lock = f"{self.fingerprint}.{os.getpid()}.{time.monotonic_ns()}"
             if self.r.set(keys.ZENDESK_TOKEN_RENEWAL, lock, nx=True, px=int(self.wait_seconds * 1000)):
                 try:
                     return self._renew()
+                except AuthFailure:
+                    if cached:  # refused, logged and remembered; this one still works meanwhile
+                        return cached["token"]
+                    raise
                 finally:
                     self._delete_if(keys=[keys.ZENDESK_TOKEN_RENEWAL], args=[lock])
             if cached:  # another process is renewing; this token still works meanwhile
@@ -200,14 +210,12 @@ class TokenProvider:
             self.on_grant(code)
         return AuthFailure("zendesk", f"setting {setting}: {advice}", setting, status, {"error": code})
 
-    def _raise_if_refused(self) -> None:
+    def _refusal(self) -> dict | None:
+        """The refusal of a recent grant with these same credentials, if any."""
         value = self.r.get(keys.ZENDESK_GRANT_REFUSED)
-        if not value:
-            return
-        problem = json.loads(value)
-        if problem.get("fp") == self.fingerprint:
-            raise AuthFailure("zendesk", f"setting {problem['setting']}: {problem['advice']}",
-                              problem["setting"], None, {"error": problem["error"]})
+        problem = json.loads(value) if value else None
+        return problem if problem and problem.get("fp") == self.fingerprint else None
+
 
 
 def auth_problem(redis) -> dict | None:

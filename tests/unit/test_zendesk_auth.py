@@ -269,3 +269,18 @@ def test_deprecated_ways_in_warn_at_start_naming_the_date(settings, caplog):
         warn_if_deprecated(settings.replace(zendesk_client_id=CLIENT_ID, zendesk_client_secret=SECRET),
                            "worker")
     assert caplog.text == ""
+
+
+@responses.activate
+def test_a_refused_renewal_keeps_the_current_token_while_it_lasts():
+    responses.post(f"{ZD}/oauth/tokens", status=401, json={"error": "invalid_client"})
+    r = fakeredis.FakeRedis()
+    now = [time.time()]
+    p = provider(r, ZD, clock=lambda: now[0])
+    p._write("current", 400, SCOPES)
+    now[0] += 370  # due for renewal: the grant is refused, the token still works for 30 s
+    assert p.token() == "current" and len(responses.calls) == 1
+    assert p.token() == "current" and len(responses.calls) == 1  # the refusal is remembered
+    now[0] += 31
+    with pytest.raises(AuthFailure, match="ZENDESK_CLIENT_SECRET"):
+        p.token()
