@@ -89,15 +89,13 @@ class TokenProvider:
     """The current bearer token, shared through Redis; `discard` one Zendesk called invalid."""
 
     def __init__(self, redis, creds: ClientCredentials, *, session: requests.Session | None = None,
-                 clock=time.time, sleep=time.sleep, refusal_seconds: float = REFUSAL_SECONDS,
-                 on_grant=None):
+                 clock=time.time, sleep=time.sleep, refusal_seconds: float = REFUSAL_SECONDS):
         self.r, self.creds = redis, creds
         self._fernet, self.fingerprint = _derive(creds)
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self.clock, self.sleep = clock, sleep
         self.refusal_seconds = refusal_seconds
-        self.on_grant = on_grant  # called with "ok" or the refusal's error code
         self.wait_seconds = creds.timeout + 5  # longest a renewal can take, and so a wait
         self._delete_if = redis.register_script(_DELETE_IF_PREFIX)
 
@@ -192,8 +190,6 @@ class TokenProvider:
         self.r.delete(keys.ZENDESK_GRANT_REFUSED, keys.ZENDESK_AUTH_PROBLEM)
         log.info("zendesk oauth token renewed", extra={"expires_in": lifetime,
                                                         "scope": answer.get("scope") or c.scopes})
-        if self.on_grant:
-            self.on_grant("ok")
         return answer["access_token"]
 
     def refused(self, code: str, setting: str, advice: str, status: int | None = None) -> AuthFailure:
@@ -206,8 +202,6 @@ class TokenProvider:
         pipe.set(keys.ZENDESK_AUTH_PROBLEM, json.dumps(problem))
         pipe.execute()
         log.error("zendesk auth refused", extra={"error": code, "setting": setting, "advice": advice})
-        if self.on_grant:
-            self.on_grant(code)
         return AuthFailure("zendesk", f"setting {setting}: {advice}", setting, status, {"error": code})
 
     def _refusal(self) -> dict | None:
