@@ -11,7 +11,7 @@ from integration.omneo import OmneoClient
 from integration.ratelimit import ZENDESK_EXPORT_PER_MINUTE, RedisTokenBucket
 from integration.settings import Settings
 from integration.state import State
-from integration.zendesk import ZendeskClient
+from integration.zendesk import ZendeskClient, zendesk_client
 
 
 @dataclass
@@ -37,10 +37,8 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
         settings.omneo_base_url, settings.omneo_api_token, settings.http_timeout_seconds,
         limiter=RedisTokenBucket(r, "omneo", settings.omneo_requests_per_minute, on_wait=on_wait),
         on_call=on_call)
-    zendesk = ZendeskClient(
-        settings.zendesk_base_url, email=settings.zendesk_email,
-        api_token=settings.zendesk_api_token, oauth_token=settings.zendesk_oauth_token,
-        timeout=settings.http_timeout_seconds,
+    zendesk = zendesk_client(
+        settings, r,
         limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait),
         export_limiter=RedisTokenBucket(r, "zendesk_export", ZENDESK_EXPORT_PER_MINUTE,
                                         max_wait=90.0, on_wait=on_wait),

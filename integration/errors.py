@@ -44,5 +44,14 @@ class Conflict(PermanentError):
         super().__init__(api, message, status=None, body=body)
 
 
+class AuthFailure(ApiError):
+    """Zendesk refused our credentials (a refused grant, or a 401 a fresh token did not cure): a
+    fault of the deployment, not of the job. `setting` names what to fix."""
+
+    def __init__(self, api: str, message: str, setting: str, status: int | None = None, body=None):
+        super().__init__(api, message, status, body)
+        self.setting = setting
+
+
 class LockBusy(Exception):
     """Another job holds this profile's lock; try again shortly."""

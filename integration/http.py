@@ -43,14 +43,15 @@ class ApiClient:
         return f"{self.base_url}{path}"
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-                url: str | None = None, with_status: bool = False) -> Any:
+                url: str | None = None, with_status: bool = False,
+                headers: dict | None = None) -> Any:
         """Make one call; return the decoded JSON body (or None), or raise an ApiError.
 
-        With `with_status`, return (status, body) instead."""
+        With `with_status`, return (status, body) instead. `headers` add to the session's."""
         self.limiter.acquire()
         try:
             resp = self.session.request(method, url or self.url(path), json=json, params=params,
-                                        timeout=self.timeout)
+                                        headers=headers, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             self._record(None)
             raise TransientError(self.api, f"{method} {path}: {type(exc).__name__}") from None

@@ -109,6 +109,12 @@ RECONCILE_STATE = f"{PREFIX}:reconcile:state"
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
 BACKFILL_CHECKPOINT = f"{PREFIX}:backfill:checkpoint"
 ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"
+# the deployment's Zendesk OAuth access token (encrypted), the lock of whoever renews it, a refused
+# grant kept briefly so waiting jobs do not each ask again, and the standing auth problem if any
+ZENDESK_TOKEN = f"{PREFIX}:zendesk:oauth:token"
+ZENDESK_TOKEN_RENEWAL = f"{PREFIX}:zendesk:oauth:renewing"
+ZENDESK_GRANT_REFUSED = f"{PREFIX}:zendesk:oauth:refused"
+ZENDESK_AUTH_PROBLEM = f"{PREFIX}:zendesk:auth:problem"
 
 
 def profile_keys(profile_id: str) -> list[str]:

@@ -14,7 +14,7 @@ from integration import mapping
 from integration.errors import ApiError, NotFound, PermanentError, TransientError
 from integration.omneo import OmneoClient
 from integration.settings import Settings
-from integration.zendesk import ZendeskClient
+from integration.zendesk import ZendeskClient, zendesk_client
 
 OMNEO_TRIGGERS = ("profile.created", "profile.updated", "profile.deleted", "profile.merged",
                   "identity.created", "identity.updated")
@@ -33,15 +33,16 @@ class Row:
         return self.status == "FAIL"
 
 
-def clients(settings: Settings) -> tuple[OmneoClient, ZendeskClient]:
+def clients(settings: Settings, redis=None) -> tuple[OmneoClient, ZendeskClient]:
     """Clients without the shared Redis limiter: onboarding makes a handful of calls and must
-    work before Redis does."""
+    work before Redis does. The OAuth token is shared through `redis` when given; without it
+    (Redis not answering) this command keeps a token of its own."""
     omneo = OmneoClient(settings.omneo_base_url, settings.omneo_api_token, settings.http_timeout_seconds)
-    zendesk = ZendeskClient(settings.zendesk_base_url, email=settings.zendesk_email,
-                            api_token=settings.zendesk_api_token,
-                            oauth_token=settings.zendesk_oauth_token,
-                            timeout=settings.http_timeout_seconds)
-    return omneo, zendesk
+    if redis is None and settings.zendesk_auth_mode == "client_credentials":
+        import fakeredis
+
+        redis = fakeredis.FakeRedis()
+    return omneo, zendesk_client(settings, redis)
 
 
 def receiver_urls(public_url: str) -> dict[str, str]:
@@ -127,21 +128,30 @@ def check_omneo(settings: Settings, omneo: OmneoClient) -> list[Row]:
 
 
 def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
+    from integration.zendesk_auth_check import auth_rows
+
     where = _where(settings.zendesk_base_url)
-    fix = ("set ZENDESK_EMAIL and ZENDESK_API_TOKEN (Admin Center > Apps and integrations > "
-           "APIs > Zendesk API) or ZENDESK_OAUTH_TOKEN")
+    oauth = settings.zendesk_auth_mode == "client_credentials"
+    fix = ("check ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET" if oauth else
+           "set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET (see README, Connecting Zendesk)")
+    admin_fix = ("create the OAuth client as an admin: user fields, the user export and webhooks "
+                 "need the token's user to be one" if oauth else "use an admin's credentials: "
+                 "webhooks and user fields need an admin")
 
     def auth() -> Row:
         me = zendesk.request("GET", "/users/me")["user"]
         if not me.get("id"):
             return Row("zendesk: auth", "FAIL", "answered as an anonymous user", fix)
         if me.get("role") != "admin":
-            return Row("zendesk: auth", "FAIL", f"signed in, but as {me.get('role')!r}",
-                       "use an admin's API token: webhooks and user fields need an admin")
-        return Row("zendesk: auth", "ok", f"{where}, admin")
+            return Row("zendesk: auth", "FAIL", f"signed in as user {me['id']}, a {me.get('role')!r}",
+                       admin_fix)
+        return Row("zendesk: auth", "ok", f"{where}, user {me['id']} is an admin")
 
-    rows = [_probe("zendesk: auth", auth, fix, where)]
-    if rows[0].failed:
+    rows = auth_rows(settings, zendesk)
+    if rows[-1].failed:
+        return rows
+    rows.append(_probe("zendesk: auth", auth, fix, where))
+    if rows[-1].failed:
         return rows
 
     def fields() -> Row:
@@ -152,7 +162,7 @@ def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
         return Row("zendesk: user fields", "ok", "readable" + (
             f", {mapping.TIER_FIELD_KEY!r} present" if mapping.TIER_FIELD_KEY in keys else ""))
 
-    rows.append(_probe("zendesk: user fields", fields, "use an admin's API token", where))
+    rows.append(_probe("zendesk: user fields", fields, admin_fix, where))
 
     def hook() -> Row:
         ours = [h for h in zendesk.list_webhooks() if h.get("name") == ZENDESK_WEBHOOK_NAME]
@@ -166,7 +176,7 @@ def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
         return Row("zendesk: ticket webhook", "ok",
                    f"{ours[0]['id']} -> {ours[0].get('endpoint')}, secret matches")
 
-    rows.append(_probe("zendesk: ticket webhook", hook, "use an admin's API token", where))
+    rows.append(_probe("zendesk: ticket webhook", hook, admin_fix, where))
     return rows
 
 

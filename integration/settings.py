@@ -24,6 +24,11 @@ TICKET_CSAT_RECEIVED = ZENDESK_EVENT_PREFIX + "ticket.csat_received"
 TICKET_COMMENT_ADDED = ZENDESK_EVENT_PREFIX + "ticket.comment_added"
 DEFAULT_TICKET_EVENTS = (TICKET_CREATED, TICKET_STATUS_CHANGED, TICKET_CSAT_RECEIVED)
 KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (TICKET_COMMENT_ADDED,)
+# What every Zendesk call of ours needs (README lists which call needs which). User fields, job
+# statuses and the incremental user export come under `users`.
+DEFAULT_ZENDESK_SCOPES = "users:read users:write tickets:read webhooks:read webhooks:write"
+_SCOPE = r"(read|write|[a-z_]+:(read|write))"
+ZENDESK_SCOPE_RE = rf"^\s*{_SCOPE}(\s+{_SCOPE})*\s*$"
 
 
 # A job's hard time limit. Shortened only when BROKER_VISIBILITY_TIMEOUT_SECONDS is set so short
@@ -49,6 +54,13 @@ class Settings:
     zendesk_oauth_token: str | None = field(repr=False)
     zendesk_webhook_secret: str = field(repr=False)
     zendesk_app_secret: str = field(repr=False)
+    zendesk_client_id: str | None = None
+    zendesk_client_secret: str | None = field(default=None, repr=False)
+    zendesk_oauth_scopes: str = DEFAULT_ZENDESK_SCOPES
+    zendesk_token_lifetime_seconds: int = 1800
+    zendesk_marketplace_name: str | None = None
+    zendesk_marketplace_organization_id: str | None = None
+    zendesk_marketplace_app_id: str | None = None
     omneo_namespace: str = "zendesk"
     omneo_identity_handle: str = "zendesk"
     cx_manager_profile_url: str = "https://{tenant}.manager.getomneo.com/profiles/{profile_id}"
@@ -90,6 +102,13 @@ class Settings:
         """A profile lock outlives the run that holds it: a run past its time limit is killed, so a
         lock can only expire under a job that is no longer running."""
         return self.task_time_limit_seconds + 5
+
+    @property
+    def zendesk_auth_mode(self) -> str:
+        """"client_credentials" (the lasting way), else the deprecated "oauth_token" or "api_token"."""
+        if self.zendesk_client_id:
+            return "client_credentials"
+        return "oauth_token" if self.zendesk_oauth_token else "api_token"
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -154,6 +173,25 @@ class SettingsSchema(Schema):
     )
     ZENDESK_API_TOKEN = fields.String(load_default=None)
     ZENDESK_OAUTH_TOKEN = fields.String(load_default=None)
+    ZENDESK_CLIENT_ID = fields.String(
+        validate=validate.Regexp(r"^\S+$", error="the OAuth client's Identifier, no spaces"),
+        load_default=None)
+    ZENDESK_CLIENT_SECRET = fields.String(
+        validate=validate.Length(min=8, error="the OAuth client's secret (Admin Center shows it once)"),
+        load_default=None)
+    ZENDESK_OAUTH_SCOPES = fields.String(
+        validate=validate.Regexp(ZENDESK_SCOPE_RE, error="space-separated scopes such as "
+                                 "'users:read users:write' (read, write, or resource:read|write)"),
+        load_default=DEFAULT_ZENDESK_SCOPES)
+    ZENDESK_TOKEN_LIFETIME_SECONDS = fields.Integer(
+        validate=validate.Range(min=300, max=172_800, error="seconds, from 300 to 172800"),
+        load_default=1800,
+        error_messages={"invalid": "seconds, from 300 to 172800"})
+    ZENDESK_MARKETPLACE_NAME = fields.String(load_default=None)
+    ZENDESK_MARKETPLACE_ORGANIZATION_ID = fields.String(
+        validate=validate.Regexp(r"^\d+$", error="a number"), load_default=None)
+    ZENDESK_MARKETPLACE_APP_ID = fields.String(
+        validate=validate.Regexp(r"^\d+$", error="a number"), load_default=None)
     ZENDESK_WEBHOOK_SECRET = fields.String(
         required=True,
         validate=validate.Length(min=8, error="a secret of at least 8 characters"),
@@ -244,15 +282,24 @@ class SettingsSchema(Schema):
             raise ValidationError(
                 "ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL) is required", "ZENDESK_SUBDOMAIN"
             )
-        if not data.get("ZENDESK_OAUTH_TOKEN"):
+        if data.get("ZENDESK_CLIENT_ID") or data.get("ZENDESK_CLIENT_SECRET"):
+            for name in ("ZENDESK_CLIENT_ID", "ZENDESK_CLIENT_SECRET"):
+                if not data.get(name):
+                    raise ValidationError("required with the other of ZENDESK_CLIENT_ID and "
+                                          "ZENDESK_CLIENT_SECRET (a confidential OAuth client)", name)
+            return
+        if data.get("ZENDESK_OAUTH_TOKEN"):
+            return
+        if data.get("ZENDESK_EMAIL") or data.get("ZENDESK_API_TOKEN"):  # the deprecated way
             if not data.get("ZENDESK_EMAIL"):
-                raise ValidationError(
-                    "required with ZENDESK_API_TOKEN (or set ZENDESK_OAUTH_TOKEN)", "ZENDESK_EMAIL"
-                )
+                raise ValidationError("required with ZENDESK_API_TOKEN", "ZENDESK_EMAIL")
             if not data.get("ZENDESK_API_TOKEN"):
-                raise ValidationError(
-                    "an API token is required (or set ZENDESK_OAUTH_TOKEN)", "ZENDESK_API_TOKEN"
-                )
+                raise ValidationError("an API token is required with ZENDESK_EMAIL (or, better, "
+                                      "set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET)", "ZENDESK_API_TOKEN")
+            return
+        raise ValidationError("required: the Identifier of a confidential Zendesk OAuth client, "
+                              "with ZENDESK_CLIENT_SECRET (see `omneo-zendesk setup --help`)",
+                              "ZENDESK_CLIENT_ID")
 
 
 def _first_error(messages: dict) -> str:
@@ -300,6 +347,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         zendesk_oauth_token=data["ZENDESK_OAUTH_TOKEN"],
         zendesk_webhook_secret=data["ZENDESK_WEBHOOK_SECRET"],
         zendesk_app_secret=data["ZENDESK_APP_SECRET"],
+        zendesk_client_id=data["ZENDESK_CLIENT_ID"],
+        zendesk_client_secret=data["ZENDESK_CLIENT_SECRET"],
+        zendesk_oauth_scopes=" ".join(data["ZENDESK_OAUTH_SCOPES"].split()),
+        zendesk_token_lifetime_seconds=data["ZENDESK_TOKEN_LIFETIME_SECONDS"],
+        zendesk_marketplace_name=data["ZENDESK_MARKETPLACE_NAME"],
+        zendesk_marketplace_organization_id=data["ZENDESK_MARKETPLACE_ORGANIZATION_ID"],
+        zendesk_marketplace_app_id=data["ZENDESK_MARKETPLACE_APP_ID"],
         sync_attributes=tuple(v.strip() for v in data["SYNC_ATTRIBUTES"].split(",") if v.strip()),
         ticket_events=ticket_event_names(data["TICKET_EVENTS"]),
         zendesk_requests_per_minute=data["ZENDESK_REQUESTS_PER_MINUTE"],

@@ -3,23 +3,65 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from integration.errors import NotFound
+from integration.errors import AuthFailure, NotFound, PermanentError
 from integration.http import ApiClient, Limiter
+from integration.zendesk_auth import ClientCredentials, TokenProvider
 
 
 class ZendeskClient(ApiClient):
+    """With `token_provider` every call carries the deployment's shared OAuth token; a 401
+    `invalid_token` drops that token and retries the call once with a new one. Without it, the
+    deprecated fixed credentials (`oauth_token`, or `email` + `api_token`) are sent. A 401 that
+    stands raises AuthFailure: the credentials' fault, not the job's."""
+
     api = "zendesk"
 
     def __init__(self, base_url: str, *, email: str | None = None, api_token: str | None = None,
-                 oauth_token: str | None = None, timeout: float = 10.0,
+                 oauth_token: str | None = None, token_provider: TokenProvider | None = None,
+                 marketplace: dict[str, str] | None = None, timeout: float = 10.0,
                  limiter: Limiter | None = None, on_call=None,
                  export_limiter: Limiter | None = None):
         super().__init__(base_url.rstrip("/") + "/api/v2", timeout, limiter, on_call)
         self.export_limiter: Limiter = export_limiter or Limiter()
-        if oauth_token:
+        self.token_provider = token_provider
+        self.session.headers.update(marketplace or {})
+        if token_provider:
+            self._fixed_setting = None
+        elif oauth_token:
             self.session.headers["Authorization"] = f"Bearer {oauth_token}"
+            self._fixed_setting = "ZENDESK_OAUTH_TOKEN"
         else:
             self.session.auth = (f"{email}/token", api_token or "")
+            self._fixed_setting = "ZENDESK_API_TOKEN"
+
+    def request(self, method: str, path: str, **kwargs):
+        if self.token_provider is None:
+            try:
+                return super().request(method, path, **kwargs)
+            except PermanentError as exc:
+                if exc.status != 401:
+                    raise
+                raise AuthFailure(self.api, f"setting {self._fixed_setting}: Zendesk refused it "
+                                  "(401)", self._fixed_setting, 401, exc.body) from None
+        for attempt in (1, 2):
+            token = self.token_provider.token()
+            try:
+                return super().request(method, path, headers={"Authorization": f"Bearer {token}"},
+                                       **kwargs)
+            except PermanentError as exc:
+                if exc.status != 401:
+                    raise
+                self.token_provider.discard(token)
+                if attempt == 1 and _error_code(exc.body) == "invalid_token":
+                    continue  # expired or revoked early: one new token, one more try
+                raise self.token_provider.refused(
+                    "api_unauthorized", "ZENDESK_CLIENT_ID",
+                    f"Zendesk answered 401 to a fresh token ({_error_code(exc.body) or 'no error code'}): "
+                    "is the OAuth client's user still an active admin?", 401) from None
+
+    def current_token(self) -> dict:
+        """`GET /oauth/tokens/current`: the token in use (user_id, scopes, expires_at)."""
+        return self.request("GET", "/oauth/tokens/current")["token"]
 
     # users
     def create_or_update_user(self, user: dict) -> tuple[dict, bool]:
@@ -124,3 +166,33 @@ class ZendeskClient(ApiClient):
 
     def get_webhook_signing_secret(self, webhook_id) -> str:
         return self.request("GET", f"/webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
+
+
+def _error_code(body) -> str | None:
+    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+
+
+def marketplace_headers(settings) -> dict[str, str]:
+    """`X-Zendesk-Marketplace-*`, for a partner distributing this through a global OAuth client."""
+    pairs = (("Name", settings.zendesk_marketplace_name),
+             ("Organization-Id", settings.zendesk_marketplace_organization_id),
+             ("App-Id", settings.zendesk_marketplace_app_id))
+    return {f"X-Zendesk-Marketplace-{k}": v for k, v in pairs if v}
+
+
+def zendesk_client(settings, redis=None, **kwargs) -> ZendeskClient:
+    """The Zendesk client these settings describe: the shared OAuth token through `redis` with
+    client credentials, else the deprecated fixed credentials."""
+    provider = None
+    if settings.zendesk_auth_mode == "client_credentials":
+        if redis is None:
+            raise ValueError("OAuth client credentials share their token through Redis")
+        provider = TokenProvider(redis, ClientCredentials(
+            settings.zendesk_base_url + "/oauth/tokens", settings.zendesk_client_id,
+            settings.zendesk_client_secret, settings.zendesk_oauth_scopes,
+            settings.zendesk_token_lifetime_seconds, settings.http_timeout_seconds))
+    return ZendeskClient(settings.zendesk_base_url, email=settings.zendesk_email,
+                         api_token=settings.zendesk_api_token,
+                         oauth_token=settings.zendesk_oauth_token, token_provider=provider,
+                         marketplace=marketplace_headers(settings),
+                         timeout=settings.http_timeout_seconds, **kwargs)

@@ -63,6 +63,9 @@ def worker(queues: str, concurrency: int | None, loglevel: str) -> None:
 
     configure_logging(settings.log_format, loglevel)
     init_sentry(settings, "worker")
+    from integration.zendesk_auth import warn_if_deprecated
+
+    warn_if_deprecated(settings, "worker")
     argv = ["worker", f"--loglevel={loglevel}", "-Q", queues, "--without-gossip", "--without-mingle"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]

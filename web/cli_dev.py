@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import click
+import redis
 import requests
 
 from integration import onboarding
@@ -26,7 +27,7 @@ from web.devstack import DevStack, free_port, wait_until
 from web.sidebar_preview import ZafHost, sample_tickets
 from web.tables import render_table
 
-CREDENTIALS = ("OMNEO_API_TOKEN", "ZENDESK_API_TOKEN", "ZENDESK_OAUTH_TOKEN")
+CREDENTIALS = ("OMNEO_API_TOKEN", "ZENDESK_CLIENT_SECRET", "ZENDESK_API_TOKEN", "ZENDESK_OAUTH_TOKEN")
 
 
 def _port_free(port: int) -> bool:
@@ -144,7 +145,7 @@ def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
     """What `setup` does in production: Omneo's webhooks (so edits in the sandbox are delivered
     for real) and Zendesk's ticket webhook, whose signing secret the receiver then uses."""
     settings = load_settings(stack.env)
-    omneo, zendesk = onboarding.clients(settings)
+    omneo, zendesk = onboarding.clients(settings, redis.Redis.from_url(settings.redis_url))
     urls = onboarding.receiver_urls(receiver)
     onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
     onboarding.ensure_user_fields(zendesk, settings)
@@ -155,7 +156,8 @@ def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
 def _write_env_file(stack: DevStack) -> Path:
     """The settings of this stack, so other commands (`dlq list`, `check`) can join it."""
     names = ("REDIS_URL", "OMNEO_TENANT", "OMNEO_BASE_URL", "OMNEO_API_TOKEN", "OMNEO_WEBHOOK_SECRET",
-             "ZENDESK_BASE_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "ZENDESK_WEBHOOK_SECRET",
+             "ZENDESK_BASE_URL", "ZENDESK_CLIENT_ID", "ZENDESK_CLIENT_SECRET", "ZENDESK_EMAIL",
+             "ZENDESK_API_TOKEN", "ZENDESK_WEBHOOK_SECRET",
              "ZENDESK_APP_SECRET", "PROMETHEUS_MULTIPROC_DIR", "LOG_FORMAT")
     path = stack.log_dir / "dev.env"
     sandbox = "OMNEO_BASE_URL" in stack.env and "127.0.0.1" in stack.env["OMNEO_BASE_URL"]

@@ -5,7 +5,7 @@ import click
 import requests
 
 from integration import onboarding
-from integration.errors import ApiError
+from integration.errors import ApiError, AuthFailure
 from web.tables import render_table
 
 
@@ -13,6 +13,18 @@ def _settings():
     from web.cli import settings_or_exit
 
     return settings_or_exit()
+
+
+def _shared_redis(settings):
+    """The deployment's Redis, for the shared OAuth token; None when it does not answer."""
+    from integration.context import connect_redis
+
+    client = connect_redis(settings.redis_url)
+    try:
+        client.ping()
+    except Exception:
+        return None
+    return client
 
 
 def _print_rows(rows: list[onboarding.Row]) -> None:
@@ -28,9 +40,9 @@ def check(public_url: str | None) -> None:
     from integration.context import connect_redis
 
     settings = _settings()
-    omneo, zendesk = onboarding.clients(settings)
     rows = [onboarding.Row("settings", "ok", "every variable valid")]
     rows.append(onboarding.check_redis(connect_redis(settings.redis_url)))
+    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
     rows += onboarding.check_omneo(settings, omneo)
     rows += onboarding.check_zendesk(settings, zendesk)
     rows.append(onboarding.check_receiver(public_url or settings.public_url,
@@ -46,7 +58,16 @@ def check(public_url: str | None) -> None:
               "receiver at, e.g. https://oz.example.com (default: PUBLIC_URL)")
 @click.option("--show-secret", is_flag=True, help="print the Zendesk webhook's signing secret")
 def setup(public_url: str | None, show_secret: bool) -> None:
-    """Register our Omneo webhooks and the Zendesk ticket-event webhook (idempotent)."""
+    """Register our Omneo webhooks and the Zendesk ticket-event webhook (idempotent).
+
+    \b
+    First, an admin creates the OAuth client it connects with:
+      1. signed in as an admin (the tokens act as that admin): Admin Center >
+         Apps and integrations > APIs > OAuth clients > Add OAuth client
+      2. a name; no redirect URLs; Client kind: Confidential
+      3. allowed scopes: users:read users:write tickets:read webhooks:read webhooks:write
+      4. save; Identifier -> ZENDESK_CLIENT_ID, Secret (shown once) -> ZENDESK_CLIENT_SECRET
+    """
     settings = _settings()
     public_url = public_url or settings.public_url
     if not public_url:
@@ -54,13 +75,16 @@ def setup(public_url: str | None, show_secret: bool) -> None:
                    "PUBLIC_URL", err=True)
         raise SystemExit(2)
     urls = onboarding.receiver_urls(public_url)
-    omneo, zendesk = onboarding.clients(settings)
+    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings))
     try:
         rows = onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
         rows += onboarding.ensure_user_fields(zendesk, settings)
         row, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
         rows.append(row)
         secret = zendesk.get_webhook_signing_secret(hook_id)
+    except AuthFailure as exc:
+        click.echo(f"omneo-zendesk: setup stopped: {exc}", err=True)
+        raise SystemExit(1)
     except ApiError as exc:
         click.echo(f"omneo-zendesk: setup stopped: {exc.api} answered {exc.status}; "
                    "run `omneo-zendesk check` to see what to fix", err=True)

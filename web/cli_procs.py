@@ -33,6 +33,9 @@ def beat(schedule_file: str, loglevel: str) -> None:
 
     configure_logging(settings.log_format, loglevel)
     init_sentry(settings, "beat")
+    from integration.zendesk_auth import warn_if_deprecated
+
+    warn_if_deprecated(settings, "beat")
     app = create_celery(settings)
     app.Beat(loglevel=loglevel, schedule=schedule_file, redirect_stdouts=False).run()
 

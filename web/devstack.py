@@ -19,7 +19,9 @@ import requests
 
 SANDBOX_OMNEO_TOKEN = "sandbox-omneo-token"
 SANDBOX_ZENDESK_EMAIL = "agent@example.com"
-SANDBOX_ZENDESK_TOKEN = "sandbox-zendesk-token"
+SANDBOX_ZENDESK_TOKEN = "sandbox-zendesk-token"  # the deprecated way in; tests' own calls use it
+SANDBOX_ZENDESK_CLIENT_ID = "omneo_zendesk_sandbox"
+SANDBOX_ZENDESK_CLIENT_SECRET = "sandbox-zendesk-oauth-client-secret"
 SANDBOX_OMNEO_WEBHOOK_SECRET = "sandbox-omneo-webhook-secret"
 SANDBOX_ZENDESK_WEBHOOK_SECRET = "sandbox-zendesk-webhook-secret"
 SANDBOX_APP_SECRET = "sandbox-zendesk-app-shared-secret"
@@ -170,9 +172,15 @@ class DevStack:
 
     # the two sandbox APIs
     def start_sandboxes(self, zendesk_rate: int | None = None, omneo_rate: int | None = None,
-                        extra: dict | None = None) -> None:
+                        extra: dict | None = None, token_lifetime: float | None = None) -> None:
+        """The product reaches Zendesk's sandbox with OAuth client credentials (the sandbox grants
+        tokens of at most `token_lifetime` seconds when given); the sandbox still takes the
+        deprecated API token too."""
         zargs = ["zendesk", "--email", SANDBOX_ZENDESK_EMAIL, "--token", SANDBOX_ZENDESK_TOKEN,
-                 "--webhook-secret", SANDBOX_ZENDESK_WEBHOOK_SECRET]
+                 "--webhook-secret", SANDBOX_ZENDESK_WEBHOOK_SECRET,
+                 "--client-id", SANDBOX_ZENDESK_CLIENT_ID, "--client-secret", SANDBOX_ZENDESK_CLIENT_SECRET]
+        if token_lifetime:
+            zargs += ["--token-lifetime", str(token_lifetime)]
         oargs = ["omneo", "--token", SANDBOX_OMNEO_TOKEN, "--webhook-secret", SANDBOX_OMNEO_WEBHOOK_SECRET]
         if zendesk_rate:
             zargs += ["--rate-per-minute", str(zendesk_rate)]
@@ -190,8 +198,8 @@ class DevStack:
             "OMNEO_API_TOKEN": SANDBOX_OMNEO_TOKEN,
             "OMNEO_WEBHOOK_SECRET": SANDBOX_OMNEO_WEBHOOK_SECRET,
             "ZENDESK_BASE_URL": self.urls["zendesk_sandbox"],
-            "ZENDESK_EMAIL": SANDBOX_ZENDESK_EMAIL,
-            "ZENDESK_API_TOKEN": SANDBOX_ZENDESK_TOKEN,
+            "ZENDESK_CLIENT_ID": SANDBOX_ZENDESK_CLIENT_ID,
+            "ZENDESK_CLIENT_SECRET": SANDBOX_ZENDESK_CLIENT_SECRET,
             "ZENDESK_WEBHOOK_SECRET": SANDBOX_ZENDESK_WEBHOOK_SECRET,
             "ZENDESK_APP_SECRET": SANDBOX_APP_SECRET,
             **(extra or {}),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from integration.zendesk_auth import auth_problem
 from workers import metrics as job_metrics
 from workers.celery_app import QUEUES
 
@@ -21,7 +22,12 @@ def readyz():
         ext.redis.ping()
     except Exception:
         return jsonify(status="unavailable", redis=False), 503
-    return jsonify(status="ok", redis=True)
+    problem = auth_problem(ext.redis)
+    if problem:  # still ready: webhooks are accepted and their jobs wait for the fix
+        return jsonify(status="degraded", redis=True, zendesk_auth={
+            "ok": False, "error": problem["error"], "setting": problem["setting"],
+            "advice": problem["advice"], "since": problem["at"]})
+    return jsonify(status="ok", redis=True, zendesk_auth={"ok": True})
 
 
 @bp.get("/metrics")

@@ -41,7 +41,7 @@ def record_api_call(api: str, status: int | None) -> None:
 
 class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
-    dead letters kept."""
+    dead letters kept, whether Zendesk takes our credentials."""
 
     def __init__(self, client, queues):
         self.r, self.queues = client, tuple(queues)
@@ -56,6 +56,7 @@ class RedisGauges:
                     pipe.llen(queue + suffix)
             pipe.hlen("unacked")
             pipe.zcard(keys.DLQ_INDEX)
+            pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
             values = pipe.execute()
         except Exception:  # a scrape must answer even when Redis does not
             up.add_metric([], 0)
@@ -68,8 +69,10 @@ class RedisGauges:
         yield depth
         yield up
         yield GaugeMetricFamily("oz_jobs_unacked", "Jobs taken by a worker and not yet acknowledged",
-                                value=values[-2])
-        yield GaugeMetricFamily("oz_dead_letters", "Entries in the dead-letter store", value=values[-1])
+                                value=values[-3])
+        yield GaugeMetricFamily("oz_dead_letters", "Entries in the dead-letter store", value=values[-2])
+        yield GaugeMetricFamily("oz_zendesk_auth_ok", "0 while Zendesk refuses our credentials "
+                                "(/readyz says why), else 1", value=0 if values[-1] else 1)
 
 
 def render(redis_client=None, queues=()) -> bytes:

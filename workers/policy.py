@@ -7,7 +7,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from integration.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from integration.errors import (ApiError, AuthFailure, LockBusy, PermanentError, RateLimited,
+                                TransientError)
 from integration.settings import Settings
 
 # Waiting for a profile lock or for the shared API budget is not a failure of the job, so it does
@@ -45,6 +46,12 @@ def decide(exc: BaseException, failures: int, waits: int, settings: Settings, rn
         wait = min(exc.retry_after, settings.retry_max_seconds)
         return Decision("retry", wait + rng.uniform(0, max(1.0, wait * 0.25)),
                         counts_as_failure=False, reason="rate limited")
+    if isinstance(exc, AuthFailure):
+        # the deployment's credentials, not the job: wait on the usual schedule for as long as it
+        # lasts (never a dead letter, no attempt spent); it goes through once they are fixed
+        return Decision("retry", backoff(min(waits, 16), settings.retry_base_seconds,
+                                         settings.retry_max_seconds, rng),
+                        counts_as_failure=False, reason="zendesk credentials refused")
     if isinstance(exc, PermanentError):
         return Decision("dead_letter", reason="permanent error")
     attempts = failures + 1

@@ -24,12 +24,17 @@ def main(argv=None) -> None:
     parser.add_argument("--webhook-secret", default=None,
                         help="secret Omneo signs webhooks with / Zendesk webhooks' signing secret")
     parser.add_argument("--no-bulk-imports", action="store_true")
+    parser.add_argument("--client-id", default=None, help="Zendesk: a confidential OAuth client's Identifier")
+    parser.add_argument("--client-secret", default=None, help="Zendesk: that client's secret")
+    parser.add_argument("--token-lifetime", type=float, default=None,
+                        help="Zendesk: grant tokens for at most this many seconds")
     args = parser.parse_args(argv)
     if args.api == "zendesk":
         app = ZendeskSandbox(email=args.email, api_token=args.token or "sandbox-token",
                              rate_per_minute=args.rate_per_minute,
                              bulk_imports=not args.no_bulk_imports,
-                             webhook_secret=args.webhook_secret)
+                             webhook_secret=args.webhook_secret, client_id=args.client_id,
+                             client_secret=args.client_secret, token_lifetime=args.token_lifetime)
     else:
         app = OmneoSandbox(token=args.token or "sandbox-omneo-token",
                            webhook_secret=args.webhook_secret or "sandbox-webhook-secret",

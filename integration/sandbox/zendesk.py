@@ -14,6 +14,7 @@ import requests
 from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
+from integration.sandbox.zendesk_oauth import OAuthServer
 from integration.signatures import zendesk_signature
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -35,8 +36,12 @@ class ZendeskSandbox(SandboxApp):
 
     def __init__(self, email: str = "agent@example.com", api_token: str = "sandbox-token",
                  oauth_token: str | None = None, rate_per_minute: int | None = None,
-                 bulk_imports: bool = True, webhook_secret: str | None = None):
+                 bulk_imports: bool = True, webhook_secret: str | None = None,
+                 client_id: str | None = None, client_secret: str | None = None,
+                 token_lifetime: float | None = None):
         self.email, self.api_token, self.oauth_token = email, api_token, oauth_token
+        # the client credentials grant of a confidential OAuth client (zendesk_oauth.py)
+        self.oauth = OAuthServer(client_id, client_secret, max_lifetime=token_lifetime)
         # signing secret of every webhook created here (random per webhook when None)
         self.webhook_secret = webhook_secret
         self._bulk_imports_default = bulk_imports
@@ -67,6 +72,10 @@ class ZendeskSandbox(SandboxApp):
         r(f"{API}/webhooks/<webhook_id>", ["PATCH"], self.patch_webhook)
         r(f"{API}/webhooks/<webhook_id>", ["DELETE"], self.delete_webhook)
         r(f"{API}/webhooks/<webhook_id>/signing_secret", ["GET"], self.signing_secret)
+        r(f"{API}/oauth/tokens/current", ["GET"], self.current_token)
+        r("/oauth/tokens", ["POST"], self.oauth_grant, control=True)  # no API auth, as Zendesk
+        r("/_sandbox/oauth/revoke", ["POST"], self.ctl_revoke_tokens, control=True)
+        r("/_sandbox/oauth/tokens", ["GET"], self.ctl_tokens, control=True)
         r("/_sandbox/users", ["GET"], self.ctl_users, control=True)
         r("/_sandbox/users", ["POST"], self.ctl_add_user, control=True)
         r("/_sandbox/user_updates", ["GET"], self.ctl_user_updates, control=True)
@@ -76,6 +85,7 @@ class ZendeskSandbox(SandboxApp):
 
     def reset(self) -> None:
         super().reset()
+        self.oauth.reset()
         self.bulk_imports = self._bulk_imports_default
         self.export_rate_per_minute = 10  # Zendesk's own limit on incremental exports
         self.users: dict[int, dict] = {}
@@ -104,12 +114,17 @@ class ZendeskSandbox(SandboxApp):
                 self.export_rate_per_minute = body["export_rate_per_minute"]
             if "merge_ticket_limit" in body:
                 self.merge_ticket_limit = int(body["merge_ticket_limit"])
+            self.oauth.configure(body)
         return super()._ctl_config(request)
 
     def authorized(self, request: Request) -> bool:
         auth = request.headers.get("Authorization", "")
+        self.oauth.clear_why()
         if self.oauth_token and auth == f"Bearer {self.oauth_token}":
             return True
+        if auth.startswith("Bearer "):
+            with self.lock:
+                return self.oauth.valid(auth[7:])
         if auth.startswith("Basic "):
             try:
                 user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
@@ -119,7 +134,36 @@ class ZendeskSandbox(SandboxApp):
         return False
 
     def unauthorized(self):
+        invalid_token = self.oauth.unauthorized_body()
+        if invalid_token:
+            with self.lock:
+                self.stats["oauth_invalid_token"] += 1
+            return json_response(invalid_token, 401)
         return json_response({"error": "Couldn't authenticate you"}, 401)
+
+    # OAuth
+    def oauth_grant(self, request):
+        body = request.get_json(silent=True) or request.form.to_dict()
+        if "expires_in" in body and isinstance(body["expires_in"], str) and body["expires_in"].isdigit():
+            body["expires_in"] = int(body["expires_in"])
+        with self.lock:
+            return json_response(self.oauth.grant(body, self.stats))
+
+    def current_token(self, request):
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.oauth.tokens:
+            raise ApiFailure(404, {"error": "RecordNotFound", "description": "Not found"})
+        return json_response({"token": self.oauth.describe(auth[7:])})
+
+    def ctl_tokens(self, request):
+        """Every token issued since the last reset (tests look for them where they must not be)."""
+        with self.lock:
+            return json_response({"tokens": list(self.oauth.tokens)})
+
+    def ctl_revoke_tokens(self, request):
+        """Revoke every token issued so far, as an admin would in Admin Center."""
+        with self.lock:
+            return json_response({"revoked": self.oauth.revoke_all()})
 
     # user records
     def _now(self) -> str:

@@ -12,7 +12,7 @@ import redis
 import requests
 
 from integration.signatures import omneo_signature, zendesk_signature
-from web.devstack import DevStack, cli_argv, wait_until
+from web.devstack import SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN, DevStack, cli_argv, wait_until
 
 FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.2", "RETRY_MAX_SECONDS": "1", "TASK_MAX_ATTEMPTS": "4",
                 "LOG_FORMAT": "json"}
@@ -25,6 +25,9 @@ class Stack:
         self.redis = redis.Redis.from_url(dev.env["REDIS_URL"])
         self.zendesk = dev.urls["zendesk_sandbox"]
         self.omneo = dev.urls["omneo_sandbox"]
+
+    # the tests' own calls to the Zendesk sandbox (the product itself uses OAuth)
+    zendesk_auth = (f"{SANDBOX_ZENDESK_EMAIL}/token", SANDBOX_ZENDESK_TOKEN)
 
     @property
     def receiver(self) -> str:
@@ -95,7 +98,7 @@ class Stack:
                 "http_method": "POST", "request_format": "json", "status": "active",
                 "subscriptions": list(event_types)}
         r = requests.post(self.zendesk + "/api/v2/webhooks", json={"webhook": hook}, timeout=5,
-                          auth=(f"{self.env['ZENDESK_EMAIL']}/token", self.env["ZENDESK_API_TOKEN"]))
+                          auth=self.zendesk_auth)
         r.raise_for_status()
         return r.json()["webhook"]["id"]
 

@@ -83,7 +83,7 @@ def test_invalid_email_dead_letters_at_once_and_replays_once_fixed(stack):
     assert entry["attempts"] == 1 and entry["error"]["status"] == 422
     assert entry["error"]["body"]["error"] == "RecordInvalid"
     assert entry["error"]["reason"] == "permanent error"
-    assert stack.env["ZENDESK_API_TOKEN"] not in json.dumps(entry)
+    assert stack.env["ZENDESK_CLIENT_SECRET"] not in json.dumps(entry)
 
     shown = stack.cli("dlq", "show", entry["id"])
     assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == entry["id"]

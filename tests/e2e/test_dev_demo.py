@@ -43,6 +43,9 @@ def test_demo_runs_to_completion_on_an_embedded_redis(tmp_path):
     result = run_demo(tmp_path)
     assert_all_synced(result)
     assert "redis-server" in result.stdout
+    # the lasting way into Zendesk by default: OAuth client credentials, no API token
+    env_file = (tmp_path / "logs" / "dev.env").read_text()
+    assert "ZENDESK_CLIENT_ID=" in env_file and "ZENDESK_API_TOKEN" not in env_file
     # it stopped everything it started
     assert not processes_of(tmp_path / "logs")
 

@@ -67,7 +67,7 @@ def test_deleted_profile_is_erased_permanently_and_listed(stack):
 
 def test_user_already_gone_counts_as_done(stack):
     user = synced(stack, "gone-2")
-    auth = (stack.env["ZENDESK_EMAIL"] + "/token", stack.env["ZENDESK_API_TOKEN"])
+    auth = stack.zendesk_auth
     for path in (f"/api/v2/users/{user['id']}", f"/api/v2/deleted_users/{user['id']}"):
         requests.delete(stack.zendesk + path, auth=auth, timeout=5).raise_for_status()
     delete_profile(stack, "gone-2")

@@ -67,7 +67,7 @@ def ticket(stack, requester_id) -> int:
 
 def requester_of(stack, ticket_id) -> int:
     r = requests.get(f"{stack.zendesk}/api/v2/tickets/{ticket_id}", timeout=5,
-                     auth=(f"{stack.env['ZENDESK_EMAIL']}/token", stack.env["ZENDESK_API_TOKEN"]))
+                     auth=stack.zendesk_auth)
     r.raise_for_status()
     return r.json()["ticket"]["requester_id"]
 

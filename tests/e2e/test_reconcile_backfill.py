@@ -134,7 +134,7 @@ def test_backfill_of_1000_profiles_resumes_after_an_interruption(stack):
     assert again.returncode == 0, again.stderr
     user = stack.zendesk_user("bf-00007")
     r = requests.get(f"{stack.zendesk}/api/v2/users/{user['id']}/identities", timeout=5,
-                     auth=(f"{stack.env['ZENDESK_EMAIL']}/token", stack.env["ZENDESK_API_TOKEN"]))
+                     auth=stack.zendesk_auth)
     assert user["email"] == "bf-7-new@example.com"
     assert [i["value"] for i in r.json()["identities"] if i["type"] == "email"] == ["bf-7-new@example.com"]
     assert "1000 updated" in again.stdout and "1 changed emails made primary" in again.stdout
