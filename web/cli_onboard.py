@@ -30,7 +30,7 @@ def check(public_url: str | None) -> None:
     settings = _settings()
     omneo, zendesk = onboarding.clients(settings)
     rows = [onboarding.Row("settings", "ok", "every variable valid")]
-    rows.append(onboarding.check_redis(connect_redis(settings.redis_url)))
+    rows.append(onboarding.check_redis(connect_redis(settings)))
     rows += onboarding.check_omneo(settings, omneo)
     rows += onboarding.check_zendesk(settings, zendesk)
     rows.append(onboarding.check_receiver(public_url or settings.public_url,
