@@ -39,7 +39,7 @@ class Target:
     def client_kwargs(self) -> dict:
         """What redis-py's Redis (or Sentinel.master_for) takes, besides host and port."""
         kwargs = dict(TIMEOUTS, db=self.db, username=self.username, password=self.password,
-                      health_check_interval=30, retry_on_timeout=True)
+                      health_check_interval=30)
         if self.tls is not None:
             kwargs.update(ssl=True, **self.tls)
         return kwargs

@@ -31,16 +31,16 @@ from workers.logs import shown_args
 
 QUEUED, DUPLICATE, COALESCED = "queued", "duplicate", "coalesced"
 
-# KEYS: queue list, seen mark ('' for none), pending-sync mark ('' for none)
+# KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark
 # ARGV: message, job id, seen TTL, pending TTL
 # A duplicate writes too (the mark's TTL), so that WAIT after it covers the mark it found: a repeat
 # is answered as one only once the mark, and the job queued with it, are on the replicas.
 _ACCEPT = """
-if KEYS[2] ~= '' and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return {'duplicate', ''}
 end
-if KEYS[3] ~= '' then
+if KEYS[3] then
   local queued = redis.call('GET', KEYS[3])
   if queued then return {'coalesced', queued} end
   redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[4])
@@ -81,8 +81,10 @@ class Intake:
         """Queue `job` for the first delivery of `delivery_id` from `source`."""
         job_id = uuid.uuid4().hex
         queue = TASK_QUEUES[job.task]
-        pending = keys.pending_sync(job.coalesce_profile) if job.coalesce_profile else ""
-        call = dict(keys=[queue, keys.seen(source, delivery_id), pending],
+        marks = [keys.seen(source, delivery_id)]
+        if job.coalesce_profile:
+            marks.append(keys.pending_sync(job.coalesce_profile))
+        call = dict(keys=[queue, *marks],
                     args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
         if not self.min_replicas:
             status, named = self._accept(**call)
