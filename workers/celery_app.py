@@ -8,6 +8,7 @@ from integration import redis_conn
 from integration.settings import Settings
 from workers import runtime
 
+SENTINEL_TRANSPORT = "workers.sentinel_transport:SentinelTransport"
 QUEUES = ("sync", "erasure", "interactions", "reconcile")
 
 TASK_QUEUES = {
@@ -48,6 +49,7 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("omneo_zendesk", broker=broker["broker_url"], include=["workers.tasks"])
     app.conf.update(
         broker_use_ssl=broker["broker_use_ssl"],
+        broker_transport=SENTINEL_TRANSPORT if settings.redis_sentinels else None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

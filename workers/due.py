@@ -16,6 +16,7 @@ import uuid
 
 import redis
 from celery import Task
+from celery.exceptions import Reject
 from celery.signals import worker_ready
 
 from integration import keys, redis_conn
@@ -49,12 +50,19 @@ return #due
 
 def schedule(task: Task, client: redis.Redis, args: tuple, kwargs: dict, headers: dict,
              delay: float) -> None:
-    """Put this run's job back on its queue in `delay` seconds, as the same job id with `headers`."""
+    """Put this run's job back on its queue in `delay` seconds, as the same job id with `headers`.
+
+    If Redis cannot take the retry (an outage, a failover), the current message is rejected for
+    redelivery, not acknowledged: Kombu puts it back on its queue, or, Redis still down, it stays
+    unacknowledged and comes back after the visibility timeout."""
     queue = TASK_QUEUES[task.name]
     message = Intake(task.app, client).envelope(Job(task.name, list(args), dict(kwargs)),
                                                 task.request.id, queue, headers=headers,
                                                 delivery_tag=uuid.uuid4().hex)
-    client.register_script(_SCHEDULE)(keys=[keys.due(queue)], args=[message, max(0.0, delay)])
+    try:
+        client.register_script(_SCHEDULE)(keys=[keys.due(queue)], args=[message, max(0.0, delay)])
+    except redis.RedisError as exc:
+        raise Reject(f"retry not scheduled ({type(exc).__name__})", requeue=True) from exc
 
 
 def move_due(client: redis.Redis) -> int:
