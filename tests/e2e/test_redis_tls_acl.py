@@ -5,41 +5,28 @@ else."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import redis
 import requests
 
 from integration import keys
-from integration.redis_conn import parse
-from tests.e2e.conftest import FAST_RETRIES, Stack
+from tests.e2e.redis_stacks import client_for, start_tls_stack, tls_stack
 from tests.e2e.test_sidebar_api import bearer, sidebar
-from web.devstack import DevStack, cli_argv, free_port, wait_until
-from web.redis_topology import ACL_USER, ADMIN_USER, start_tls_redis
+from web.devstack import cli_argv, free_port, wait_until
+from web.redis_topology import ACL_USER, ADMIN_USER
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "acl-user-password-7f3a"
 FLOWER_AUTH = ("ops", "flower-password-1")
 CREATED = "zen:event-type:ticket.created"
 
 
-def client_for(url: str) -> redis.Redis:
-    t = parse(url)
-    return redis.Redis(host=t.host, port=t.port, **t.client_kwargs())
-
-
 @pytest.fixture(scope="module")
 def tls_dev(tmp_path_factory):
-    dev = DevStack(tmp_path_factory.mktemp("tls-stack"), base_env={
-        k: v for k, v in os.environ.items() if not k.startswith(("OMNEO_", "ZENDESK_", "REDIS_"))})
-    dev.env.update(FAST_RETRIES, FLOWER_BASIC_AUTH=":".join(FLOWER_AUTH))
+    dev = start_tls_stack(tmp_path_factory.mktemp("tls-stack"),
+                          {"FLOWER_BASIC_AUTH": ":".join(FLOWER_AUTH)})
     try:
-        _, dev.admin_url = start_tls_redis(dev, PASSWORD)
-        dev.start_sandboxes()
-        dev.start_receiver()
-        dev.start_worker()
         dev.start_beat()
         port = free_port()
         dev._spawn("flower", cli_argv("flower", "--port", str(port), "--address", "127.0.0.1"))
@@ -51,10 +38,7 @@ def tls_dev(tmp_path_factory):
 
 @pytest.fixture
 def stack(tls_dev):
-    s = Stack.__new__(Stack)
-    s.dev, s.env = tls_dev, tls_dev.env
-    s.redis = client_for(tls_dev.admin_url)  # the test's own connection, to flush and inspect
-    s.zendesk, s.omneo = tls_dev.urls["zendesk_sandbox"], tls_dev.urls["omneo_sandbox"]
+    s = tls_stack(tls_dev)
     s.reset()
     s.redis.acl_log_reset()
     return s
