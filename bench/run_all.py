@@ -20,6 +20,7 @@ ROOT = HERE.parent
 # (name, script candidates: the first that exists runs, what it measures)
 BENCHMARKS = [
     ("ingest", ["ingest.py"], "signed webhooks per second through the receiver vs bare Flask"),
+    ("ingest_wait", ["ingest_wait.py"], "ingest with WAIT for a replica vs without, one run"),
     ("sync_throughput", ["sync_throughput.py"], "profiles synced per minute vs the Zendesk budget R"),
     ("latency", ["latency.py"], "webhook to Zendesk user updated, idle and with a backlog"),
     ("sidebar", ["sidebar.py"], "GET /sidebar/profile, cold and warm"),

@@ -6,6 +6,7 @@ from typing import Callable
 
 import redis
 
+from integration import redis_conn
 from integration.dlq import DeadLetters
 from integration.omneo import OmneoClient
 from integration.ratelimit import ZENDESK_EXPORT_PER_MINUTE, RedisTokenBucket
@@ -24,15 +25,14 @@ class Context:
     dead_letters: DeadLetters
 
 
-def connect_redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3,
-                                health_check_interval=30, retry_on_timeout=True)
+def connect_redis(settings: Settings) -> redis.Redis:
+    return redis_conn.connect(settings)
 
 
 def build_context(settings: Settings, client: redis.Redis | None = None,
                   on_call: Callable[[str, int | None], None] | None = None,
                   on_wait: Callable[[str, float], None] | None = None) -> Context:
-    r = client or connect_redis(settings.redis_url)
+    r = client or connect_redis(settings)
     omneo = OmneoClient(
         settings.omneo_base_url, settings.omneo_api_token, settings.http_timeout_seconds,
         limiter=RedisTokenBucket(r, "omneo", settings.omneo_requests_per_minute, on_wait=on_wait),

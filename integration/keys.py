@@ -132,3 +132,8 @@ def profile_key_patterns(profile_id: str) -> list[str]:
     """Per-profile keys that come in variants, as SCAN patterns, for erasure.
     `profile_id` must already be glob-escaped."""
     return [sidebar_cache_pattern(profile_id)]
+
+
+def due(queue: str) -> str:
+    """Sorted set of jobs waiting to go back on `queue` (a retry's delay), scored by due time."""
+    return f"{PREFIX}:due:{queue}"

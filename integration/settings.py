@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from integration.redis_conn import RedisUrlError, parse
+
 ALL_SYNC_ATTRIBUTES = ("name", "email", "mobile", "tier")
 # Zendesk's own event type names, as an event-subscribed webhook sends them (and as the webhook's
 # `subscriptions` list them). "Solved" is not an event of its own: it is a status change whose
@@ -33,6 +35,7 @@ ZENDESK_SCOPE_RE = rf"^\s*{_SCOPE}(\s+{_SCOPE})*\s*$"
 
 # A job's hard time limit. Shortened only when BROKER_VISIBILITY_TIMEOUT_SECONDS is set so short
 # (tests) that a job must end sooner to be acknowledged before Redis hands its message out again.
+# Retries wait in Redis (workers.due), not in a worker, so the timeout need only outlast one run.
 JOB_TIME_LIMIT_SECONDS = 300
 MIN_JOB_TIME_LIMIT_SECONDS = 5
 
@@ -72,7 +75,7 @@ class Settings:
     task_max_attempts: int = 8
     retry_base_seconds: float = 60.0
     retry_max_seconds: float = 1800.0
-    broker_visibility_timeout_seconds: int = 2400
+    broker_visibility_timeout_seconds: int = 360
     sidebar_cache_seconds: int = 60
     sidebar_last_known_seconds: int = 86400
     sidebar_omneo_deadline_seconds: float = 1.5
@@ -84,6 +87,10 @@ class Settings:
     public_url: str | None = None
     flower_basic_auth: str | None = field(default=None, repr=False)
     prometheus_multiproc_dir: str | None = None
+    redis_sentinels: str | None = None
+    redis_sentinel_master: str | None = None
+    redis_min_replicas_acked: int = 0
+    redis_wait_timeout_ms: int = 500
 
     def cx_manager_url(self, profile_id: str) -> str:
         return self.cx_manager_profile_url.format(tenant=self.omneo_tenant, profile_id=profile_id)
@@ -94,8 +101,9 @@ class Settings:
     @property
     def task_time_limit_seconds(self) -> float:
         """The hard limit of one run of a job (see JOB_TIME_LIMIT_SECONDS)."""
-        spare = self.broker_visibility_timeout_seconds - self.retry_max_seconds
-        return float(min(JOB_TIME_LIMIT_SECONDS, spare / 2))
+        timeout = self.broker_visibility_timeout_seconds
+        margin = max(2 * MIN_JOB_TIME_LIMIT_SECONDS, timeout / 6)  # a profile lock's 5 s more, and skew
+        return float(max(MIN_JOB_TIME_LIMIT_SECONDS, min(JOB_TIME_LIMIT_SECONDS, timeout - margin)))
 
     @property
     def profile_lock_ttl_seconds(self) -> float:
@@ -273,6 +281,15 @@ class SettingsSchema(Schema):
         load_default=None,
     )
     PROMETHEUS_MULTIPROC_DIR = fields.String(load_default=None)
+    REDIS_SENTINELS = fields.String(load_default=None)
+    REDIS_SENTINEL_MASTER = fields.String(validate=validate.Regexp(r"^[\w.-]+$", error="a master set's name"),
+                                          load_default=None)
+    REDIS_MIN_REPLICAS_ACKED = fields.Integer(
+        validate=validate.Range(min=0, max=10, error="a whole number from 0 to 10"),
+        load_default=0, error_messages={"invalid": "a whole number from 0 to 10"})
+    REDIS_WAIT_TIMEOUT_MS = fields.Integer(
+        validate=validate.Range(min=1, max=60_000, error="milliseconds, from 1 to 60000"),
+        load_default=500, error_messages={"invalid": "milliseconds, from 1 to 60000"})
 
     @validates_schema
     def _check_alternatives(self, data, **kwargs):
@@ -322,13 +339,17 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise SettingsError(_first_error(exc.messages)) from None
     if data["RETRY_MAX_SECONDS"] < data["RETRY_BASE_SECONDS"]:
         raise SettingsError("setting RETRY_MAX_SECONDS: at least RETRY_BASE_SECONDS")
-    # A retry waits, unacknowledged, in the worker that holds it until due, and then runs; a
-    # message unacknowledged for longer than the visibility timeout is delivered a second time.
-    least = data["RETRY_MAX_SECONDS"] + 2 * MIN_JOB_TIME_LIMIT_SECONDS
+    least = 3 * MIN_JOB_TIME_LIMIT_SECONDS
     if data["BROKER_VISIBILITY_TIMEOUT_SECONDS"] < least:
-        raise SettingsError(
-            "setting BROKER_VISIBILITY_TIMEOUT_SECONDS: must exceed the longest retry delay "
-            f"(RETRY_MAX_SECONDS) plus a job's time limit; at least {least:g} seconds")
+        raise SettingsError("setting BROKER_VISIBILITY_TIMEOUT_SECONDS: at least "
+                            f"{least} seconds (a job's time limit is shorter)")
+    if bool(data["REDIS_SENTINELS"]) != bool(data["REDIS_SENTINEL_MASTER"]):
+        raise SettingsError("setting REDIS_SENTINEL_MASTER: REDIS_SENTINELS and REDIS_SENTINEL_MASTER "
+                            "go together")
+    try:
+        parse(data["REDIS_URL"], data["REDIS_SENTINELS"], data["REDIS_SENTINEL_MASTER"])
+    except RedisUrlError as exc:
+        raise SettingsError(f"setting {exc}") from None
     tenant = data["OMNEO_TENANT"] or ""
     omneo_base = data["OMNEO_BASE_URL"] or f"https://api.{tenant}.getomneo.com/api/v3"
     zendesk_base = data["ZENDESK_BASE_URL"] or f"https://{data['ZENDESK_SUBDOMAIN']}.zendesk.com"
@@ -374,4 +395,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         public_url=(data["PUBLIC_URL"] or "").rstrip("/") or None,
         flower_basic_auth=data["FLOWER_BASIC_AUTH"],
         prometheus_multiproc_dir=data["PROMETHEUS_MULTIPROC_DIR"],
+        redis_sentinels=data["REDIS_SENTINELS"],
+        redis_sentinel_master=data["REDIS_SENTINEL_MASTER"],
+        redis_min_replicas_acked=data["REDIS_MIN_REPLICAS_ACKED"],
+        redis_wait_timeout_ms=data["REDIS_WAIT_TIMEOUT_MS"],
     )

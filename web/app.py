@@ -45,9 +45,10 @@ def create_app(settings: Settings, celery: Celery | None = None,
                redis_client: redis.Redis | None = None) -> Flask:
     app = Flask("omneo_zendesk")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    r = redis_client or connect_redis(settings.redis_url)
+    r = redis_client or connect_redis(settings)
     celery = celery or create_celery(settings)
-    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), Intake(celery, r))
+    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), Intake(
+        celery, r, settings.redis_min_replicas_acked, settings.redis_wait_timeout_ms))
 
     from web import health, omneo_webhooks, request_ids
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import click
-import redis
+from integration.context import connect_redis
 import requests
 
 from integration import onboarding
@@ -145,7 +145,7 @@ def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
     """What `setup` does in production: Omneo's webhooks (so edits in the sandbox are delivered
     for real) and Zendesk's ticket webhook, whose signing secret the receiver then uses."""
     settings = load_settings(stack.env)
-    omneo, zendesk = onboarding.clients(settings, redis.Redis.from_url(settings.redis_url))
+    omneo, zendesk = onboarding.clients(settings, connect_redis(settings))
     urls = onboarding.receiver_urls(receiver)
     onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
     onboarding.ensure_user_fields(zendesk, settings)

@@ -20,7 +20,7 @@ def settings_or_exit():
 
 def _store() -> DeadLetters:
     settings = settings_or_exit()
-    client = connect_redis(settings.redis_url)
+    client = connect_redis(settings)
     try:
         client.ping()
     except redis.RedisError as exc:

@@ -26,7 +26,7 @@ def list_(as_json: bool, limit: int | None) -> None:
 
     settings = settings_or_exit()
     try:
-        records = audit_records(connect_redis(settings.redis_url), limit)
+        records = audit_records(connect_redis(settings), limit)
     except redis.RedisError as exc:
         click.echo(f"omneo-zendesk: cannot read the audit trail from REDIS_URL ({type(exc).__name__})",
                    err=True)

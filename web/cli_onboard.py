@@ -19,7 +19,7 @@ def _shared_redis(settings):
     """The deployment's Redis, for the shared OAuth token; None when it does not answer."""
     from integration.context import connect_redis
 
-    client = connect_redis(settings.redis_url)
+    client = connect_redis(settings)
     try:
         client.ping()
     except Exception:
@@ -41,7 +41,7 @@ def check(public_url: str | None) -> None:
 
     settings = _settings()
     rows = [onboarding.Row("settings", "ok", "every variable valid")]
-    rows.append(onboarding.check_redis(connect_redis(settings.redis_url)))
+    rows.append(onboarding.check_redis(connect_redis(settings)))
     omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
     rows += onboarding.check_omneo(settings, omneo)
     rows += onboarding.check_zendesk(settings, zendesk)

@@ -76,7 +76,7 @@ def metrics(port: int, address: str) -> None:
     from workers.metrics import CONTENT_TYPE, ensure_multiproc_dir, render
 
     ensure_multiproc_dir(settings.prometheus_multiproc_dir)
-    redis_client = connect_redis(settings.redis_url)
+    redis_client = connect_redis(settings)
 
     def app(environ, start_response):
         if environ.get("PATH_INFO") != "/metrics":

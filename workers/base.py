@@ -6,9 +6,8 @@ import time
 
 from billiard.exceptions import TimeLimitExceeded
 from celery import Task
-from celery.exceptions import Retry
 
-from workers import metrics, policy, runtime
+from workers import due, metrics, policy, runtime
 
 log = logging.getLogger("omneo_zendesk.jobs")
 
@@ -49,8 +48,6 @@ class IntegrationTask(Task):
         started = time.monotonic()
         try:
             result = self.run(*args, **kwargs)
-        except Retry:
-            raise
         except Exception as exc:  # sorted by policy.decide into retry or dead letter
             return self._failed(exc, args, kwargs)
         finally:
@@ -83,7 +80,8 @@ class IntegrationTask(Task):
                        FIRST_AT: int(first_at)}
             if replayed:
                 headers[DEAD_LETTER] = replayed
-            raise self.retry(countdown=decision.countdown, headers=headers, exc=exc)
+            due.schedule(self, runtime.context().redis, args, kwargs, headers, decision.countdown)
+            return {"outcome": "retry_scheduled"}
         ctx = runtime.context()
         # a replay that fails again takes the place of its entry, under the same id
         entry_id = ctx.dead_letters.add(

@@ -4,9 +4,11 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
+from integration import redis_conn
 from integration.settings import Settings
 from workers import runtime
 
+SENTINEL_TRANSPORT = "workers.sentinel_transport:SentinelTransport"
 QUEUES = ("sync", "erasure", "interactions", "reconcile")
 
 TASK_QUEUES = {
@@ -20,19 +22,19 @@ TASK_QUEUES = {
 
 
 def broker_transport_options(settings: Settings) -> dict:
-    """How Redis keeps unacknowledged messages (BROKER_VISIBILITY_TIMEOUT_SECONDS).
+    """How Redis keeps unacknowledged messages (BROKER_VISIBILITY_TIMEOUT_SECONDS), and with
+    Sentinel which master set to follow.
 
     A message whose worker died (SIGKILL, lost machine) sits in Kombu's `unacked` set and is only
-    handed out again once the visibility timeout has passed: shorter means faster recovery. But a
-    retry is an unacknowledged message with an ETA, held by a worker until due, and a job runs for
-    up to its time limit before it is acknowledged (acks_late); one still unacknowledged when the
-    timeout passes is delivered twice. So the timeout must exceed the longest retry delay plus a
-    job's time limit, which settings enforce. The default, 2400 s, is RETRY_MAX_SECONDS (1800) plus
-    twice the 300 s time limit: a margin of one more job run for late ETAs and clock skew between
-    machines. The price: a job in flight on a worker that dies resumes after 40 minutes.
+    handed out again once the visibility timeout has passed: shorter means faster recovery. A job
+    runs for up to its time limit before it is acknowledged (acks_late), so the timeout must
+    outlast that; retries and their delays wait in Redis (workers.due), never unacknowledged in a
+    worker, so nothing else holds a message longer. The default, 360 s, is the 300 s time limit
+    and a minute's margin for clock skew between machines.
     """
     timeout = settings.broker_visibility_timeout_seconds
     return {
+        **redis_conn.celery_broker(settings)["transport_options"],
         "visibility_timeout": timeout,
         # Kombu sweeps for overdue messages every interval x throttle seconds (default 10 x 10);
         # sweep at a twentieth of the timeout instead, so recovery is not left to that default.
@@ -43,8 +45,11 @@ def broker_transport_options(settings: Settings) -> dict:
 
 def create_celery(settings: Settings) -> Celery:
     runtime.configure(settings)
-    app = Celery("omneo_zendesk", broker=settings.redis_url, include=["workers.tasks"])
+    broker = redis_conn.celery_broker(settings)
+    app = Celery("omneo_zendesk", broker=broker["broker_url"], include=["workers.tasks"])
     app.conf.update(
+        broker_use_ssl=broker["broker_use_ssl"],
+        broker_transport=SENTINEL_TRANSPORT if settings.redis_sentinels else None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

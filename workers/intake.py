@@ -31,13 +31,16 @@ from workers.logs import shown_args
 
 QUEUED, DUPLICATE, COALESCED = "queued", "duplicate", "coalesced"
 
-# KEYS: queue list, seen mark ('' for none), pending-sync mark ('' for none)
+# KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark
 # ARGV: message, job id, seen TTL, pending TTL
+# A duplicate writes too (the mark's TTL), so that WAIT after it covers the mark it found: a repeat
+# is answered as one only once the mark, and the job queued with it, are on the replicas.
 _ACCEPT = """
-if KEYS[2] ~= '' and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
   return {'duplicate', ''}
 end
-if KEYS[3] ~= '' then
+if KEYS[3] then
   local queued = redis.call('GET', KEYS[3])
   if queued then return {'coalesced', queued} end
   redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[4])
@@ -63,26 +66,45 @@ class Outcome:
     job_id: str | None
 
 
+class NotReplicated(redis.RedisError):
+    """Fewer replicas than REDIS_MIN_REPLICAS_ACKED acknowledged the job in time."""
+
+
 class Intake:
-    def __init__(self, app: Celery, client: redis.Redis):
+    def __init__(self, app: Celery, client: redis.Redis, min_replicas: int = 0,
+                 wait_timeout_ms: int = 500):
         self.app, self.r = app, client
+        self.min_replicas, self.wait_timeout_ms = min_replicas, wait_timeout_ms
         self._accept = client.register_script(_ACCEPT)
 
     def accept(self, source: str, delivery_id: str, job: Job) -> Outcome:
         """Queue `job` for the first delivery of `delivery_id` from `source`."""
         job_id = uuid.uuid4().hex
         queue = TASK_QUEUES[job.task]
-        pending = keys.pending_sync(job.coalesce_profile) if job.coalesce_profile else ""
-        status, named = self._accept(
-            keys=[queue, keys.seen(source, delivery_id), pending],
-            args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
+        marks = [keys.seen(source, delivery_id)]
+        if job.coalesce_profile:
+            marks.append(keys.pending_sync(job.coalesce_profile))
+        call = dict(keys=[queue, *marks],
+                    args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
+        if not self.min_replicas:
+            status, named = self._accept(**call)
+        else:
+            # WAIT waits for its own connection's last write: one pipeline keeps both on one
+            pipe = self.r.pipeline(transaction=False)
+            self._accept(**call, client=pipe)
+            pipe.wait(self.min_replicas, self.wait_timeout_ms)
+            (status, named), acked = pipe.execute()
+            if acked < self.min_replicas:
+                raise NotReplicated(f"{acked} of {self.min_replicas} replicas acknowledged")
         status = status.decode()
         if status == QUEUED:
             metrics.JOBS_ENQUEUED.labels(job.task).inc()
         return Outcome(status, named.decode() or None)
 
-    def envelope(self, job: Job, job_id: str, queue: str) -> bytes:
-        """The job as Kombu's Redis transport keeps a message in a queue's list (priority 0)."""
+    def envelope(self, job: Job, job_id: str, queue: str, headers: dict | None = None,
+                 delivery_tag: str | None = None) -> bytes:
+        """The job as Kombu's Redis transport keeps a message in a queue's list (priority 0);
+        `headers` are ours that a job carries across its retries (workers.base)."""
         argsrepr, kwargsrepr = shown_args(job.args, job.kwargs)
         # ignore_result=None: as send_task sends it, so the task's own setting decides
         message = self.app.amqp.create_task_message(job_id, job.task, list(job.args), dict(job.kwargs),
@@ -91,7 +113,7 @@ class Intake:
         content_type, encoding, body = serialize(message.body, serializer=self.app.conf.task_serializer)
         if isinstance(body, str):
             body = body.encode(encoding)
-        headers = message.headers
+        headers = {**message.headers, **(headers or {})}
         trace = sentry.trace_headers()
         if trace:  # the worker's Sentry reads them from the inner "headers" (celery#4875)
             headers = {**headers, **trace, "headers": trace}
@@ -102,6 +124,7 @@ class Intake:
             "headers": headers,
             "properties": {**message.properties, "delivery_mode": 2, "priority": 0,
                            "body_encoding": "base64",
-                           "delivery_tag": job_id,  # unique as Kombu's uuid4, without another one
+                           # unique as Kombu's uuid4, without another one
+                           "delivery_tag": delivery_tag or job_id,
                            "delivery_info": {"exchange": "", "routing_key": queue}},
         }).encode()

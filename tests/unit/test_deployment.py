@@ -24,7 +24,9 @@ def compose() -> dict:
 
 def test_services_and_health_checks(compose):
     services = compose["services"]
-    assert set(services) == {"redis", *APP_SERVICES}
+    assert {n for n, s in services.items() if not s.get("profiles")} == {"redis", *APP_SERVICES}
+    replicas = {n for n, s in services.items() if "replicas" in s.get("profiles", [])}
+    assert replicas == {"redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"}
     for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         assert service.get("restart") == "unless-stopped", name

@@ -53,8 +53,6 @@ def test_default_schedule_is_about_eight_attempts_over_about_an_hour(defaults):
                 for k in range(defaults.task_max_attempts - 1)]
     expected_minutes = sum(ceilings) / 2 / 60  # full jitter waits half the ceiling on average
     assert 40 <= expected_minutes <= 80, expected_minutes
-    # the retries stay under the broker's visibility timeout (else a retry is delivered twice)
-    assert max(ceilings) + defaults.task_time_limit_seconds < defaults.broker_visibility_timeout_seconds
 
 
 @pytest.mark.parametrize("exc", [
