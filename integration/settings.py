@@ -23,6 +23,11 @@ TICKET_CSAT_RECEIVED = ZENDESK_EVENT_PREFIX + "ticket.csat_received"
 TICKET_COMMENT_ADDED = ZENDESK_EVENT_PREFIX + "ticket.comment_added"
 DEFAULT_TICKET_EVENTS = (TICKET_CREATED, TICKET_STATUS_CHANGED, TICKET_CSAT_RECEIVED)
 KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (TICKET_COMMENT_ADDED,)
+# The user events our second webhook subscribes to (integration/zendesk_user_events.py acts on them).
+USER_EVENT_PREFIX = ZENDESK_EVENT_PREFIX + "user."
+USER_EVENTS = tuple(USER_EVENT_PREFIX + name for name in (
+    "merged", "deleted", "active_changed", "external_id_changed",
+    "identity_created", "identity_changed", "identity_deleted"))
 
 
 # A job's hard time limit. Shortened only when BROKER_VISIBILITY_TIMEOUT_SECONDS is set so short
@@ -61,6 +66,7 @@ class Settings:
     retry_max_seconds: float = 1800.0
     broker_visibility_timeout_seconds: int = 2400
     sidebar_cache_seconds: int = 60
+    zendesk_recreate_deleted_users: bool = False
     reconcile_interval_seconds: int = 3600
     sentry_dsn: str | None = field(default=None, repr=False)
     log_format: str = "json"
@@ -203,6 +209,8 @@ class SettingsSchema(Schema):
         load_default=60,
         error_messages={"invalid": "seconds, from 0 to 3600"},
     )
+    ZENDESK_RECREATE_DELETED_USERS = fields.Boolean(
+        load_default=False, error_messages={"invalid": "true or false"})
     RECONCILE_INTERVAL_SECONDS = fields.Integer(
         validate=validate.Range(min=10, max=7 * 86400, error="seconds, from 10 to 604800"),
         load_default=3600,
@@ -292,6 +300,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         retry_max_seconds=data["RETRY_MAX_SECONDS"],
         broker_visibility_timeout_seconds=data["BROKER_VISIBILITY_TIMEOUT_SECONDS"],
         sidebar_cache_seconds=data["SIDEBAR_CACHE_SECONDS"],
+        zendesk_recreate_deleted_users=data["ZENDESK_RECREATE_DELETED_USERS"],
         reconcile_interval_seconds=data["RECONCILE_INTERVAL_SECONDS"],
         sentry_dsn=data["SENTRY_DSN"],
         log_format=data["LOG_FORMAT"],

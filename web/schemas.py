@@ -67,6 +67,29 @@ class ZendeskTicketEvent(Schema):
     event = fields.Dict(load_default=dict)
 
 
+class ZendeskUserDetail(Schema):
+    """The user as a user event describes it; ids arrive as strings."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = Identifier(required=True, validate=validate.Regexp(r"^\d{1,20}$", error="must be a Zendesk user id (digits)"))
+    external_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=255))
+
+
+class ZendeskUserEvent(Schema):
+    """A user event of an event-subscribed webhook: the ticket events' envelope, a user as `detail`."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    id = Identifier(required=True)
+    time = IsoTime(required=True)
+    detail = fields.Nested(ZendeskUserDetail, required=True)
+    event = fields.Dict(load_default=dict, allow_none=True)
+
+
 class Identifiers(fields.Field):
     """One id or a list of ids; kept as a list of strings."""
 
