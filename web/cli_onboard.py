@@ -46,7 +46,7 @@ def check(public_url: str | None) -> None:
               "receiver at, e.g. https://oz.example.com (default: PUBLIC_URL)")
 @click.option("--show-secret", is_flag=True, help="print the Zendesk webhook's signing secret")
 def setup(public_url: str | None, show_secret: bool) -> None:
-    """Register our Omneo webhooks and the Zendesk ticket-event webhook (idempotent)."""
+    """Register our Omneo webhooks and the Zendesk ticket- and user-event webhooks (idempotent)."""
     settings = _settings()
     public_url = public_url or settings.public_url
     if not public_url:
@@ -61,6 +61,7 @@ def setup(public_url: str | None, show_secret: bool) -> None:
         row, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
         rows.append(row)
         secret = zendesk.get_webhook_signing_secret(hook_id)
+        rows.append(onboarding.ensure_zendesk_user_webhook(zendesk, urls["zendesk"], secret))
     except ApiError as exc:
         click.echo(f"omneo-zendesk: setup stopped: {exc.api} answered {exc.status}; "
                    "run `omneo-zendesk check` to see what to fix", err=True)
