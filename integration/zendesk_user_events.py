@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 DONE_TTL = 30 * 24 * 3600
 MERGED, DELETED, EXTERNAL_ID, IDENTITY = "merged", "deleted", "external_id", "identity"
-_KINDS = {"merged": MERGED, "deleted": DELETED, "external_id_changed": EXTERNAL_ID,
+_KINDS = {"merged": MERGED, "deleted": DELETED, "active_changed": DELETED,
+          "external_id_changed": EXTERNAL_ID,
           "identity_created": IDENTITY, "identity_changed": IDENTITY, "identity_deleted": IDENTITY}
 # which aspect of a user an event is about, for ordering (a merge is final: it has none)
 _CLOCKS = {DELETED: "active", EXTERNAL_ID: "external_id"}
