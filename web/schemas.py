@@ -52,7 +52,7 @@ class ZendeskTicketDetail(Schema):
     status = fields.String(allow_none=True)
 
 
-class ZendeskTicketEvent(Schema):
+class ZendeskEvent(Schema):
     """An event-subscribed webhook's body: {type, id, time, subject, detail, event, ...}."""
 
     class Meta:
@@ -63,8 +63,11 @@ class ZendeskTicketEvent(Schema):
     time = IsoTime(required=True)
     account_id = fields.Integer(allow_none=True)
     subject = fields.String(allow_none=True)
-    detail = fields.Nested(ZendeskTicketDetail, required=True)
     event = fields.Dict(load_default=dict)
+
+
+class ZendeskTicketEvent(ZendeskEvent):
+    detail = fields.Nested(ZendeskTicketDetail, required=True)
 
 
 class ZendeskUserDetail(Schema):
@@ -77,17 +80,8 @@ class ZendeskUserDetail(Schema):
     external_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=255))
 
 
-class ZendeskUserEvent(Schema):
-    """A user event of an event-subscribed webhook: the ticket events' envelope, a user as `detail`."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    type = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    id = Identifier(required=True)
-    time = IsoTime(required=True)
+class ZendeskUserEvent(ZendeskEvent):
     detail = fields.Nested(ZendeskUserDetail, required=True)
-    event = fields.Dict(load_default=dict, allow_none=True)
 
 
 class Identifiers(fields.Field):

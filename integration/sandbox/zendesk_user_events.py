@@ -14,6 +14,7 @@ previous: {id: merged user}}` and `user.identity_*` `{identity: {id, type, value
 """
 from __future__ import annotations
 
+import collections
 import json
 import queue
 import threading
@@ -22,12 +23,13 @@ import uuid
 from integration.sandbox.base import json_response
 
 PREFIX = "zen:event-type:user."
+LOG_LENGTH = 10_000  # events kept for GET /_sandbox/user_events
 
 
 class UserEvents:
     def __init__(self, sandbox):
         self.sandbox = sandbox
-        self.log: list[dict] = []
+        self.log: collections.deque[dict] = collections.deque(maxlen=LOG_LENGTH)
         self.held: list[tuple[list[dict], bytes]] = []
         self.hold = False
         self._outbox: queue.Queue = queue.Queue()
