@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from integration import keys
-from tests.e2e.test_merge_linking import hand_made_user, links, synced, until
+from tests.e2e.test_merge_linking import dead_letter, hand_made_user, links, synced, until
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +84,18 @@ def test_agent_merges_a_synced_user_into_a_walk_in_contact(zstack):
     view = sidebar(stack, walk_in["id"])
     assert view["found"] is True and view["profile"]["id"] == "p-merge"
     next_ticket_lands_on(stack, walk_in["id"], "p-merge")
+
+
+def test_merge_into_another_profiles_user_is_dead_lettered_for_a_person(zstack):
+    stack = zstack
+    ours = synced(stack, "p-a", first_name="Ed", email="ed@example.com")
+    theirs = synced(stack, "p-b", first_name="Flo", email="flo@example.com")
+    api(stack, "PUT", f"/users/{ours['id']}/merge", json={"user": {"id": theirs["id"]}}).raise_for_status()
+    entry = until(stack, lambda: dead_letter(stack, "omneo_zendesk.zendesk_user_event"),
+                  what="the dead letter")
+    assert entry["profile_id"] == "p-a" and "another live Omneo profile" in entry["error"]["message"]
+    assert user(stack, theirs["id"])["external_id"] == "p-b"
+    assert links(stack, "p-b") == [str(theirs["id"])]
 
 
 def test_agent_deletes_a_synced_user(zstack):
