@@ -104,6 +104,26 @@ def interaction_done(event_id: str) -> str:
     return f"{PREFIX}:interaction:done:{event_id}"
 
 
+def zendesk_user_event_done(event_id: str) -> str:
+    """This Zendesk user event was acted on (or found to need nothing)."""
+    return f"{PREFIX}:zendesk-user-event:done:{event_id}"
+
+
+def zendesk_user_event_clock(zendesk_user_id: str) -> str:
+    """Hash: per aspect of a Zendesk user (active, external_id), the time of the newest event acted on."""
+    return f"{PREFIX}:zendesk-user-event:clock:{zendesk_user_id}"
+
+
+def zendesk_user_deleted(profile_id: str) -> str:
+    """The profile's Zendesk user was deleted in Zendesk (value: its id); a sync does not re-create it."""
+    return f"{PREFIX}:zendesk-user-deleted:{profile_id}"
+
+
+def zendesk_email_changes(profile_id: str) -> str:
+    """Hash: event id -> an email identity change made in Zendesk, until a sync reports it."""
+    return f"{PREFIX}:zendesk-email-changes:{profile_id}"
+
+
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"
 RECONCILE_STATE = f"{PREFIX}:reconcile:state"
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
@@ -120,12 +140,14 @@ ZENDESK_AUTH_PROBLEM = f"{PREFIX}:zendesk:auth:problem"
 def profile_keys(profile_id: str) -> list[str]:
     """Every per-profile key, for erasure (the sidebar cache is matched by pattern)."""
     return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
-            *sidebar_views(profile_id)]
+            *sidebar_views(profile_id), zendesk_user_deleted(profile_id),
+            zendesk_email_changes(profile_id)]
 
 
 def zendesk_user_keys(zendesk_user_id: str) -> list[str]:
     """Keys about one Zendesk user that point at a profile, for erasure of that profile."""
-    return [*sidebar_requester_links(zendesk_user_id), dlq_by_zendesk_user(zendesk_user_id)]
+    return [*sidebar_requester_links(zendesk_user_id), dlq_by_zendesk_user(zendesk_user_id),
+            zendesk_user_event_clock(zendesk_user_id)]
 
 
 def profile_key_patterns(profile_id: str) -> list[str]:

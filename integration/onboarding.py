@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 from integration import mapping
 from integration.errors import ApiError, NotFound, PermanentError, TransientError
 from integration.omneo import OmneoClient
-from integration.settings import Settings
+from integration.settings import USER_EVENTS, Settings
 from integration.zendesk import ZendeskClient, zendesk_client
 
 OMNEO_TRIGGERS = ("profile.created", "profile.updated", "profile.deleted", "profile.merged",
                   "identity.created", "identity.updated")
 ZENDESK_WEBHOOK_NAME = "omneo-zendesk ticket events"
+ZENDESK_USER_WEBHOOK_NAME = "omneo-zendesk user events"
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,18 @@ def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
                    f"{ours[0]['id']} -> {ours[0].get('endpoint')}, secret matches")
 
     rows.append(_probe("zendesk: ticket webhook", hook, admin_fix, where))
+
+    def user_hook() -> Row:
+        ours = [h for h in zendesk.list_webhooks() if h.get("name") == ZENDESK_USER_WEBHOOK_NAME]
+        if not ours:
+            return Row("zendesk: user webhook", "warn", "not registered: merges and deletions in "
+                       "Zendesk wait for reconciliation", "run omneo-zendesk setup")
+        if zendesk.get_webhook_signing_secret(ours[0]["id"]) != settings.zendesk_webhook_secret:
+            return Row("zendesk: user webhook", "FAIL", f"{ours[0]['id']}: signed with another secret "
+                       "than ZENDESK_WEBHOOK_SECRET", "run omneo-zendesk setup (it re-creates it)")
+        return Row("zendesk: user webhook", "ok", f"{ours[0]['id']} -> {ours[0].get('endpoint')}")
+
+    rows.append(_probe("zendesk: user webhook", user_hook, admin_fix, where))
     return rows
 
 
@@ -254,6 +267,32 @@ def ensure_zendesk_webhook(zendesk: ZendeskClient, url: str,
         zendesk.update_webhook(hook["id"], {k: desired[k] for k in ("endpoint", "status", "subscriptions")})
         return Row("zendesk webhook", "updated", f"id {hook['id']} -> {url}"), hook["id"]
     return Row("zendesk webhook", "unchanged", f"id {hook['id']}"), hook["id"]
+
+
+def ensure_zendesk_user_webhook(zendesk: ZendeskClient, url: str, secret: str) -> Row:
+    """Our user-events webhook beside the ticket one, signed with the same secret (`secret`, the
+    ticket webhook's), so one ZENDESK_WEBHOOK_SECRET verifies both. Zendesk takes a signing
+    secret only when a webhook is created, so one signed otherwise is deleted and created again."""
+    desired = {"name": ZENDESK_USER_WEBHOOK_NAME, "endpoint": url, "http_method": "POST",
+               "request_format": "json", "status": "active", "subscriptions": sorted(USER_EVENTS),
+               "description": "User merges, deletions and edits for the Omneo integration (omneo-zendesk)"}
+    ours = [h for h in zendesk.list_webhooks() if h.get("name") == ZENDESK_USER_WEBHOOK_NAME]
+    keep = next((h for h in ours if zendesk.get_webhook_signing_secret(h["id"]) == secret), None)
+    recreated = any(h is not keep for h in ours) and keep is None
+    for hook in ours:  # signed otherwise, or a second one that would deliver every event twice
+        if hook is not keep:
+            zendesk.delete_webhook(hook["id"])
+    if keep is None:
+        hook = zendesk.create_webhook(dict(desired, signing_secret={"algorithm": "SHA256", "secret": secret}))
+        return Row("zendesk user webhook", "updated" if recreated else "created",
+                   f"id {hook['id']} -> {url}" + (" (re-created: it had another signing secret)"
+                                                  if recreated else ""))
+    hook = keep
+    if (any(hook.get(k) != desired[k] for k in ("endpoint", "status"))
+            or sorted(hook.get("subscriptions") or []) != desired["subscriptions"]):
+        zendesk.update_webhook(hook["id"], {k: desired[k] for k in ("endpoint", "status", "subscriptions")})
+        return Row("zendesk user webhook", "updated", f"id {hook['id']} -> {url}")
+    return Row("zendesk user webhook", "unchanged", f"id {hook['id']}")
 
 
 def ensure_user_fields(zendesk: ZendeskClient, settings: Settings) -> list[Row]:

@@ -31,6 +31,11 @@ KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (TICKET_COMMENT_ADDED,)
 DEFAULT_ZENDESK_SCOPES = "users:read users:write tickets:read webhooks:read webhooks:write"
 _SCOPE = r"(read|write|[a-z_]+:(read|write))"
 ZENDESK_SCOPE_RE = rf"^\s*{_SCOPE}(\s+{_SCOPE})*\s*$"
+# The user events our second webhook subscribes to (integration/zendesk_user_events.py acts on them).
+USER_EVENT_PREFIX = ZENDESK_EVENT_PREFIX + "user."
+USER_EVENTS = tuple(USER_EVENT_PREFIX + name for name in (
+    "merged", "deleted", "active_changed", "external_id_changed",
+    "identity_created", "identity_changed", "identity_deleted"))
 
 
 # A job's hard time limit. Shortened only when BROKER_VISIBILITY_TIMEOUT_SECONDS is set so short
@@ -80,6 +85,7 @@ class Settings:
     sidebar_last_known_seconds: int = 86400
     sidebar_omneo_deadline_seconds: float = 1.5
     cx_manager_search_url: str = "https://{tenant}.manager.getomneo.com/profiles?search={email}"
+    zendesk_recreate_deleted_users: bool = False
     reconcile_interval_seconds: int = 3600
     sentry_dsn: str | None = field(default=None, repr=False)
     log_format: str = "json"
@@ -267,6 +273,8 @@ class SettingsSchema(Schema):
         error_messages={"invalid": "seconds, from 0.1 to 10"},
     )
     CX_MANAGER_SEARCH_URL = fields.String(load_default=Settings.cx_manager_search_url)
+    ZENDESK_RECREATE_DELETED_USERS = fields.Boolean(
+        load_default=False, error_messages={"invalid": "true or false"})
     RECONCILE_INTERVAL_SECONDS = fields.Integer(
         validate=validate.Range(min=10, max=7 * 86400, error="seconds, from 10 to 604800"),
         load_default=3600,
@@ -388,6 +396,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         sidebar_last_known_seconds=data["SIDEBAR_LAST_KNOWN_SECONDS"],
         sidebar_omneo_deadline_seconds=data["SIDEBAR_OMNEO_DEADLINE_SECONDS"],
         cx_manager_search_url=data["CX_MANAGER_SEARCH_URL"],
+        zendesk_recreate_deleted_users=data["ZENDESK_RECREATE_DELETED_USERS"],
         reconcile_interval_seconds=data["RECONCILE_INTERVAL_SECONDS"],
         sentry_dsn=data["SENTRY_DSN"],
         log_format=data["LOG_FORMAT"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from integration import folding, keys, mapping
+from integration import folding, keys, mapping, zendesk_user_changes
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
 
@@ -27,6 +27,11 @@ def sync_profile(ctx: Context, profile_id: str, force: bool = False) -> dict:
         profile = ctx.omneo.find_profile(profile_id)
         if profile is None or profile.get("profile_type") == "deleted":
             return {"outcome": "skipped", "reason": "profile not found"}
+        if zendesk_user_changes.blocks_recreation(
+                ctx, profile, mapping.identity_of(profile, ctx.settings.omneo_identity_handle)):
+            return _reporting(ctx, profile_id, {
+                "outcome": "skipped", "reason": "its Zendesk user was deleted in Zendesk "
+                                                "(ZENDESK_RECREATE_DELETED_USERS is off)"})
         return sync_locked(ctx, profile, force=force)
 
 
@@ -50,7 +55,8 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
         return {"outcome": "skipped", "reason": "older than last sync"}
     expected = [mark["zendesk_user_id"]] if mark else []
     if not force and mark and not also and mark["fingerprint"] == digest and linked == expected:
-        return {"outcome": "unchanged", "zendesk_user_id": mark["zendesk_user_id"]}
+        return _reporting(ctx, profile_id, {"outcome": "unchanged",
+                                            "zendesk_user_id": mark["zendesk_user_id"]})
 
     folded = folding.Folded()
     if also or (linked and linked != expected):
@@ -67,9 +73,21 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
     folding.set_link(ctx, profile_id, profile.get("identities") or [], user_id)
     ctx.state.set_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
                          zendesk_user_id=user_id)
+    zendesk_user_changes.clear_deleted(ctx, profile_id)
     result = {"outcome": "created" if created else "updated", "zendesk_user_id": user_id}
     if folded.changed:
         result.update(folded=folded.folded, repointed=folded.repointed)
+    return _reporting(ctx, profile_id, result)
+
+
+def _reporting(ctx: Context, profile_id: str, result: dict) -> dict:
+    """The decision, with the email identity changes made in Zendesk since the last one."""
+    changes = zendesk_user_changes.pending_email_changes(ctx, profile_id)
+    if changes:
+        result["zendesk_email_changes"] = changes
+        log.info("email identities changed in Zendesk since the last sync",
+                 extra={"profile_id": profile_id, "changes": len(changes)})
+        zendesk_user_changes.reported(ctx, profile_id, changes)
     return result
 
 

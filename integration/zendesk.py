@@ -164,6 +164,9 @@ class ZendeskClient(ApiClient):
     def update_webhook(self, webhook_id, webhook: dict) -> None:
         self.request("PATCH", f"/webhooks/{webhook_id}", json={"webhook": webhook})
 
+    def delete_webhook(self, webhook_id) -> None:
+        self.request("DELETE", f"/webhooks/{webhook_id}")
+
     def get_webhook_signing_secret(self, webhook_id) -> str:
         return self.request("GET", f"/webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
 

@@ -143,7 +143,7 @@ def _start_preview(stack: DevStack, port: int) -> ZafHost:
 
 def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
     """What `setup` does in production: Omneo's webhooks (so edits in the sandbox are delivered
-    for real) and Zendesk's ticket webhook, whose signing secret the receiver then uses."""
+    for real) and Zendesk's ticket and user webhooks, whose signing secret the receiver then uses."""
     settings = load_settings(stack.env)
     omneo, zendesk = onboarding.clients(settings, connect_redis(settings))
     urls = onboarding.receiver_urls(receiver)
@@ -151,6 +151,7 @@ def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
     onboarding.ensure_user_fields(zendesk, settings)
     _, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
     stack.env["ZENDESK_WEBHOOK_SECRET"] = zendesk.get_webhook_signing_secret(hook_id)
+    onboarding.ensure_zendesk_user_webhook(zendesk, urls["zendesk"], stack.env["ZENDESK_WEBHOOK_SECRET"])
 
 
 def _write_env_file(stack: DevStack) -> Path:

@@ -58,7 +58,8 @@ def check(public_url: str | None) -> None:
               "receiver at, e.g. https://oz.example.com (default: PUBLIC_URL)")
 @click.option("--show-secret", is_flag=True, help="print the Zendesk webhook's signing secret")
 def setup(public_url: str | None, show_secret: bool) -> None:
-    """Register our Omneo webhooks and the Zendesk ticket-event webhook (idempotent).
+    """Register our Omneo webhooks and the Zendesk ticket- and user-event
+    webhooks (idempotent).
 
     \b
     First, an admin creates the OAuth client it connects with:
@@ -82,6 +83,7 @@ def setup(public_url: str | None, show_secret: bool) -> None:
         row, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
         rows.append(row)
         secret = zendesk.get_webhook_signing_secret(hook_id)
+        rows.append(onboarding.ensure_zendesk_user_webhook(zendesk, urls["zendesk"], secret))
     except AuthFailure as exc:
         click.echo(f"omneo-zendesk: setup stopped: {exc}", err=True)
         raise SystemExit(1)

@@ -52,7 +52,7 @@ class ZendeskTicketDetail(Schema):
     status = fields.String(allow_none=True)
 
 
-class ZendeskTicketEvent(Schema):
+class ZendeskEvent(Schema):
     """An event-subscribed webhook's body: {type, id, time, subject, detail, event, ...}."""
 
     class Meta:
@@ -63,8 +63,25 @@ class ZendeskTicketEvent(Schema):
     time = IsoTime(required=True)
     account_id = fields.Integer(allow_none=True)
     subject = fields.String(allow_none=True)
-    detail = fields.Nested(ZendeskTicketDetail, required=True)
     event = fields.Dict(load_default=dict)
+
+
+class ZendeskTicketEvent(ZendeskEvent):
+    detail = fields.Nested(ZendeskTicketDetail, required=True)
+
+
+class ZendeskUserDetail(Schema):
+    """The user as a user event describes it; ids arrive as strings."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = Identifier(required=True, validate=validate.Regexp(r"^\d{1,20}$", error="must be a Zendesk user id (digits)"))
+    external_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=255))
+
+
+class ZendeskUserEvent(ZendeskEvent):
+    detail = fields.Nested(ZendeskUserDetail, required=True)
 
 
 class Identifiers(fields.Field):

@@ -1,4 +1,5 @@
-"""POST /webhooks/zendesk: Zendesk ticket events from an event-subscribed webhook.
+"""POST /webhooks/zendesk: Zendesk ticket events from an event-subscribed webhook (and user
+events from the second one, handed to web/zendesk_user_webhooks.py once verified).
 
 Verify the signature (and its timestamp), validate the event, keep only the event types the
 TICKET_EVENTS setting names, dedupe by the event id, and enqueue the interaction job.
@@ -9,7 +10,9 @@ from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
 from integration import interactions
+from integration.settings import USER_EVENT_PREFIX
 from integration.signatures import verify_zendesk
+from web import zendesk_user_webhooks
 from web.delivery import enqueue_once, read_json_object
 from web.responses import ignored, problem
 from web.schemas import ZendeskTicketEvent, first_error
@@ -31,6 +34,8 @@ def receive():
     payload, refusal = read_json_object(raw)
     if refusal:
         return refusal
+    if str(payload.get("type", "")).startswith(USER_EVENT_PREFIX):  # the user-events webhook's
+        return zendesk_user_webhooks.receive(ext, payload)
     try:
         body = TICKET_EVENT.load(payload)
     except ValidationError as exc:

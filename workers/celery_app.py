@@ -15,6 +15,7 @@ TASK_QUEUES = {
     "omneo_zendesk.sync_profile": "sync",
     "omneo_zendesk.merge_profiles": "sync",
     "omneo_zendesk.link_identity": "sync",
+    "omneo_zendesk.zendesk_user_event": "sync",
     "omneo_zendesk.erase_profile": "erasure",
     "omneo_zendesk.ticket_interaction": "interactions",
     "omneo_zendesk.reconcile": "reconcile",

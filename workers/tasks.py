@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integration import erasure, interactions, linking, merge, sync
+from integration import erasure, interactions, linking, merge, sync, zendesk_user_events
 from workers import metrics, runtime
 from workers.base import IntegrationTask
 
@@ -30,6 +30,11 @@ def merge_profiles(self, profile_id: str, merged_ids: list):
 @shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.link_identity")
 def link_identity(self, profile_id: str, zendesk_user_id: str | None = None):
     return linking.link_identity(runtime.context(), profile_id, zendesk_user_id)
+
+
+@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.zendesk_user_event")
+def zendesk_user_event(self, job: dict):
+    return zendesk_user_events.handle(runtime.context(), job)
 
 
 @shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.erase_profile")

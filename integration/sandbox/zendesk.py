@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
 from integration.sandbox.zendesk_oauth import OAuthServer
+from integration.sandbox.zendesk_user_events import UserEvents
 from integration.signatures import zendesk_signature
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -82,10 +83,13 @@ class ZendeskSandbox(SandboxApp):
         r("/_sandbox/users/<int:user_id>", ["PUT"], self.ctl_edit_user, control=True)
         r("/_sandbox/tickets", ["POST"], self.ctl_add_ticket, control=True)
         r("/_sandbox/tickets/<int:ticket_id>/events", ["POST"], self.ctl_ticket_event, control=True)
+        self.user_events = UserEvents(self)  # user events to subscribed webhooks (its own module)
 
     def reset(self) -> None:
         super().reset()
         self.oauth.reset()
+        if hasattr(self, "user_events"):
+            self.user_events.reset()
         self.bulk_imports = self._bulk_imports_default
         self.export_rate_per_minute = 10  # Zendesk's own limit on incremental exports
         self.users: dict[int, dict] = {}
@@ -182,10 +186,10 @@ class ZendeskSandbox(SandboxApp):
                 return self.users[user_id]
         return None
 
-    def _add_email_identity(self, user: dict, email: str, primary: bool) -> None:
+    def _add_email_identity(self, user: dict, email: str, primary: bool) -> dict | None:
         identities = self.identities_by_user.setdefault(user["id"], [])
         if any(i["type"] == "email" and i["value"].lower() == email.lower() for i in identities):
-            return
+            return None
         if primary:
             for i in identities:
                 if i["type"] == "email":
@@ -195,6 +199,7 @@ class ZendeskSandbox(SandboxApp):
                            "created_at": self._now(), "updated_at": self._now()})
         if primary:
             user["email"] = email
+        return identities[-1]
 
     def _validate(self, data: dict, creating: bool) -> None:
         email = data.get("email")
@@ -205,7 +210,8 @@ class ZendeskSandbox(SandboxApp):
         if data.get("role") not in (None, "end-user", "agent", "admin"):
             raise _invalid("role", "Role: is not valid")
 
-    def _apply(self, user: dict, data: dict) -> None:
+    def _apply(self, user: dict, data: dict, creating: bool = False) -> None:
+        previous_external_id = user.get("external_id")
         known = {f["key"] for f in self.fields}
         for key in ("name", "phone", "external_id", "role", "notes", "details"):
             if key in data:
@@ -218,9 +224,13 @@ class ZendeskSandbox(SandboxApp):
                     user["user_fields"][key] = value
         if data.get("email"):
             primary = not any(i["type"] == "email" for i in self.identities_by_user.get(user["id"], []))
-            self._add_email_identity(user, data["email"], primary)
+            added = self._add_email_identity(user, data["email"], primary)
+            if added and not creating:
+                self.user_events.identity("created", user, added)
         user["updated_at"] = self._now()
         user["_updated"] = time.time()
+        if not creating:
+            self.user_events.external_id_changed(user, previous_external_id)
 
     def _create(self, data: dict) -> dict:
         self._validate(data, creating=True)
@@ -231,7 +241,7 @@ class ZendeskSandbox(SandboxApp):
                 "created_at": now, "updated_at": now}
         self.users[user["id"]] = user
         self.identities_by_user[user["id"]] = []
-        self._apply(user, data)
+        self._apply(user, data, creating=True)
         return user
 
     def _public(self, user: dict) -> dict:
@@ -358,6 +368,7 @@ class ZendeskSandbox(SandboxApp):
         del self.users[user_id]
         user.update(active=False, updated_at=self._now(), _updated=time.time())
         self.deleted[user_id] = user
+        self.user_events.deleted(user)
         return json_response({"user": self._public(user)})
 
     def purge_user(self, request, user_id):
@@ -389,6 +400,7 @@ class ZendeskSandbox(SandboxApp):
         del self.users[user_id]
         self.merged_into[user_id] = target["id"]
         target["updated_at"], target["_updated"] = self._now(), time.time()
+        self.user_events.merged(source, target)
         return json_response({"user": self._public(target)})
 
     def identities(self, request, user_id):
@@ -407,6 +419,7 @@ class ZendeskSandbox(SandboxApp):
         if chosen["type"] == "email":
             user["email"] = chosen["value"]
         user["updated_at"], user["_updated"] = self._now(), time.time()
+        self.user_events.identity("changed", user, chosen)
         return json_response({"identities": identities})
 
     def delete_identity(self, request, user_id, identity_id):
@@ -421,6 +434,7 @@ class ZendeskSandbox(SandboxApp):
             user["email"] = rest[0]["value"] if rest else None
             if rest:
                 rest[0]["primary"] = True
+        self.user_events.identity("deleted", user, chosen)
         return json_response(None, 204)
 
     def me(self, request):
@@ -502,8 +516,9 @@ class ZendeskSandbox(SandboxApp):
             if not data.get(key):
                 raise ApiFailure(400, {"errors": [{"code": "InvalidInput", "title": f"{key} is required"}]})
         webhook_id = "01" + secrets.token_hex(12).upper()
+        given = (data.pop("signing_secret", None) or {}).get("secret")  # only when creating
         hook = dict(data, id=webhook_id, created_at=self._now(),
-                    _secret=self.webhook_secret or base64.b64encode(secrets.token_bytes(32)).decode())
+                    _secret=given or self.webhook_secret or base64.b64encode(secrets.token_bytes(32)).decode())
         self.webhooks[webhook_id] = hook
         return json_response({"webhook": {k: v for k, v in hook.items() if not k.startswith("_")}}, 201)
 
@@ -558,7 +573,9 @@ class ZendeskSandbox(SandboxApp):
             if "email" in data:  # a hand edit replaces the primary address
                 for identity in self.identities_by_user.get(user_id, []):
                     identity["primary"] = False
-                self._add_email_identity(user, data.pop("email"), primary=True)
+                added = self._add_email_identity(user, data.pop("email"), primary=True)
+                if added:
+                    self.user_events.identity("created", user, added)
             self._apply(user, data)
             return json_response({"user": self._public(user)})
 

@@ -49,10 +49,11 @@ def row(output: str, item: str) -> str:
 def test_setup_registers_everything_once_even_when_run_twice(env, omneo_sandbox, zendesk_sandbox):
     first = run(env, "setup", "--public-url", "https://oz.example.com")
     assert first.exit_code == 0, first.output
-    assert statuses(first.output) == ["created"] * (6 + 1 + 1)  # Omneo triggers, user field, Zendesk
+    # Omneo triggers, user field, Zendesk ticket and user webhooks
+    assert statuses(first.output) == ["created"] * (6 + 1 + 1 + 1)
     second = run(env, "setup", "--public-url", "https://oz.example.com")
     assert second.exit_code == 0, second.output
-    assert statuses(second.output) == ["unchanged"] * 8
+    assert statuses(second.output) == ["unchanged"] * 9
 
     hooks = list(omneo_sandbox.webhooks.values())
     assert sorted(h["trigger"] for h in hooks) == sorted([
@@ -60,10 +61,13 @@ def test_setup_registers_everything_once_even_when_run_twice(env, omneo_sandbox,
         "identity.created", "identity.updated"])
     assert {h["url"] for h in hooks} == {"https://oz.example.com/webhooks/omneo"}
     assert {h["namespace"] for h in hooks} == {"zendesk"}
-    [zhook] = zendesk_sandbox.webhooks.values()
-    assert zhook["endpoint"] == "https://oz.example.com/webhooks/zendesk"
+    zhook, uhook = sorted(zendesk_sandbox.webhooks.values(), key=lambda h: h["name"])
+    assert zhook["endpoint"] == uhook["endpoint"] == "https://oz.example.com/webhooks/zendesk"
     assert zhook["http_method"] == "POST" and zhook["request_format"] == "json"
     assert "zen:event-type:ticket.created" in zhook["subscriptions"]
+    assert {"zen:event-type:user.merged", "zen:event-type:user.deleted",
+            "zen:event-type:user.external_id_changed"} <= set(uhook["subscriptions"])
+    assert uhook["_secret"] == zhook["_secret"]  # one ZENDESK_WEBHOOK_SECRET verifies both
     assert [f["key"] for f in zendesk_sandbox.fields] == ["omneo_tier"]
 
 
@@ -74,7 +78,7 @@ def test_setup_moves_our_webhooks_to_a_new_url_and_leaves_others_alone(env, omne
     run(env, "setup", "--public-url", "https://old.example.com")
     moved = run(env, "setup", "--public-url", "https://new.example.com/")
     assert moved.exit_code == 0
-    assert statuses(moved.output) == ["updated"] * 6 + ["unchanged", "updated"]
+    assert statuses(moved.output) == ["updated"] * 6 + ["unchanged", "updated", "updated"]
     ours = [h for h in omneo_sandbox.webhooks.values() if h["namespace"] == "zendesk"]
     assert len(ours) == 6 and {h["url"] for h in ours} == {"https://new.example.com/webhooks/omneo"}
     assert [h["url"] for h in omneo_sandbox.webhooks.values() if h["namespace"] == "crm"] == [
@@ -97,7 +101,8 @@ def test_check_passes_once_set_up_and_the_secret_is_in_place(env):
     result = run(dict(env, ZENDESK_WEBHOOK_SECRET=secret), "check")
     assert result.exit_code == 0, result.output
     for item in ("settings", "redis", "omneo: auth", "omneo: webhooks", "omneo: identity handle",
-                 "zendesk: auth", "zendesk: user fields", "zendesk: ticket webhook"):
+                 "zendesk: auth", "zendesk: user fields", "zendesk: ticket webhook",
+                 "zendesk: user webhook"):
         assert " ok " in row(result.output, item), result.output
     assert "secret matches" in row(result.output, "zendesk: ticket webhook")
 
@@ -112,7 +117,20 @@ def test_check_names_what_to_fix_and_fails(env):
     assert "FAIL" in omneo and "401" in omneo and "OMNEO_API_TOKEN" in omneo
     # the old secret no longer matches the registered webhook's
     assert "FAIL" in row(result.output, "zendesk: ticket webhook")
+    assert "FAIL" in row(result.output, "zendesk: user webhook")
     assert "wrong-omneo-token" not in result.output
+
+
+def test_setup_recreates_a_user_webhook_signed_with_another_secret(env, zendesk_sandbox):
+    run(env, "setup", "--public-url", "https://oz.example.com")
+    ticket_hook = next(h for h in zendesk_sandbox.webhooks.values() if h["name"].endswith("ticket events"))
+    user_hook = next(h for h in zendesk_sandbox.webhooks.values() if h["name"].endswith("user events"))
+    user_hook["_secret"] = "another-secret"  # made by hand, or before the ticket webhook was re-made
+    again = run(env, "setup", "--public-url", "https://oz.example.com")
+    assert "re-created" in row(again.output, "zendesk user webhook"), again.output
+    users = [h for h in zendesk_sandbox.webhooks.values() if h["name"].endswith("user events")]
+    assert len(users) == 1 and users[0]["id"] != user_hook["id"]
+    assert users[0]["_secret"] == ticket_hook["_secret"]
 
 
 def test_check_refuses_bad_settings_with_one_line(env):
