@@ -22,7 +22,7 @@ import re
 import time
 import uuid
 
-from integration import folding, keys, sync
+from integration import folding, keys, paths, sync
 from integration.context import Context
 from integration.errors import Conflict, NotFound, TransientError
 
@@ -78,7 +78,7 @@ def _candidates(ctx: Context, profile_id: str, hinted: str | None) -> list[tuple
     mark = ctx.state.get_synced(profile_id) or {}
     for user_id in (hinted, mark.get("zendesk_user_id")):
         user_id = str(user_id or "").strip()
-        if not user_id.isdigit() or user_id in found:
+        if not paths.is_id(user_id, paths.ZENDESK_ID) or user_id in found:
             continue
         user = ctx.zendesk.find_user(user_id)
         if user is not None and not _names(user, profile_id):

@@ -3,17 +3,29 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate
 
+from integration import paths
+
 
 class Identifier(fields.Field):
-    """An id that arrives as a string or a number; kept as a non-empty string."""
+    """An id that arrives as a string or a number; kept as a string of the shape its API gives
+    ids (`paths`), so nothing that could leave a path segment or a Redis key gets in."""
+
+    shape, error = paths.TOKEN_ID, ("must be an id: up to 64 ASCII letters, digits and _ . : -, "
+                                    "starting with a letter or digit")
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValidationError("must be a string or an integer id")
         value = str(value).strip()
-        if not value or len(value) > 64 or "/" in value:
-            raise ValidationError("must be a non-empty id of at most 64 characters")
+        if not paths.is_id(value, self.shape):
+            raise ValidationError(self.error)
         return value
+
+
+class ZendeskId(Identifier):
+    """A Zendesk user or ticket id: ASCII digits, at most 20."""
+
+    shape, error = paths.ZENDESK_ID, "must be a Zendesk id (at most 20 ASCII digits)"
 
 
 class OmneoProfileEvent(Schema):
@@ -46,8 +58,8 @@ class ZendeskTicketDetail(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = Identifier(required=True)
-    requester_id = Identifier(allow_none=True, load_default=None)
+    id = ZendeskId(required=True)
+    requester_id = ZendeskId(allow_none=True, load_default=None)
     subject = fields.String(allow_none=True, load_default=None)
     status = fields.String(allow_none=True)
 
@@ -176,7 +188,7 @@ class OmneoIdentityEvent(Schema):
     @staticmethod
     def _user_id(value, name: str) -> str:
         text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-        if not text.isdigit() or len(text) > 20:
+        if not paths.is_id(text, paths.ZENDESK_ID):
             raise ValidationError("must be a Zendesk user id (digits)", name)
         return text
 
