@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 
@@ -153,17 +152,10 @@ def forget(ctx: Context, profile_id: str, users: list[dict] = ()) -> None:
     doomed = set(keys.profile_keys(profile_id))
     for user in users:
         doomed.update(keys.zendesk_user_keys(user["zendesk_user_id"]))
-    for pattern in keys.profile_key_patterns(_glob_escape(profile_id)):
-        doomed.update(k.decode() if isinstance(k, bytes) else k
-                      for k in ctx.redis.scan_iter(match=pattern, count=500))
     doomed.discard(keys.erased(profile_id))
     doomed.discard(keys.profile_lock(profile_id))  # ours right now; released on the way out
     if doomed:
         ctx.redis.delete(*doomed)
-
-
-def _glob_escape(value: str) -> str:
-    return re.sub(r"([\\*?\[\]])", r"\\\1", value)
 
 
 # the audit trail

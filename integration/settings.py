@@ -37,7 +37,7 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str
+    redis_url: str = field(repr=False)  # may carry the Redis password
     omneo_base_url: str
     omneo_tenant: str
     omneo_api_token: str = field(repr=False)
@@ -68,6 +68,7 @@ class Settings:
     public_url: str | None = None
     flower_basic_auth: str | None = field(default=None, repr=False)
     prometheus_multiproc_dir: str | None = None
+    metrics_token: str | None = field(default=None, repr=False)
 
     def cx_manager_url(self, profile_id: str) -> str:
         return self.cx_manager_profile_url.format(tenant=self.omneo_tenant, profile_id=profile_id)
@@ -217,6 +218,10 @@ class SettingsSchema(Schema):
         load_default=None,
     )
     PROMETHEUS_MULTIPROC_DIR = fields.String(load_default=None)
+    METRICS_TOKEN = fields.String(
+        validate=validate.Regexp(r"^[\x21-\x7e]{16,}$", error="at least 16 printable ASCII characters"),
+        load_default=None,
+    )
 
     @validates_schema
     def _check_alternatives(self, data, **kwargs):
@@ -299,4 +304,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         public_url=(data["PUBLIC_URL"] or "").rstrip("/") or None,
         flower_basic_auth=data["FLOWER_BASIC_AUTH"],
         prometheus_multiproc_dir=data["PROMETHEUS_MULTIPROC_DIR"],
+        metrics_token=data["METRICS_TOKEN"],
     )

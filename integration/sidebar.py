@@ -44,7 +44,8 @@ def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None)
     """The sidebar's answer for a Zendesk requester: `{"found": false}` or the found view."""
     zendesk_user_id = str(zendesk_user_id)
     linked = _linked_profile_id(ctx, zendesk_user_id)
-    if linked:
+    # a mapping (or a cached view) can outlive an erasure that did not know this requester
+    if linked and not ctx.state.is_erased(linked):
         view = _cached(ctx, linked)
         if view is not None:
             return view

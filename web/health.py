@@ -1,7 +1,11 @@
 """Liveness, readiness and Prometheus metrics."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from web.responses import problem
 
 from workers import metrics as job_metrics
 from workers.celery_app import QUEUES
@@ -27,4 +31,10 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     ext = current_app.extensions["omneo_zendesk"]
+    token = ext.settings.metrics_token
+    if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode("latin-1"),
+                                         f"Bearer {token}".encode()):
+        body, status = problem(401, "/metrics wants Authorization: Bearer <METRICS_TOKEN>")
+        body.headers["WWW-Authenticate"] = "Bearer"
+        return body, status
     return Response(job_metrics.render(ext.redis, QUEUES), mimetype=job_metrics.CONTENT_TYPE)

@@ -1,9 +1,10 @@
 """Marshmallow schemas of what the senders post to us."""
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import (INCLUDE, Schema, ValidationError, fields, post_load, validate,
+                         validates_schema)
 
-from integration import paths
+from integration import folding, paths
 
 
 class Identifier(fields.Field):
@@ -193,10 +194,31 @@ class OmneoIdentityEvent(Schema):
         return text
 
 
+# `X-Omneo-Event` is not covered by the signature, so a signed body of one event could be replayed
+# under another's name. Bodies of other events that must never read as a deletion:
+OTHER_EVENTS_FIELDS = ("profile_id", "handle", "identifier", "winner_id", "loser_id",
+                       "merged_profile_id", "merged_profile_ids")
+
+
 class OmneoProfileDeleted(OmneoProfileEvent):
-    """`profile.deleted`: expect nothing but `id`; `identities` (the `zendesk` one) when sent."""
+    """`profile.deleted`: expect nothing but `id`; `identities` (the `zendesk` one) when sent.
+
+    Refused when the body contradicts the event: it says the profile is live (a `profile_type`
+    other than deleted or merged: a `profile.created|updated` body), or it carries the fields of
+    an identity or merge event."""
 
     identities = fields.List(fields.Nested(IdentityRef), load_default=list, allow_none=True)
+
+    @validates_schema(pass_original=True)
+    def _is_a_deletion(self, data, original, **kwargs):
+        kind = original.get("profile_type")
+        if kind is not None and kind not in folding.GONE_PROFILE_TYPES:
+            raise ValidationError("a profile.deleted body cannot describe a live profile "
+                                  "(profile_type is not deleted); refused", "profile_type")
+        other = [name for name in OTHER_EVENTS_FIELDS if name in original]
+        if other:
+            raise ValidationError("a profile.deleted body carries only the profile's id (and "
+                                  "identities), not another event's fields; refused", other[0])
 
 
 def first_error(messages) -> str:
