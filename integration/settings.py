@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import string
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -93,6 +94,21 @@ _URL = validate.URL(require_tld=False, schemes={"http", "https"}, error="an http
 _NAME = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", flags=re.I, error="letters, digits and dashes")
 
 
+PROFILE_URL_PLACEHOLDERS = ("tenant", "profile_id")
+
+
+def _profile_url(value: str) -> None:
+    """An http(s) URL whose only placeholders are {tenant} and {profile_id}."""
+    try:
+        fields_ = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value)
+                   if name is not None]
+    except ValueError:  # an unbalanced brace
+        fields_ = [("", None, None)]
+    if any(name not in PROFILE_URL_PLACEHOLDERS or spec or conv for name, spec, conv in fields_):
+        raise ValidationError("an http(s) URL whose only placeholders are {tenant} and {profile_id}")
+    _URL(value.format(tenant="tenant", profile_id="profile"))
+
+
 def _csv(allowed: tuple[str, ...]):
     def check(value: str) -> None:
         items = [v.strip() for v in value.split(",") if v.strip()]
@@ -140,7 +156,7 @@ class SettingsSchema(Schema):
     )
     OMNEO_NAMESPACE = fields.String(validate=_NAME, load_default="zendesk")
     OMNEO_IDENTITY_HANDLE = fields.String(validate=_NAME, load_default="zendesk")
-    CX_MANAGER_PROFILE_URL = fields.String(load_default=Settings.cx_manager_profile_url)
+    CX_MANAGER_PROFILE_URL = fields.String(validate=_profile_url, load_default=Settings.cx_manager_profile_url)
     ZENDESK_SUBDOMAIN = fields.String(validate=_NAME, load_default=None)
     ZENDESK_BASE_URL = fields.String(validate=_URL, load_default=None)
     ZENDESK_EMAIL = fields.String(
