@@ -44,7 +44,8 @@ class OmneoClient(ApiClient):
 
     def search_profile_by_identity(self, handle: str, identifier: str) -> dict | None:
         try:
-            body = self.request("POST", "/profiles/search-id", json={"type": handle, "id": identifier})
+            query = {"type": P.handle(handle), "id": P.text(identifier, "identifier")}
+            body = self.request("POST", "/profiles/search-id", json=query)
         except NotFound:
             return None
         data = body.get("data") if isinstance(body, dict) else None
@@ -62,7 +63,7 @@ class OmneoClient(ApiClient):
         if updated_since:
             params["filter[updated_at][gte]"] = updated_since
         if after_id:
-            params["filter[id][gt]"] = after_id
+            params["filter[id][gt]"] = P.token(after_id, "Omneo profile id")
         if ids:
             params["filter[id][in]"] = ",".join(P.token(i, "Omneo profile id") for i in ids)
         body = self.request("GET", "/profiles", params=params)

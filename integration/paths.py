@@ -20,6 +20,10 @@ ZENDESK_ID = re.compile(r"[0-9]{1,20}")
 TOKEN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 # An Omneo identity handle, as OMNEO_IDENTITY_HANDLE allows.
 HANDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# An opaque paging cursor (Zendesk's are URL-safe base64).
+CURSOR = re.compile(r"[A-Za-z0-9+/=_.-]{1,1024}")
+# A value that goes into a query string or a JSON body, not a path: any printable text.
+TEXT = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{1,255}")
 
 
 class BadId(PermanentError):
@@ -70,6 +74,12 @@ class Paths:
 
     def handle(self, value) -> str:
         return checked(self.api, "identity handle", value, HANDLE)
+
+    def cursor(self, value) -> str:
+        return checked(self.api, "paging cursor", value, CURSOR)
+
+    def text(self, value, kind: str) -> str:
+        return checked(self.api, kind, value, TEXT)
 
     @staticmethod
     def path(*parts: str) -> str:

@@ -63,7 +63,7 @@ class ZendeskClient(ApiClient):
         return self.request("PUT", _user(user_id), json={"user": changes})["user"]
 
     def find_user_by_external_id(self, external_id: str) -> dict | None:
-        users = self.request("GET", "/users/search", params={"external_id": external_id})["users"]
+        users = self.request("GET", "/users/search", params={"external_id": P.token(external_id, "external id")})["users"]
         return users[0] if users else None
 
     def find_users_by_email(self, email: str) -> list[dict]:
@@ -90,7 +90,7 @@ class ZendeskClient(ApiClient):
 
     def merge_users(self, source_id, target_id) -> dict:
         """Merge end user `source_id` into `target_id`; the source's tickets move with it."""
-        return self.request("PUT", _user(source_id, "merge"), json={"user": {"id": target_id}})["user"]
+        return self.request("PUT", _user(source_id, "merge"), json={"user": {"id": int(P.zendesk(target_id, "Zendesk user id"))}})["user"]
 
     def list_identities(self, user_id) -> list[dict]:
         return self.request("GET", _user(user_id, "identities"))["identities"]
@@ -117,7 +117,7 @@ class ZendeskClient(ApiClient):
         Starts at `cursor` when given (the `after_cursor` of an earlier export), else at
         `start_time` (unix seconds). The export has its own limit (10 requests a minute), held by
         `export_limiter` on top of the account-wide one."""
-        params: dict = {"cursor": cursor} if cursor else {"start_time": int(start_time or 0)}
+        params: dict = {"cursor": P.cursor(cursor)} if cursor else {"start_time": int(start_time or 0)}
         if per_page:
             params["per_page"] = per_page
         while True:
@@ -126,7 +126,7 @@ class ZendeskClient(ApiClient):
             yield body.get("users", []), body
             if body.get("end_of_stream") or not body.get("after_cursor"):
                 return
-            cursor = advance("zendesk", "incremental user export", cursor, body["after_cursor"])
+            cursor = advance("zendesk", "incremental user export", cursor, P.cursor(body["after_cursor"]))
             params = {"cursor": cursor, **({"per_page": per_page} if per_page else {})}
 
     def get_job_statuses(self, job_ids: list[str]) -> list[dict]:
