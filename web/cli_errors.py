@@ -34,6 +34,9 @@ class OneLineErrors(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.exceptions.UsageError as exc:  # a bad option: its one line, not the usage
+            click.echo(f"omneo-zendesk: {' '.join(exc.format_message().split())}", err=True)
+            ctx.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
                 SystemExit, KeyboardInterrupt):
             raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 HOSTILE_IDS = ["..", ".", "", "../identities", "1/../../tickets", "a?b=c", "a#b", "%2e%2e", "a/b",
-               "a\\b", "1,2", " ", "a b", "12\n", "١٢٣", "１２", "é", "\ud800", "x" * 65, "1" * 21, True, 1.5,
+               "a\\b", "1,2", " ", "a b", "1\n2", "١٢٣", "１２", "é", "\ud800", "x" * 65, "1" * 21, True, 1.5,
                None, ["1"], {"id": "1"}]
 # the same, as a JSON body can carry them (a lone surrogate is written as its escape)
 HOSTILE_JSON_IDS = [v for v in HOSTILE_IDS if v is not None]
