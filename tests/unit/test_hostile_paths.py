@@ -13,7 +13,7 @@ import responses
 
 from integration.http import ApiClient
 from integration.omneo import OmneoClient
-from integration.paths import BadId
+from integration.errors import PermanentError
 from integration.zendesk import ZendeskClient
 from tests.unit.hostile import HOSTILE_IDS, Tally
 from workers import policy
@@ -184,7 +184,7 @@ def test_no_hostile_id_makes_any_client_method_leave_its_route(recorder):
                     try:
                         call(client, value)
                         outcome = "called"
-                    except BadId:
+                    except PermanentError:  # paths.BadId
                         outcome = "refused"
                     except Exception as exc:  # anything else is a bug of its own
                         outcome = type(exc).__name__
@@ -210,7 +210,7 @@ def test_a_hostile_id_in_an_api_answer_dead_letters_with_the_reason(ctx, zendesk
                "type": "zen:event-type:ticket.created", "time": "2026-11-27T10:00:00Z",
                "requester_id": None, "subject": None}
         before = len(zendesk_sandbox.call_log)
-        with pytest.raises(BadId) as raised:
+        with pytest.raises(PermanentError) as raised:
             record_ticket_event(ctx, job)
         decision = policy.decide(raised.value, 0, 0, settings)
         tally.saw(decision.action)
