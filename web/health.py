@@ -28,12 +28,18 @@ def readyz():
     return jsonify(status="ok", redis=True)
 
 
+def may_read_metrics(token: str | None, authorization: str | None) -> bool:
+    """Anyone when METRICS_TOKEN is unset; else only `Authorization: Bearer <METRICS_TOKEN>`."""
+    if not token:
+        return True
+    return hmac.compare_digest((authorization or "").encode("latin-1", "replace"),
+                               f"Bearer {token}".encode())
+
+
 @bp.get("/metrics")
 def metrics():
     ext = current_app.extensions["omneo_zendesk"]
-    token = ext.settings.metrics_token
-    if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode("latin-1"),
-                                         f"Bearer {token}".encode()):
+    if not may_read_metrics(ext.settings.metrics_token, request.headers.get("Authorization")):
         body, status = problem(401, "/metrics wants Authorization: Bearer <METRICS_TOKEN>")
         body.headers["WWW-Authenticate"] = "Bearer"
         return body, status
