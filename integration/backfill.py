@@ -34,6 +34,7 @@ from typing import Callable
 from integration import keys, mapping
 from integration.context import Context
 from integration.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from integration.paging import advance
 from integration.sync import ensure_tier_field, link_identity, make_email_primary, sync_profile
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,8 @@ class Backfill:
                 rows, _ = self._call(self.ctx.omneo.profiles_page, page_size=BATCH_SIZE,
                                      after_id=after_id)
                 if rows:
-                    after_id = str(rows[-1]["id"])
+                    after_id = advance("omneo", "backfill's profile pages", after_id,
+                                       str(rows[-1]["id"]))
                     outstanding.append(self._submit(rows, after_id))
                 self._finish_head(outstanding)
                 while (sum(not b.finished for b in outstanding) >= self.jobs

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 
-from integration import folding, keys, sync
+from integration import folding, keys, paths, sync
 from integration.context import Context
 from integration.errors import Conflict, NotFound, TransientError
 
@@ -78,7 +77,7 @@ def _candidates(ctx: Context, profile_id: str, hinted: str | None) -> list[tuple
     mark = ctx.state.get_synced(profile_id) or {}
     for user_id in (hinted, mark.get("zendesk_user_id")):
         user_id = str(user_id or "").strip()
-        if not user_id.isdigit() or user_id in found:
+        if not paths.is_id(user_id, paths.ZENDESK_ID) or user_id in found:
             continue
         user = ctx.zendesk.find_user(user_id)
         if user is not None and not _names(user, profile_id):
@@ -153,17 +152,10 @@ def forget(ctx: Context, profile_id: str, users: list[dict] = ()) -> None:
     doomed = set(keys.profile_keys(profile_id))
     for user in users:
         doomed.update(keys.zendesk_user_keys(user["zendesk_user_id"]))
-    for pattern in keys.profile_key_patterns(_glob_escape(profile_id)):
-        doomed.update(k.decode() if isinstance(k, bytes) else k
-                      for k in ctx.redis.scan_iter(match=pattern, count=500))
     doomed.discard(keys.erased(profile_id))
     doomed.discard(keys.profile_lock(profile_id))  # ours right now; released on the way out
     if doomed:
         ctx.redis.delete(*doomed)
-
-
-def _glob_escape(value: str) -> str:
-    return re.sub(r"([\\*?\[\]])", r"\\\1", value)
 
 
 # the audit trail

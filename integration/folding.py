@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from integration import paths
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
 
@@ -60,7 +61,7 @@ def consolidate(ctx: Context, profile: dict, candidates: Iterable[str],
         if user_id in seen:
             continue
         seen.add(user_id)
-        user = _present(ctx.zendesk.find_user(user_id)) if user_id.isdigit() else None
+        user = _present(ctx.zendesk.find_user(user_id)) if paths.is_id(user_id, paths.ZENDESK_ID) else None
         if user is not None:
             users.append(user)
     if not users:

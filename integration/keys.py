@@ -44,10 +44,6 @@ def sidebar_cache(profile_id: str) -> str:
     return f"{PREFIX}:cache:sidebar:{profile_id}"
 
 
-def sidebar_cache_pattern(profile_id: str) -> str:
-    return f"{PREFIX}:cache:sidebar:{profile_id}*"
-
-
 def sidebar_requester(zendesk_user_id: str) -> str:
     """Which profile a Zendesk requester resolved to (two ids, no personal data); as short-lived
     as the sidebar cache, and checked against that cache before it is trusted."""
@@ -138,7 +134,8 @@ ZENDESK_AUTH_PROBLEM = f"{PREFIX}:zendesk:auth:problem"
 
 
 def profile_keys(profile_id: str) -> list[str]:
-    """Every per-profile key, for erasure (the sidebar cache is matched by pattern)."""
+    """Every per-profile key, for erasure: exact names, never a pattern (a pattern for profile
+    `12` also matches `123`'s keys, and costs a scan of the whole keyspace)."""
     return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
             *sidebar_views(profile_id), zendesk_user_deleted(profile_id),
             zendesk_email_changes(profile_id)]
@@ -148,12 +145,6 @@ def zendesk_user_keys(zendesk_user_id: str) -> list[str]:
     """Keys about one Zendesk user that point at a profile, for erasure of that profile."""
     return [*sidebar_requester_links(zendesk_user_id), dlq_by_zendesk_user(zendesk_user_id),
             zendesk_user_event_clock(zendesk_user_id)]
-
-
-def profile_key_patterns(profile_id: str) -> list[str]:
-    """Per-profile keys that come in variants, as SCAN patterns, for erasure.
-    `profile_id` must already be glob-escaped."""
-    return [sidebar_cache_pattern(profile_id)]
 
 
 def due(queue: str) -> str:

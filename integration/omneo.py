@@ -5,6 +5,14 @@ from typing import Any, Iterator
 
 from integration.errors import NotFound
 from integration.http import ApiClient, Limiter
+from integration.paging import advance
+from integration.paths import Paths, same_email, search_email
+
+P = Paths("omneo")
+
+
+def _profile(profile_id, *rest: str) -> str:
+    return P.path("profiles", P.token(profile_id, "Omneo profile id"), *rest)
 
 
 class OmneoClient(ApiClient):
@@ -17,7 +25,7 @@ class OmneoClient(ApiClient):
 
     # profiles
     def get_profile(self, profile_id: str) -> dict:
-        return self.request("GET", f"/profiles/{profile_id}")["data"]
+        return self.request("GET", _profile(profile_id))["data"]
 
     def find_profile(self, profile_id: str) -> dict | None:
         try:
@@ -26,11 +34,18 @@ class OmneoClient(ApiClient):
             return None
 
     def find_profiles_by_email(self, email: str) -> list[dict]:
-        return self.request("GET", "/profiles", params={"filter[email]": email})["data"]
+        """The profiles whose address is exactly `email` (case-insensitively): a filter the API
+        applied loosely, or not at all, must not hand us someone else's profile."""
+        wanted = search_email(email)
+        if wanted is None:
+            return []
+        rows = self.request("GET", "/profiles", params={"filter[email]": wanted})["data"]
+        return [p for p in rows if same_email(p.get("email"), wanted)]
 
     def search_profile_by_identity(self, handle: str, identifier: str) -> dict | None:
         try:
-            body = self.request("POST", "/profiles/search-id", json={"type": handle, "id": identifier})
+            query = {"type": P.handle(handle), "id": P.text(identifier, "identifier")}
+            body = self.request("POST", "/profiles/search-id", json=query)
         except NotFound:
             return None
         data = body.get("data") if isinstance(body, dict) else None
@@ -48,9 +63,9 @@ class OmneoClient(ApiClient):
         if updated_since:
             params["filter[updated_at][gte]"] = updated_since
         if after_id:
-            params["filter[id][gt]"] = after_id
+            params["filter[id][gt]"] = P.token(after_id, "Omneo profile id")
         if ids:
-            params["filter[id][in]"] = ",".join(ids)
+            params["filter[id][in]"] = ",".join(P.token(i, "Omneo profile id") for i in ids)
         body = self.request("GET", "/profiles", params=params)
         return body["data"], body.get("meta") or {}
 
@@ -77,30 +92,31 @@ class OmneoClient(ApiClient):
             yield from rows
             if len(rows) < per_page:
                 return
-            after_id = str(rows[-1]["id"])
+            after_id = advance("omneo", "profiles by id", after_id, str(rows[-1]["id"]))
 
     # identities
     def list_identities(self, profile_id: str) -> list[dict]:
-        return self.request("GET", f"/profiles/{profile_id}/identities")["data"]
+        return self.request("GET", _profile(profile_id, "identities"))["data"]
 
     def add_identity(self, profile_id: str, handle: str, identifier: str) -> dict:
         body = {"handle": handle, "identifier": identifier, "is_active": True}
-        return self.request("POST", f"/profiles/{profile_id}/identities", json=body)["data"]
+        return self.request("POST", _profile(profile_id, "identities"), json=body)["data"]
 
     def update_identity(self, profile_id: str, handle: str, identifier: str) -> dict:
         body = {"handle": handle, "identifier": identifier, "is_active": True}
-        return self.request("PUT", f"/profiles/{profile_id}/identities/{handle}", json=body)["data"]
+        return self.request("PUT", _profile(profile_id, "identities", P.handle(handle)), json=body)["data"]
 
     def delete_identity(self, profile_id: str, handle: str) -> None:
         try:
-            self.request("DELETE", f"/profiles/{profile_id}/identities/{handle}")
+            self.request("DELETE", _profile(profile_id, "identities", P.handle(handle)))
         except NotFound:
             pass
 
     def delete_identity_by_id(self, profile_id: str, identity_id) -> None:
         """One identity by its own id: by handle is ambiguous when a profile has two with it."""
         try:
-            self.request("DELETE", f"/profiles/{profile_id}/identities/id/{identity_id}")
+            self.request("DELETE", _profile(profile_id, "identities", "id",
+                                                  P.token(identity_id, "Omneo identity id")))
         except NotFound:
             pass
 
@@ -111,18 +127,18 @@ class OmneoClient(ApiClient):
     def list_profile_interactions(self, profile_id: str, per_page: int = 100) -> list[dict]:
         """The profile's most recent interactions (one page)."""
         params = {"sort": "-created_at", "per_page": per_page}
-        return self.request("GET", f"/profiles/{profile_id}/interactions", params=params)["data"]
+        return self.request("GET", _profile(profile_id, "interactions"), params=params)["data"]
 
     # rewards, for the sidebar
     def get_balances(self, profile_id: str) -> dict:
-        return self.request("GET", f"/profiles/{profile_id}/balances")["data"]
+        return self.request("GET", _profile(profile_id, "balances"))["data"]
 
     def list_benefits(self, profile_id: str) -> list[dict]:
-        return self.request("GET", f"/profiles/{profile_id}/benefits")["data"]
+        return self.request("GET", _profile(profile_id, "benefits"))["data"]
 
     def list_transactions(self, profile_id: str, limit: int = 5) -> list[dict]:
         params = {"sort": "-transacted_at", "per_page": limit}
-        return self.request("GET", f"/profiles/{profile_id}/transactions", params=params)["data"]
+        return self.request("GET", _profile(profile_id, "transactions"), params=params)["data"]
 
     # webhooks
     def list_webhooks(self) -> list[dict]:
@@ -132,4 +148,4 @@ class OmneoClient(ApiClient):
         return self.request("POST", "/webhooks", json=webhook)["data"]
 
     def update_webhook(self, webhook_id, webhook: dict) -> dict:
-        return self.request("PUT", f"/webhooks/{webhook_id}", json=webhook)["data"]
+        return self.request("PUT", P.path("webhooks", P.token(webhook_id, "Omneo webhook id")), json=webhook)["data"]

@@ -34,6 +34,7 @@ from integration import keys, mapping
 from integration.context import Context
 from integration.errors import ApiError, LockBusy, PermanentError
 from integration.lease import Lease
+from integration.paging import PagingStalled
 from integration.sync import sync_profile
 
 log = logging.getLogger(__name__)
@@ -172,11 +173,18 @@ class Run:
     # the two sides
     def omneo_side(self, since: str | None) -> None:
         mark = Watermark(since)
-        page, seen_at_since = 1, set()
+        page, seen_at_since, last_ids, repeats = 1, set(), None, 0
         while self.keep_going():
             try:
                 rows, _ = self.ctx.omneo.profiles_page(page=page, page_size=PAGE_SIZE,
                                                        sort="updated_at,id", updated_since=since)
+                # moving `since` up may fetch the same page once more; a third time, the API
+                # is ignoring the filter and paging would never end
+                ids = [str(p["id"]) for p in rows]
+                repeats, last_ids = (repeats + 1 if ids and ids == last_ids else 0), ids
+                if repeats >= 2:
+                    raise PagingStalled("omneo", "reconciliation's profile pages: the API answered "
+                                                 "the same page again; stopped")
                 fresh = [p for p in rows if str(p["id"]) not in seen_at_since]
                 ids = [str(p["id"]) for p in fresh]
                 users = {(u.get("external_id") or "").lower(): u

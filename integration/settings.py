@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import string
 from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import quote
@@ -51,7 +52,7 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str
+    redis_url: str = field(repr=False)  # may carry the Redis password
     omneo_base_url: str
     omneo_tenant: str
     omneo_api_token: str = field(repr=False)
@@ -97,6 +98,7 @@ class Settings:
     redis_sentinel_master: str | None = None
     redis_min_replicas_acked: int = 0
     redis_wait_timeout_ms: int = 500
+    metrics_token: str | None = field(default=None, repr=False)
 
     def cx_manager_url(self, profile_id: str) -> str:
         return self.cx_manager_profile_url.format(tenant=self.omneo_tenant, profile_id=profile_id)
@@ -130,6 +132,21 @@ class Settings:
 
 _URL = validate.URL(require_tld=False, schemes={"http", "https"}, error="an http(s) URL")
 _NAME = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", flags=re.I, error="letters, digits and dashes")
+
+
+PROFILE_URL_PLACEHOLDERS = ("tenant", "profile_id")
+
+
+def _profile_url(value: str) -> None:
+    """An http(s) URL whose only placeholders are {tenant} and {profile_id}."""
+    try:
+        fields_ = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value)
+                   if name is not None]
+    except ValueError:  # an unbalanced brace
+        fields_ = [("", None, None)]
+    if any(name not in PROFILE_URL_PLACEHOLDERS or spec or conv for name, spec, conv in fields_):
+        raise ValidationError("an http(s) URL whose only placeholders are {tenant} and {profile_id}")
+    _URL(value.format(tenant="tenant", profile_id="profile"))
 
 
 def _csv(allowed: tuple[str, ...]):
@@ -179,7 +196,7 @@ class SettingsSchema(Schema):
     )
     OMNEO_NAMESPACE = fields.String(validate=_NAME, load_default="zendesk")
     OMNEO_IDENTITY_HANDLE = fields.String(validate=_NAME, load_default="zendesk")
-    CX_MANAGER_PROFILE_URL = fields.String(load_default=Settings.cx_manager_profile_url)
+    CX_MANAGER_PROFILE_URL = fields.String(validate=_profile_url, load_default=Settings.cx_manager_profile_url)
     ZENDESK_SUBDOMAIN = fields.String(validate=_NAME, load_default=None)
     ZENDESK_BASE_URL = fields.String(validate=_URL, load_default=None)
     ZENDESK_EMAIL = fields.String(
@@ -298,6 +315,10 @@ class SettingsSchema(Schema):
     REDIS_WAIT_TIMEOUT_MS = fields.Integer(
         validate=validate.Range(min=1, max=60_000, error="milliseconds, from 1 to 60000"),
         load_default=500, error_messages={"invalid": "milliseconds, from 1 to 60000"})
+    METRICS_TOKEN = fields.String(
+        validate=validate.Regexp(r"^[\x21-\x7e]{16,}$", error="at least 16 printable ASCII characters"),
+        load_default=None,
+    )
 
     @validates_schema
     def _check_alternatives(self, data, **kwargs):
@@ -408,4 +429,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         redis_sentinel_master=data["REDIS_SENTINEL_MASTER"],
         redis_min_replicas_acked=data["REDIS_MIN_REPLICAS_ACKED"],
         redis_wait_timeout_ms=data["REDIS_WAIT_TIMEOUT_MS"],
+        metrics_token=data["METRICS_TOKEN"],
     )

@@ -34,7 +34,8 @@ def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None,
     CX Manager search for their email. `fresh` skips the short cache (the agent's refresh)."""
     zendesk_user_id = str(zendesk_user_id)
     linked = None if fresh else _linked_profile_id(ctx, zendesk_user_id)
-    if linked:
+    # a mapping (or a cached view) can outlive an erasure that did not know this requester
+    if linked and not ctx.state.is_erased(linked):
         view = _cached(ctx, linked)
         if view is not None:
             return view

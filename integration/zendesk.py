@@ -6,6 +6,22 @@ from typing import Iterator
 from integration.errors import AuthFailure, NotFound, PermanentError
 from integration.http import ApiClient, Limiter
 from integration.zendesk_auth import ClientCredentials, TokenProvider
+from integration.paging import advance
+from integration.paths import Paths, same_email, search_email
+
+P = Paths("zendesk")
+
+
+def _user(user_id, *rest: str) -> str:
+    return P.path("users", P.zendesk(user_id, "Zendesk user id"), *rest)
+
+
+def _identity(identity_id) -> str:
+    return P.zendesk(identity_id, "Zendesk identity id")
+
+
+def _webhook(webhook_id, *rest: str) -> str:
+    return P.path("webhooks", P.token(webhook_id, "Zendesk webhook id"), *rest)
 
 
 class ZendeskClient(ApiClient):
@@ -74,10 +90,10 @@ class ZendeskClient(ApiClient):
         return self.request("POST", "/users/create_or_update_many", json={"users": users})["job_status"]
 
     def get_job_status(self, job_id: str) -> dict:
-        return self.request("GET", f"/job_statuses/{job_id}")["job_status"]
+        return self.request("GET", P.path("job_statuses", P.token(job_id, "Zendesk job id")))["job_status"]
 
     def get_user(self, user_id) -> dict:
-        return self.request("GET", f"/users/{user_id}")["user"]
+        return self.request("GET", _user(user_id))["user"]
 
     def find_user(self, user_id) -> dict | None:
         try:
@@ -86,37 +102,46 @@ class ZendeskClient(ApiClient):
             return None
 
     def update_user(self, user_id, changes: dict) -> dict:
-        return self.request("PUT", f"/users/{user_id}", json={"user": changes})["user"]
+        return self.request("PUT", _user(user_id), json={"user": changes})["user"]
 
     def find_user_by_external_id(self, external_id: str) -> dict | None:
-        users = self.request("GET", "/users/search", params={"external_id": external_id})["users"]
+        users = self.request("GET", "/users/search", params={"external_id": P.token(external_id, "external id")})["users"]
         return users[0] if users else None
 
     def find_users_by_email(self, email: str) -> list[dict]:
-        return self.request("GET", "/users/search", params={"query": f"email:{email}"})["users"]
+        """The users whose address is exactly `email` (case-insensitively). Search matches words
+        and wildcards, so its hits are only candidates; the value goes in as a quoted phrase."""
+        wanted = search_email(email)
+        if wanted is None:
+            return []
+        users = self.request("GET", "/users/search", params={"query": f'email:"{wanted}"'})["users"]
+        return [u for u in users if same_email(u.get("email"), wanted)]
 
     def show_many(self, *, ids=None, external_ids=None) -> list[dict]:
-        params = {"ids": ",".join(map(str, ids))} if ids else {"external_ids": ",".join(external_ids)}
+        if ids:
+            params = {"ids": ",".join(P.zendesk(i, "Zendesk user id") for i in ids)}
+        else:
+            params = {"external_ids": ",".join(P.token(i, "external id") for i in external_ids)}
         return self.request("GET", "/users/show_many", params=params)["users"]
 
     def delete_user(self, user_id) -> None:
-        self.request("DELETE", f"/users/{user_id}")
+        self.request("DELETE", _user(user_id))
 
     def delete_user_permanently(self, user_id) -> None:
-        self.request("DELETE", f"/deleted_users/{user_id}")
+        self.request("DELETE", P.path("deleted_users", P.zendesk(user_id, "Zendesk user id")))
 
     def merge_users(self, source_id, target_id) -> dict:
         """Merge end user `source_id` into `target_id`; the source's tickets move with it."""
-        return self.request("PUT", f"/users/{source_id}/merge", json={"user": {"id": target_id}})["user"]
+        return self.request("PUT", _user(source_id, "merge"), json={"user": {"id": int(P.zendesk(target_id, "Zendesk user id"))}})["user"]
 
     def list_identities(self, user_id) -> list[dict]:
-        return self.request("GET", f"/users/{user_id}/identities")["identities"]
+        return self.request("GET", _user(user_id, "identities"))["identities"]
 
     def make_identity_primary(self, user_id, identity_id) -> None:
-        self.request("PUT", f"/users/{user_id}/identities/{identity_id}/make_primary")
+        self.request("PUT", _user(user_id, "identities", _identity(identity_id), "make_primary"))
 
     def delete_identity(self, user_id, identity_id) -> None:
-        self.request("DELETE", f"/users/{user_id}/identities/{identity_id}")
+        self.request("DELETE", _user(user_id, "identities", _identity(identity_id)))
 
     # custom user fields
     def list_user_fields(self) -> list[dict]:
@@ -134,7 +159,7 @@ class ZendeskClient(ApiClient):
         Starts at `cursor` when given (the `after_cursor` of an earlier export), else at
         `start_time` (unix seconds). The export has its own limit (10 requests a minute), held by
         `export_limiter` on top of the account-wide one."""
-        params: dict = {"cursor": cursor} if cursor else {"start_time": int(start_time or 0)}
+        params: dict = {"cursor": P.cursor(cursor)} if cursor else {"start_time": int(start_time or 0)}
         if per_page:
             params["per_page"] = per_page
         while True:
@@ -143,16 +168,18 @@ class ZendeskClient(ApiClient):
             yield body.get("users", []), body
             if body.get("end_of_stream") or not body.get("after_cursor"):
                 return
-            params = {"cursor": body["after_cursor"], **({"per_page": per_page} if per_page else {})}
+            cursor = advance("zendesk", "incremental user export", cursor, P.cursor(body["after_cursor"]))
+            params = {"cursor": cursor, **({"per_page": per_page} if per_page else {})}
 
     def get_job_statuses(self, job_ids: list[str]) -> list[dict]:
         """Several bulk jobs' statuses in one call (`GET /job_statuses/show_many`)."""
         return self.request("GET", "/job_statuses/show_many",
-                            params={"ids": ",".join(job_ids)})["job_statuses"]
+                            params={"ids": ",".join(P.token(i, "Zendesk job id") for i in job_ids)}
+                            )["job_statuses"]
 
     # tickets
     def get_ticket(self, ticket_id) -> dict:
-        return self.request("GET", f"/tickets/{ticket_id}")["ticket"]
+        return self.request("GET", P.path("tickets", P.zendesk(ticket_id, "Zendesk ticket id")))["ticket"]
 
     # webhooks
     def list_webhooks(self) -> list[dict]:
@@ -162,13 +189,13 @@ class ZendeskClient(ApiClient):
         return self.request("POST", "/webhooks", json={"webhook": webhook})["webhook"]
 
     def update_webhook(self, webhook_id, webhook: dict) -> None:
-        self.request("PATCH", f"/webhooks/{webhook_id}", json={"webhook": webhook})
+        self.request("PATCH", _webhook(webhook_id), json={"webhook": webhook})
 
     def delete_webhook(self, webhook_id) -> None:
-        self.request("DELETE", f"/webhooks/{webhook_id}")
+        self.request("DELETE", _webhook(webhook_id))
 
     def get_webhook_signing_secret(self, webhook_id) -> str:
-        return self.request("GET", f"/webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
+        return self.request("GET", _webhook(webhook_id, "signing_secret"))["signing_secret"]["secret"]
 
 
 def _error_code(body) -> str | None:

@@ -9,6 +9,7 @@ import click
 from integration.settings import Settings, SettingsError, load_settings
 from web.cli_erasures import erasures
 from web.cli_backfill import backfill
+from web.cli_errors import OneLineErrors
 from web.cli_reconcile import reconcile
 
 
@@ -21,7 +22,7 @@ def settings_or_exit() -> Settings:
         sys.exit(2)
 
 
-@click.group()
+@click.group(cls=OneLineErrors)
 def main() -> None:
     """Keep Omneo profiles and Zendesk users in step."""
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -13,13 +14,24 @@ APP_DIR = "zendesk_app"
 # fixed timestamps, so the same sources always make the same zip
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+SERVICE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
 
 
 def check_service_url(url: str) -> str:
-    """The service URL, normalised; ValueError saying what is wrong with it."""
-    parts = urlsplit(url.strip())
+    """The service URL (this one's, as Omneo, Zendesk and the sidebar reach it), normalised;
+    ValueError saying what is wrong with it. Webhook paths are appended to it, so it has no
+    query, fragment, credentials or dot segments that would send them elsewhere."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError("an http(s) URL such as https://omneo-zendesk.example.com") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("an http(s) URL such as https://omneo-zendesk.example.com")
+    if parts.query or parts.fragment or "?" in url or "#" in url or "@" in parts.netloc:
+        raise ValueError("a URL without query, fragment or user:password@")
+    if not SERVICE_PATH.fullmatch(parts.path) or any(s in (".", "..") for s in parts.path.split("/")):
+        raise ValueError("a URL whose path (if any) is plain segments: letters, digits, - . _ ~")
     if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
         raise ValueError("https (Zendesk's proxy sends the shared secret's signature there)")
     return url.strip().rstrip("/")

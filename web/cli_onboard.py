@@ -6,6 +6,7 @@ import requests
 
 from integration import onboarding
 from integration.errors import ApiError, AuthFailure
+from web.cli_app import check_service_url
 from web.tables import render_table
 
 
@@ -74,6 +75,11 @@ def setup(public_url: str | None, show_secret: bool) -> None:
     if not public_url:
         click.echo("omneo-zendesk: setup needs the receiver's public URL: pass --public-url or set "
                    "PUBLIC_URL", err=True)
+        raise SystemExit(2)
+    try:
+        public_url = check_service_url(public_url)
+    except ValueError as exc:
+        click.echo(f"omneo-zendesk: --public-url (or PUBLIC_URL) must be {exc}", err=True)
         raise SystemExit(2)
     urls = onboarding.receiver_urls(public_url)
     omneo, zendesk = onboarding.clients(settings, _shared_redis(settings))

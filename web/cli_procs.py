@@ -73,6 +73,7 @@ def metrics(port: int, address: str) -> None:
 
     from integration.context import connect_redis
     from workers.celery_app import QUEUES
+    from web.health import may_read_metrics
     from workers.metrics import CONTENT_TYPE, ensure_multiproc_dir, render
 
     ensure_multiproc_dir(settings.prometheus_multiproc_dir)
@@ -82,6 +83,10 @@ def metrics(port: int, address: str) -> None:
         if environ.get("PATH_INFO") != "/metrics":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"see /metrics\n"]
+        if not may_read_metrics(settings.metrics_token, environ.get("HTTP_AUTHORIZATION")):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain"),
+                                                ("WWW-Authenticate", "Bearer")])
+            return [b"/metrics wants Authorization: Bearer <METRICS_TOKEN>\n"]
         body = render(redis_client, QUEUES)
         start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]

@@ -1,7 +1,11 @@
 """Liveness, readiness and Prometheus metrics."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from web.responses import problem
 
 from integration.zendesk_auth import auth_problem
 from workers import metrics as job_metrics
@@ -30,7 +34,19 @@ def readyz():
     return jsonify(status="ok", redis=True, zendesk_auth={"ok": True})
 
 
+def may_read_metrics(token: str | None, authorization: str | None) -> bool:
+    """Anyone when METRICS_TOKEN is unset; else only `Authorization: Bearer <METRICS_TOKEN>`."""
+    if not token:
+        return True
+    return hmac.compare_digest((authorization or "").encode("latin-1", "replace"),
+                               f"Bearer {token}".encode())
+
+
 @bp.get("/metrics")
 def metrics():
     ext = current_app.extensions["omneo_zendesk"]
+    if not may_read_metrics(ext.settings.metrics_token, request.headers.get("Authorization")):
+        body, status = problem(401, "/metrics wants Authorization: Bearer <METRICS_TOKEN>")
+        body.headers["WWW-Authenticate"] = "Bearer"
+        return body, status
     return Response(job_metrics.render(ext.redis, QUEUES), mimetype=job_metrics.CONTENT_TYPE)

@@ -9,8 +9,9 @@ import time
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
+from integration import paths
 from integration.signatures import verify_omneo
-from web.delivery import enqueue_once, read_json_object
+from web.delivery import enqueue_once, read_body, read_json_object
 from web.responses import ignored, problem
 from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,
                          first_error)
@@ -38,7 +39,7 @@ def _link(settings, body: dict):
 def _erase(settings, body: dict):
     handle = settings.omneo_identity_handle
     linked = [str(i.get("identifier")) for i in body.get("identities") or []
-              if i.get("handle") == handle and str(i.get("identifier")).isdigit()]
+              if i.get("handle") == handle and paths.is_id(i.get("identifier"), paths.ZENDESK_ID)]
     return Job("omneo_zendesk.erase_profile", [body["id"]],
                {"zendesk_user_id": linked[0] if linked else None, "requested_at": time.time()}), {}
 
@@ -64,7 +65,9 @@ def schema_for(event: str, handle: str):
 @bp.post("/webhooks/omneo")
 def receive():
     ext = current_app.extensions["omneo_zendesk"]
-    raw = request.get_data(cache=True)
+    raw, refusal = read_body()
+    if refusal:
+        return refusal
     if not verify_omneo(ext.settings.omneo_webhook_secret, raw,
                         request.headers.get("X-Omneo-Hmac-SHA256")):
         return problem(401, "missing or wrong X-Omneo-Hmac-SHA256 signature")

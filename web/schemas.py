@@ -1,19 +1,32 @@
 """Marshmallow schemas of what the senders post to us."""
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import (INCLUDE, Schema, ValidationError, fields, post_load, validate,
+                         validates_schema)
+
+from integration import folding, paths
 
 
 class Identifier(fields.Field):
-    """An id that arrives as a string or a number; kept as a non-empty string."""
+    """An id that arrives as a string or a number; kept as a string of the shape its API gives
+    ids (`paths`), so nothing that could leave a path segment or a Redis key gets in."""
+
+    shape, error = paths.TOKEN_ID, ("must be an id: up to 64 ASCII letters, digits and _ . : -, "
+                                    "starting with a letter or digit")
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValidationError("must be a string or an integer id")
         value = str(value).strip()
-        if not value or len(value) > 64 or "/" in value:
-            raise ValidationError("must be a non-empty id of at most 64 characters")
+        if not paths.is_id(value, self.shape):
+            raise ValidationError(self.error)
         return value
+
+
+class ZendeskId(Identifier):
+    """A Zendesk user or ticket id: ASCII digits, at most 20."""
+
+    shape, error = paths.ZENDESK_ID, "must be a Zendesk id (at most 20 ASCII digits)"
 
 
 class OmneoProfileEvent(Schema):
@@ -46,8 +59,8 @@ class ZendeskTicketDetail(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = Identifier(required=True)
-    requester_id = Identifier(allow_none=True, load_default=None)
+    id = ZendeskId(required=True)
+    requester_id = ZendeskId(allow_none=True, load_default=None)
     subject = fields.String(allow_none=True, load_default=None)
     status = fields.String(allow_none=True)
 
@@ -193,15 +206,36 @@ class OmneoIdentityEvent(Schema):
     @staticmethod
     def _user_id(value, name: str) -> str:
         text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-        if not text.isdigit() or len(text) > 20:
+        if not paths.is_id(text, paths.ZENDESK_ID):
             raise ValidationError("must be a Zendesk user id (digits)", name)
         return text
 
 
+# `X-Omneo-Event` is not covered by the signature, so a signed body of one event could be replayed
+# under another's name. Bodies of other events that must never read as a deletion:
+OTHER_EVENTS_FIELDS = ("profile_id", "handle", "identifier", "winner_id", "loser_id",
+                       "merged_profile_id", "merged_profile_ids")
+
+
 class OmneoProfileDeleted(OmneoProfileEvent):
-    """`profile.deleted`: expect nothing but `id`; `identities` (the `zendesk` one) when sent."""
+    """`profile.deleted`: expect nothing but `id`; `identities` (the `zendesk` one) when sent.
+
+    Refused when the body contradicts the event: it says the profile is live (a `profile_type`
+    other than deleted or merged: a `profile.created|updated` body), or it carries the fields of
+    an identity or merge event."""
 
     identities = fields.List(fields.Nested(IdentityRef), load_default=list, allow_none=True)
+
+    @validates_schema(pass_original=True)
+    def _is_a_deletion(self, data, original, **kwargs):
+        kind = original.get("profile_type")
+        if kind is not None and kind not in folding.GONE_PROFILE_TYPES:
+            raise ValidationError("a profile.deleted body cannot describe a live profile "
+                                  "(profile_type is not deleted); refused", "profile_type")
+        other = [name for name in OTHER_EVENTS_FIELDS if name in original]
+        if other:
+            raise ValidationError("a profile.deleted body carries only the profile's id (and "
+                                  "identities), not another event's fields; refused", other[0])
 
 
 def first_error(messages) -> str:

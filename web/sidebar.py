@@ -22,6 +22,7 @@ import redis
 from flask import Blueprint, current_app, g, jsonify, request
 from prometheus_client import Counter, Histogram
 
+from integration import paths
 from integration.context import Context, build_context
 from integration.errors import ApiError, RateLimited
 from integration.sidebar_last_known import OmneoTimeout, answer
@@ -68,16 +69,21 @@ def verify_token(header: str | None, secret: str, now: float | None = None) -> d
         raise BadToken("token expired") from None
     except jwt.InvalidTokenError:
         raise BadToken("invalid token") from None
-    if claims["exp"] > now + MAX_TOKEN_LIFETIME + LEEWAY_SECONDS:
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or exp != exp:
+        raise BadToken("exp claim is not a number (NumericDate)")
+    if exp > now + MAX_TOKEN_LIFETIME + LEEWAY_SECONDS:
         raise BadToken(f"token lives longer than {MAX_TOKEN_LIFETIME} seconds")
     user_id = claims.get("zendesk_user_id")
     if isinstance(user_id, bool) or not isinstance(user_id, (int, str)) or not str(user_id).strip():
         raise BadToken("token has no zendesk_user_id claim")
-    if not str(user_id).strip().isdigit():
+    if not paths.is_id(str(user_id).strip(), paths.ZENDESK_ID):
         raise BadToken("zendesk_user_id claim is not a Zendesk user id")
     email = claims.get("email")
     if email is not None and not isinstance(email, str):
         raise BadToken("email claim is not a string")
+    if email and len(email) > paths.MAX_EMAIL_LENGTH:
+        raise BadToken(f"email claim is longer than {paths.MAX_EMAIL_LENGTH} characters")
     return {"zendesk_user_id": str(user_id).strip(), "email": (email or "").strip() or None}
 
 

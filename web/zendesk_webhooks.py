@@ -13,7 +13,7 @@ from integration import interactions
 from integration.settings import USER_EVENT_PREFIX
 from integration.signatures import verify_zendesk
 from web import zendesk_user_webhooks
-from web.delivery import enqueue_once, read_json_object
+from web.delivery import enqueue_once, read_body, read_json_object
 from web.responses import ignored, problem
 from web.schemas import ZendeskTicketEvent, first_error
 from workers.intake import Job
@@ -25,7 +25,9 @@ TICKET_EVENT = ZendeskTicketEvent()
 @bp.post("/webhooks/zendesk")
 def receive():
     ext = current_app.extensions["omneo_zendesk"]
-    raw = request.get_data(cache=True)
+    raw, refusal = read_body()
+    if refusal:
+        return refusal
     if not verify_zendesk(ext.settings.zendesk_webhook_secret, raw,
                           request.headers.get("X-Zendesk-Webhook-Signature"),
                           request.headers.get("X-Zendesk-Webhook-Signature-Timestamp")):

@@ -323,7 +323,8 @@ class ZendeskSandbox(SandboxApp):
             user = self._find_by_external_id(request.args["external_id"])
             found = [user] if user else []
         else:
-            match = re.match(r"^email:(.+)$", request.args.get("query", "").strip())
+            # `email:value` or, as a quoted phrase, `email:"value"`
+            match = re.match(r'^email:"?([^"]+)"?$', request.args.get("query", "").strip())
             user = self._find_by_email(match.group(1)) if match else None
             found = [user] if user else []
         return json_response({"users": [self._public(u) for u in found], "count": len(found),

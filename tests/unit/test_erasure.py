@@ -197,7 +197,6 @@ def test_our_stores_keep_only_the_tombstone_and_the_audit(ctx, omneo_sandbox, ze
                                        error={}, attempts=1, profile_id="keep-me")
     ctx.redis.set(keys.pending_sync("e10"), "job-x")
     ctx.redis.set(keys.sidebar_cache("e10"), json.dumps({"email": "e10@example.com"}))
-    ctx.redis.set(keys.sidebar_cache("e10") + ":v2", "x")
     ctx.redis.set(keys.sidebar_cache("keep-me"), "x")
     user_id = ctx.state.get_synced("e10")["zendesk_user_id"]
     ctx.redis.set(keys.sidebar_requester(user_id), "e10")

@@ -256,10 +256,10 @@ def test_erasure_leaves_nothing_to_show(client, omneo_url, fake_redis, ctx):
     ada(omneo_url)
     auth = {"Authorization": f"Bearer {token()}"}
     assert client.get("/sidebar/profile", headers=auth).get_json()["found"] is True
-    # what erasure does: drop the keys matching the sidebar pattern, tombstone, Omneo deletes
-    matched = list(fake_redis.scan_iter(keys.sidebar_cache_pattern("p-ada")))
-    assert matched == [keys.sidebar_cache("p-ada").encode()]
-    fake_redis.delete(*matched)
+    # what erasure does: drop the profile's keys, tombstone, Omneo deletes
+    assert set(keys.sidebar_views("p-ada")) <= set(keys.profile_keys("p-ada"))
+    # the short cache and the last-known view
+    assert fake_redis.delete(*keys.profile_keys("p-ada")) == 2
     ctx.state.mark_erased("p-ada")
     requests.delete(f"{omneo_url}/_sandbox/profiles/p-ada", timeout=5)
     assert client.get("/sidebar/profile", headers=auth).get_json()["found"] is False
