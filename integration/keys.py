@@ -16,6 +16,11 @@ def ratelimit_pause(api: str) -> str:
     return f"{PREFIX}:ratelimit:{api}:paused_until"
 
 
+def ratelimit_observed(api: str) -> str:
+    """The share of the account's budget the API's last response said was left."""
+    return f"{PREFIX}:ratelimit:{api}:observed_left"
+
+
 def seen(source: str, delivery_id: str) -> str:
     """A webhook delivery already accepted (dedupe mark)."""
     return f"{PREFIX}:seen:{source}:{delivery_id}"
