@@ -87,6 +87,13 @@ def interaction_done(event_id: str) -> str:
     return f"{PREFIX}:interaction:done:{event_id}"
 
 
+# The burst sync (integration/bulk_sync.py): profile ids parked for a bulk job (sorted set, by
+# when parked), those a drain has taken (sorted set, by when taken), the drain's lease, and a mark
+# that a drain was just queued.
+BULK_WAITING = f"{PREFIX}:bulk:waiting"
+BULK_CLAIMED = f"{PREFIX}:bulk:claimed"
+BULK_DRAIN_LOCK = f"{PREFIX}:lock:bulk-drain"
+BULK_DRAIN_QUEUED = f"{PREFIX}:bulk:drain-queued"
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"
 RECONCILE_STATE = f"{PREFIX}:reconcile:state"
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
