@@ -207,6 +207,8 @@ class BulkJobs:
                                         if "email" in p and not _created(r)
                                         and p["external_id"] not in batch.email_known])
         for payload, result in written:
+            if self.stop.is_set():  # stopped: the rest is redone by the next run
+                return
             profile_id, user_id = payload["external_id"], str(result["id"])
             try:
                 # before the watermark: a user dead-lettered here is synced in full on replay

@@ -114,7 +114,8 @@ def drain(ctx: Context, budget_seconds: float) -> dict:
         raise TransientError("zendesk", str(exc)) from None
     finally:
         lease.release()
-    return {"outcome": "drained", "more": parked(ctx) > 0, **run.totals.as_dict()}
+    more = parked(ctx) > 0 or ctx.redis.zcard(keys.BULK_CLAIMED) > 0
+    return {"outcome": "drained", "more": more, **run.totals.as_dict()}
 
 
 class BulkSync(BulkJobs):
@@ -125,6 +126,7 @@ class BulkSync(BulkJobs):
         self.lease = lease
         self.claim_seconds = ctx.settings.profile_lock_ttl_seconds
         self._claim = ctx.redis.register_script(_CLAIM)
+        self._renewed = time.monotonic()
 
     def run(self, deadline: float) -> None:
         outstanding: deque[Batch] = deque()
@@ -133,13 +135,16 @@ class BulkSync(BulkJobs):
         self.open()
         try:
             while time.monotonic() < deadline:
-                self.lease.extend()
+                self._renew(outstanding)
                 ids = [i.decode() if isinstance(i, bytes) else str(i) for i in self._claim(
                     keys=[keys.BULK_WAITING, keys.BULK_CLAIMED], args=[BATCH_SIZE, self.claim_seconds])]
                 if not ids:
-                    if not outstanding:
+                    if outstanding:
+                        self._wait(outstanding)  # parked profiles may arrive while jobs finish
+                    elif self.ctx.redis.zcard(keys.BULK_CLAIMED):
+                        self.sleep(self.poll_seconds)  # a dead drain's claims, until stale
+                    else:
                         break
-                    self._wait(outstanding)  # parked profiles may arrive while jobs finish
                     continue
                 batch = self._prepare(ids)
                 try:
@@ -150,13 +155,35 @@ class BulkSync(BulkJobs):
                 if not batch.payloads and not outstanding and batch.extra["busy"]:
                     self.sleep(self.poll_seconds)  # only locked profiles: give their holders time
                 self.feed(outstanding, batch)
-            self.drain(outstanding)
+            while outstanding:
+                self._renew(outstanding)
+                self._wait(outstanding)
         except BaseException:
-            for batch in outstanding:  # parked again, to be redone by the next drain
-                self._release(batch, repark=True)
+            # Stopped (an outage, the time limit): unfinished batches are parked again for the
+            # next drain. One whose results are being written keeps its locks and claims: they
+            # expire, and the claims are taken back once stale, as after a crash.
+            self.stop.set()  # writes under way end after their current call
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for batch in outstanding:
+                if batch.applied is None or batch.applied.cancelled():
+                    self._release(batch, repark=True)
             raise
         finally:
             self.close(outstanding)
+
+    def _renew(self, outstanding: deque[Batch]) -> None:
+        """Keep the drain's lease, and the locks of batches still out, from expiring under it
+        (a batch waits behind the ones sent before it); a dead drain's locks expire."""
+        self.lease.extend()
+        now = time.monotonic()
+        if now - self._renewed < self.claim_seconds / 3:
+            return
+        self._renewed = now
+        pipe = self.ctx.redis.pipeline(transaction=False)
+        for batch in outstanding:
+            for lock in batch.extra["locks"]:
+                lock.extend(pipe)
+        pipe.execute()
 
     def _prepare(self, ids: list[str]) -> Batch:
         """Lock the profiles, drop the erased and the unchanged, map the rest."""

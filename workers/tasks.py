@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from integration import bulk_sync, erasure, interactions, linking, merge, sync
 from workers import metrics, runtime
@@ -27,8 +28,11 @@ def sync_batch(self):
     from workers import enqueue
 
     ctx = runtime.context()
-    # well inside the job's time limit, so the drain's profile locks outlive it
-    result = bulk_sync.drain(ctx, budget_seconds=runtime.settings().task_time_limit_seconds / 2)
+    # a quarter of the job's time limit to take new batches, the rest to see them through
+    try:
+        result = bulk_sync.drain(ctx, budget_seconds=runtime.settings().task_time_limit_seconds / 4)
+    except SoftTimeLimitExceeded:  # its unfinished batches are parked again: the next drain goes on
+        result = {"outcome": "stopped at the time limit", "more": True}
     if result.get("more"):
         enqueue.send(self.app, "omneo_zendesk.sync_batch")
     return result
