@@ -116,11 +116,11 @@ def main(argv=None) -> int:
         dev.start_worker("worker", concurrency=2)
 
         say(f"burst of {n} at R={rate}/min")
-        alone = burst(dev, sb, ids, lones[0], "silver", rate)
+        alone = burst(dev, sb, ids, lones[0], "platinum", rate)  # a tier no seeded profile has
         say(f"  {alone['per_minute']:.0f}/min, lone p50 {median(alone['lone']):.2f}s")
         say("the same with another consumer using half the budget")
         sb.configure("zendesk", rate_per_minute=rate, other_consumer_per_minute=rate // 2)
-        shared = burst(dev, sb, ids, lones[1], "gold", rate)
+        shared = burst(dev, sb, ids, lones[1], "diamond", rate)
         sb.configure("zendesk", other_consumer_per_minute=0)
         say(f"  {shared['per_minute']:.0f}/min, 429s ours {shared['limited']} theirs {shared['other_limited']}")
     finally:
