@@ -91,7 +91,8 @@ class BulkJobs:
                  sleep: Callable[[float], None] = time.sleep):
         self.ctx = ctx
         self.jobs = max(1, min(jobs, MAX_OUTSTANDING))
-        self.stop = stop or threading.Event()
+        self.stop = stop or threading.Event()  # take no more; what was sent is seen through
+        self.abort = threading.Event()  # give up even what was sent (its writes end early)
         self.poll_seconds, self.sleep = poll_seconds, sleep
         self.bulk = True
         self.totals = Totals()
@@ -207,7 +208,7 @@ class BulkJobs:
                                         if "email" in p and not _created(r)
                                         and p["external_id"] not in batch.email_known])
         for payload, result in written:
-            if self.stop.is_set():  # stopped: the rest is redone by the next run
+            if self.abort.is_set():  # aborted: the rest is redone by the next run
                 return
             profile_id, user_id = payload["external_id"], str(result["id"])
             try:

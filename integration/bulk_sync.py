@@ -162,7 +162,7 @@ class BulkSync(BulkJobs):
             # Stopped (an outage, the time limit): unfinished batches are parked again for the
             # next drain. One whose results are being written keeps its locks and claims: they
             # expire, and the claims are taken back once stale, as after a crash.
-            self.stop.set()  # writes under way end after their current call
+            self.abort.set()  # writes under way end after their current call
             self._pool.shutdown(wait=False, cancel_futures=True)
             for batch in outstanding:
                 if batch.applied is None or batch.applied.cancelled():
