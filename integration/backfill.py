@@ -1,16 +1,9 @@
 """Backfill: every Omneo profile becomes a Zendesk user, 100 users a request.
 
 Profiles are read in id order with keyset pages (`filter[id][gt]`), each page of 100 mapped and
-sent as one `create_or_update_many` job. Up to `MAX_OUTSTANDING` jobs run at once (Zendesk
-allows 30 queued or running per account) and are polled together with one
-`GET /job_statuses/show_many`, so a budget of R Zendesk requests a minute moves close to 100 x R
-users a minute. When a job completes, each profile gets its `zendesk` identity (an Omneo write
-only where it lacks it) and its sync watermark, exactly as a single sync leaves them, so a later
-webhook about an unchanged profile makes no Zendesk write. Zendesk adds a changed email to an
-existing user as a secondary address, so for users the job updated whose primary email (one
-`show_many` lookup a job) is not the profile's, the new address is made primary and the old ones
-retired, as a single sync does. Per-user failures go to the dead-letter store as replayable sync
-jobs.
+sent as one `create_or_update_many` job through the shared bulk-job pipeline
+(integration/bulk_jobs.py: jobs polled together, per-user results, email promotion, identities
+and watermarks, dead letters).
 
 The checkpoint (`keys.BACKFILL_CHECKPOINT`) is the last profile id of the last page whose every
 user is finished, saved as pages finish in order; `resume` starts after it. Redoing a page is
@@ -23,84 +16,34 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Callable
 
 from integration import keys, mapping
+from integration.bulk_jobs import (BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS,  # noqa: F401
+                                   BackfillStopped, Batch, BulkJobs, Totals)
 from integration.context import Context
-from integration.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from integration.errors import ApiError, LockBusy
 from integration.paging import advance
-from integration.sync import ensure_tier_field, link_identity, make_email_primary, sync_profile
+from integration.sync import ensure_tier_field, sync_profile
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 100  # Zendesk's maximum for create_or_update_many
-MAX_OUTSTANDING = 25  # below Zendesk's 30 queued or running jobs, leaving room for others
-POLL_SECONDS = 1.0
-# Identity writes and watermarks of finished jobs are done by a few threads while the next jobs
-# are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
-LINK_WORKERS = 8
-SYNC_TASK = "omneo_zendesk.sync_profile"
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 
+class Backfill(BulkJobs):
+    what = "backfill"
+    stopped_message = ("Omneo or Zendesk stayed unavailable; run `omneo-zendesk backfill "
+                       "--resume` to go on from the checkpoint")
 
-class BackfillStopped(Exception):
-    """The backfill could not go on (an API stayed unavailable); the checkpoint is saved."""
-
-
-@dataclass
-class Batch:
-    last_id: str  # the last profile id of the page, skipped ones included
-    rows: int  # profiles on the page
-    profiles: dict[str, dict] = field(default_factory=dict)  # profile id -> profile, to sync
-    payloads: list[dict] = field(default_factory=list)
-    job_id: str | None = None
-    job: dict | None = None  # the finished job status
-    finished: bool = False  # the job is done (or there was none)
-    applied: Future | None = None  # its results being written back (identities, watermarks)
-
-    def settled(self) -> bool:
-        return self.finished and (self.applied is None or self.applied.done())
-
-
-@dataclass
-class Totals:
-    done: int = 0  # profiles finished (synced, skipped or dead-lettered)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
-    emails_promoted: int = 0  # updated users whose new email was made primary
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-class Backfill:
     def __init__(self, ctx: Context, *, stop: threading.Event | None = None,
                  on_progress: Callable[[int], None] | None = None,
                  jobs: int = MAX_OUTSTANDING, poll_seconds: float = POLL_SECONDS,
                  sleep: Callable[[float], None] = time.sleep):
-        self.ctx = ctx
-        self.jobs = max(1, min(jobs, MAX_OUTSTANDING))
-        self.stop = stop or threading.Event()
+        super().__init__(ctx, stop=stop, jobs=jobs, poll_seconds=poll_seconds, sleep=sleep)
         self.on_progress = on_progress or (lambda n: None)
-        self.poll_seconds, self.sleep = poll_seconds, sleep
-        self.bulk = True
-        self.totals = Totals()
         self.checkpoint: dict = {}
-        self._counting = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def _count(self, name: str) -> None:
-        with self._counting:
-            setattr(self.totals, name, getattr(self.totals, name) + 1)
 
     # checkpoint
     def load_checkpoint(self) -> dict | None:
@@ -130,7 +73,7 @@ class Backfill:
             ensure_tier_field(self.ctx)
         outstanding: deque[Batch] = deque()
         after_id = self.checkpoint.get("after_id")
-        self._pool = ThreadPoolExecutor(LINK_WORKERS, thread_name_prefix="backfill-link")
+        self.open()
         try:
             while not self.stop.is_set():
                 rows, _ = self._call(self.ctx.omneo.profiles_page, page_size=BATCH_SIZE,
@@ -138,30 +81,16 @@ class Backfill:
                 if rows:
                     after_id = advance("omneo", "backfill's profile pages", after_id,
                                        str(rows[-1]["id"]))
-                    outstanding.append(self._submit(rows, after_id))
-                self._finish_head(outstanding)
-                while (sum(not b.finished for b in outstanding) >= self.jobs
-                       or len(outstanding) > self.jobs + 2 * LINK_WORKERS):
-                    self._wait(outstanding)
+                    self.feed(outstanding, self._submit(rows, after_id))
                 if len(rows) < BATCH_SIZE:
                     break
-            while outstanding:  # also when stopping: what was submitted is seen through
-                self._wait(outstanding)
+            self.drain(outstanding)  # also when stopping: what was submitted is seen through
         finally:
-            self._pool.shutdown(wait=not outstanding, cancel_futures=True)
+            self.close(outstanding)
         finished = not self.stop.is_set()
         self._save(finished=finished, finished_at=time.time() if finished else None)
         return {"finished": finished, "mode": "bulk" if self.bulk else "one at a time",
                 **self.totals.as_dict()}
-
-    def _wait(self, outstanding: deque[Batch]) -> None:
-        """One step towards finishing the oldest batch: poll its job, or wait for its writes."""
-        head = outstanding[0]
-        if head.finished and head.applied is not None:
-            head.applied.result()
-        else:
-            self._poll(outstanding)
-        self._finish_head(outstanding)
 
     def _submit(self, rows: list[dict], last_id: str) -> Batch:
         batch = Batch(last_id=last_id, rows=len(rows))
@@ -171,24 +100,10 @@ class Backfill:
             if profile.get("profile_type") == "deleted" or self.ctx.state.is_erased(profile_id):
                 self._count("skipped")
                 continue
-            batch.profiles[profile_id] = profile
-            batch.payloads.append(mapping.zendesk_user(profile, attributes))
-        if not batch.payloads:
-            batch.finished = True
-        elif self.bulk:
-            try:
-                batch.job_id = self._call(self.ctx.zendesk.create_or_update_many, batch.payloads)["id"]
-            except PermanentError as exc:
-                if exc.status != 403:
-                    raise
-                log.warning("bulk imports are not enabled on this Zendesk account; "
-                            "syncing one profile at a time")
-                self.bulk = False
-        if not self.bulk and not batch.finished:
-            self._one_at_a_time(batch)
-        return batch
+            batch.add(profile, mapping.zendesk_user(profile, attributes))
+        return self.send(batch)
 
-    def _one_at_a_time(self, batch: Batch) -> None:
+    def one_at_a_time(self, batch: Batch) -> None:
         for profile_id in batch.profiles:
             try:
                 outcome = sync_profile(self.ctx, profile_id).get("outcome")
@@ -205,127 +120,7 @@ class Backfill:
                 self._count("skipped")
             else:
                 self._count("unchanged")
-        batch.finished = True
 
-    def _poll(self, outstanding: deque[Batch]) -> None:
-        waiting = {b.job_id: b for b in outstanding if not b.finished and b.job_id}
-        if not waiting:
-            return
-        done_any = False
-        for status in self._call(self.ctx.zendesk.get_job_statuses, list(waiting)):
-            if status.get("status") in ("completed", "failed") and status.get("id") in waiting:
-                batch = waiting[status["id"]]
-                batch.job, batch.finished = status, True
-                batch.applied = self._pool.submit(self._apply_results, batch)
-                done_any = True
-        if not done_any:
-            self.sleep(self.poll_seconds)
-
-    def _finish_head(self, outstanding: deque[Batch]) -> bool:
-        """Finish the oldest batches whose jobs are done, in order; True if any was."""
-        finished_any = False
-        while outstanding and outstanding[0].settled():
-            batch = outstanding.popleft()
-            if batch.applied is not None:
-                batch.applied.result()  # an unexpected error in the writes surfaces here
-            self.totals.done += batch.rows
-            self._save(after_id=batch.last_id)
-            self.on_progress(batch.rows)
-            finished_any = True
-        return finished_any
-
-    def _apply_results(self, batch: Batch) -> None:
-        job = batch.job
-        results = job.get("results") if isinstance(job.get("results"), list) else []
-        by_external = {str(p["external_id"]).lower(): p for p in batch.payloads}
-        handled: set[str] = set()
-        written: list[tuple[dict, dict]] = []  # (payload, result) of each user the job wrote
-        for result in results:
-            external = result.get("external_id")
-            if external is None and isinstance(result.get("index"), int):
-                external = batch.payloads[result["index"]]["external_id"]
-            payload = by_external.get(str(external).lower()) if external is not None else None
-            if payload is None:
-                continue
-            profile_id = payload["external_id"]
-            handled.add(profile_id)
-            if result.get("error") or result.get("success") is False or not result.get("id"):
-                self._dead_letter(profile_id, {"type": "BulkImportFailed", "api": "zendesk",
-                                               "status": None, "error": result.get("error"),
-                                               "message": _scrub(str(result.get("details") or ""),
-                                                                 payload)})
-                continue
-            written.append((payload, result))
-        current = self._primary_emails([str(r["id"]) for p, r in written
-                                        if "email" in p and not _created(r)])
-        for payload, result in written:
-            profile_id, user_id = payload["external_id"], str(result["id"])
-            try:
-                # before the watermark: a user dead-lettered here is synced in full on replay
-                if user_id in current and self._call(make_email_primary, self.ctx,
-                                                     current[user_id], payload["email"]):
-                    self._count("emails_promoted")
-                self._link(batch.profiles[profile_id], payload, user_id)
-            except ApiError as exc:
-                self._dead_letter(profile_id, exc.describe())
-                continue
-            self._count("created" if _created(result) else "updated")
-        for payload in batch.payloads:  # a failed job, or users its results left out
-            if payload["external_id"] not in handled:
-                self._dead_letter(payload["external_id"], {
-                    "type": "BulkImportFailed", "api": "zendesk", "status": None,
-                    "message": f"bulk job {job.get('id')} ended {job.get('status')} without this user"})
-
-    def _primary_emails(self, user_ids: list[str]) -> dict[str, dict]:
-        """The updated users as Zendesk holds them now (`email` is the primary address), by id.
-        The job's results do not say; one lookup covers a whole job (at most 100 ids)."""
-        if not user_ids:
-            return {}
-        try:
-            users = self._call(self.ctx.zendesk.show_many, ids=user_ids)
-        except PermanentError:  # then each user's identities are read instead
-            users = []
-        found = {str(u["id"]): u for u in users}
-        return {i: found.get(i, {"id": i}) for i in user_ids}
-
-    def _link(self, profile: dict, payload: dict, user_id: str) -> None:
-        """What a single sync leaves behind: the identity and the watermark."""
-        profile_id = str(profile["id"])
-        linked = mapping.identity_of(profile, self.ctx.settings.omneo_identity_handle)
-        link_identity(self.ctx, profile_id, user_id, linked)
-        self.ctx.state.set_synced(profile_id, fingerprint=mapping.fingerprint(payload),
-                                  updated_at=profile.get("updated_at"), zendesk_user_id=user_id)
-
-    def _dead_letter(self, profile_id: str, error: dict) -> None:
-        self._count("failed")
-        self.ctx.dead_letters.add(task=SYNC_TASK, args=[profile_id], kwargs={},
-                                  error=dict(error, reason="backfill could not sync this profile"),
-                                  attempts=1, profile_id=profile_id)
-
-    def _call(self, fn, *args, **kwargs):
-        """One API call of the backfill. The shared limiter paces it and waits out a 429 pause;
-        a command-line run has no Celery retry policy, so a short outage is waited out here a
-        few times, then the run stops with its checkpoint saved for `--resume`."""
-        for attempt in range(5):
-            try:
-                return fn(*args, **kwargs)
-            except RateLimited:
-                continue  # the limiter now holds every caller until Retry-After has passed
-            except TransientError:
-                if self.stop.is_set():
-                    break
-                self.sleep(min(30.0, 2.0 ** attempt))
-        raise BackfillStopped("Omneo or Zendesk stayed unavailable; run `omneo-zendesk backfill "
-                              "--resume` to go on from the checkpoint")
-
-
-def _created(result: dict) -> bool:
-    return str(result.get("status", "")).lower() == "created" or result.get("action") == "create"
-
-
-def _scrub(text: str, payload: dict) -> str:
-    """Zendesk's per-user errors quote the values (an email); dead letters keep no personal data."""
-    for key in ("email", "name", "phone"):
-        if payload.get(key):
-            text = text.replace(str(payload[key]), f"<{key}>")
-    return EMAIL_RE.sub("<email>", text)[:300]
+    def finished(self, batch: Batch) -> None:
+        self._save(after_id=batch.last_id)
+        self.on_progress(batch.rows)

@@ -39,7 +39,8 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
         on_call=on_call)
     zendesk = zendesk_client(
         settings, r,
-        limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait),
+        limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait,
+                                 reserve_percent=settings.zendesk_budget_reserve_percent),
         export_limiter=RedisTokenBucket(r, "zendesk_export", ZENDESK_EXPORT_PER_MINUTE,
                                         max_wait=90.0, on_wait=on_wait),
         on_call=on_call)

@@ -23,6 +23,9 @@ class Limiter:
     def pause(self, seconds: float) -> None:  # pragma: no cover - interface
         pass
 
+    def observe(self, headers) -> None:  # pragma: no cover - interface
+        """A response's headers, for a limiter that follows the API's own rate-limit headers."""
+
 
 class ApiClient:
     api = "api"
@@ -56,6 +59,7 @@ class ApiClient:
             self._record(None)
             raise TransientError(self.api, f"{method} {path}: {type(exc).__name__}") from None
         self._record(resp.status_code)
+        self.limiter.observe(resp.headers)
         body = self._decode(method, path, resp)
         return (resp.status_code, body) if with_status else body
 

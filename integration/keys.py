@@ -16,6 +16,11 @@ def ratelimit_pause(api: str) -> str:
     return f"{PREFIX}:ratelimit:{api}:paused_until"
 
 
+def ratelimit_observed(api: str) -> str:
+    """The share of the account's budget the API's last response said was left."""
+    return f"{PREFIX}:ratelimit:{api}:observed_left"
+
+
 def seen(source: str, delivery_id: str) -> str:
     """A webhook delivery already accepted (dedupe mark)."""
     return f"{PREFIX}:seen:{source}:{delivery_id}"
@@ -118,6 +123,15 @@ def zendesk_user_deleted(profile_id: str) -> str:
 def zendesk_email_changes(profile_id: str) -> str:
     """Hash: event id -> an email identity change made in Zendesk, until a sync reports it."""
     return f"{PREFIX}:zendesk-email-changes:{profile_id}"
+
+
+# The burst sync (integration/bulk_sync.py): profile ids parked for a bulk job (sorted set, by
+# when parked), those a drain has taken (sorted set, by when taken), the drain's lease, and a mark
+# that a drain was just queued.
+BULK_WAITING = f"{PREFIX}:bulk:waiting"
+BULK_CLAIMED = f"{PREFIX}:bulk:claimed"
+BULK_DRAIN_LOCK = f"{PREFIX}:lock:bulk-drain"
+BULK_DRAIN_QUEUED = f"{PREFIX}:bulk:drain-queued"
 
 
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"

@@ -32,8 +32,12 @@ class Lease:
         """Take the lease if nobody holds it; False when another holder has it."""
         return bool(self.r.set(self.key, self.token, nx=True, px=self.ttl_ms))
 
-    def extend(self) -> bool:
-        """Push the expiry out again; False if the lease was lost (expired and taken by another)."""
+    def extend(self, pipe=None) -> bool:
+        """Push the expiry out again; False if the lease was lost (expired and taken by another).
+        With `pipe`, only queued on that pipeline."""
+        if pipe is not None:
+            self._extend(keys=[self.key], args=[self.token, self.ttl_ms], client=pipe)
+            return True
         return bool(self._extend(keys=[self.key], args=[self.token, self.ttl_ms]))
 
     def release(self) -> bool:

@@ -77,6 +77,8 @@ class Settings:
     ticket_events: tuple[str, ...] = DEFAULT_TICKET_EVENTS
     zendesk_requests_per_minute: int = 400
     omneo_requests_per_minute: int = 600
+    zendesk_budget_reserve_percent: int = 20
+    bulk_sync_threshold: int = 20
     http_timeout_seconds: float = 10.0
     task_max_attempts: int = 8
     retry_base_seconds: float = 60.0
@@ -244,6 +246,16 @@ class SettingsSchema(Schema):
         load_default=400,
         error_messages={"invalid": "a whole number from 1 to 100000"},
     )
+    ZENDESK_BUDGET_RESERVE_PERCENT = fields.Integer(
+        validate=validate.Range(min=0, max=90, error="a whole number from 0 to 90"),
+        load_default=20,
+        error_messages={"invalid": "a whole number from 0 to 90"},
+    )
+    BULK_SYNC_THRESHOLD = fields.Integer(
+        validate=validate.Range(min=0, max=100_000, error="a whole number from 0 (off) to 100000"),
+        load_default=20,
+        error_messages={"invalid": "a whole number from 0 (off) to 100000"},
+    )
     OMNEO_REQUESTS_PER_MINUTE = fields.Integer(
         validate=validate.Range(min=1, max=100_000, error="a whole number from 1 to 100000"),
         load_default=600,
@@ -408,6 +420,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ticket_events=ticket_event_names(data["TICKET_EVENTS"]),
         zendesk_requests_per_minute=data["ZENDESK_REQUESTS_PER_MINUTE"],
         omneo_requests_per_minute=data["OMNEO_REQUESTS_PER_MINUTE"],
+        zendesk_budget_reserve_percent=data["ZENDESK_BUDGET_RESERVE_PERCENT"],
+        bulk_sync_threshold=data["BULK_SYNC_THRESHOLD"],
         http_timeout_seconds=data["HTTP_TIMEOUT_SECONDS"],
         task_max_attempts=data["TASK_MAX_ATTEMPTS"],
         retry_base_seconds=data["RETRY_BASE_SECONDS"],

@@ -3,6 +3,7 @@ receivers set the dedupe and pending-sync marks in workers.intake, with the TTLs
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import time
 import uuid
@@ -20,6 +21,10 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+def email_digest(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
 class State:
@@ -54,9 +59,13 @@ class State:
         return json.loads(raw) if raw else None
 
     def set_synced(self, profile_id: str, *, fingerprint: str, updated_at: str | None,
-                   zendesk_user_id) -> None:
+                   zendesk_user_id, email: str | None = None) -> None:
+        """`email`: the address Zendesk now has as the user's primary one, kept as a digest so a
+        bulk sync can tell an unchanged email without asking Zendesk (no personal data stored)."""
         record = {"fingerprint": fingerprint, "updated_at": updated_at,
                   "zendesk_user_id": str(zendesk_user_id), "synced_at": time.time()}
+        if email:
+            record["email"] = email_digest(email)
         self.r.set(keys.synced(profile_id), json.dumps(record))
 
     def clear_synced(self, profile_id: str) -> None:

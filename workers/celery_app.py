@@ -19,6 +19,8 @@ TASK_QUEUES = {
     "omneo_zendesk.erase_profile": "erasure",
     "omneo_zendesk.ticket_interaction": "interactions",
     "omneo_zendesk.reconcile": "reconcile",
+    # the burst drain runs beside the sync queue, not behind the backlog it drains
+    "omneo_zendesk.sync_batch": "reconcile",
 }
 
 

@@ -2,17 +2,40 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import erasure, interactions, linking, merge, sync, zendesk_user_events
+from integration import bulk_sync, erasure, interactions, linking, merge, sync, zendesk_user_events
 from workers import metrics, runtime
 from workers.base import IntegrationTask
+from workers.celery_app import TASK_QUEUES
 
 
 @shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.sync_profile")
 def sync_profile(self, profile_id: str):
+    from workers import enqueue
+
     ctx = runtime.context()
     ctx.state.release_pending_sync(profile_id, self.request.id)
-    return sync.sync_profile(ctx, profile_id)
+    if not bulk_sync.backed_up(ctx, TASK_QUEUES[self.name]):
+        return sync.sync_profile(ctx, profile_id)
+    if bulk_sync.park(ctx, profile_id):
+        enqueue.send(self.app, "omneo_zendesk.sync_batch")
+    return {"outcome": "parked"}
+
+
+@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.sync_batch")
+def sync_batch(self):
+    from workers import enqueue
+
+    ctx = runtime.context()
+    # a quarter of the job's time limit to take new batches, the rest to see them through
+    try:
+        result = bulk_sync.drain(ctx, budget_seconds=runtime.settings().task_time_limit_seconds / 4)
+    except SoftTimeLimitExceeded:  # its unfinished batches are parked again: the next drain goes on
+        result = {"outcome": "stopped at the time limit", "more": True}
+    if result.get("more"):
+        enqueue.send(self.app, "omneo_zendesk.sync_batch")
+    return result
 
 
 @shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.ticket_interaction")

@@ -134,10 +134,22 @@ class SandboxApp:
     def freeze(self) -> None:
         self._map = Map(self.rules)
 
+    def rate_headers(self) -> dict:
+        """Headers telling the caller what is left of the budget (none by default); called
+        under the lock just after the call took its slot."""
+        return {}
+
     def _api_call(self, request: Request, handler, args) -> Response:
+        response = self._limited_call(request, handler, args)
+        for name, value in request.environ.get("sandbox.budget", {}).items():
+            response.headers[name] = value
+        return response
+
+    def _limited_call(self, request: Request, handler, args) -> Response:
         with self.lock:
             self.stats["calls"] += 1
             limited = self._rate_limited()
+            request.environ["sandbox.budget"] = self.rate_headers()
             if limited:
                 self.stats["rate_limited"] += 1
                 return json_response({"error": "TooManyRequests",

@@ -3,7 +3,7 @@ import requests
 import responses
 
 from integration.errors import NotFound, PermanentError, RateLimited, TransientError
-from integration.http import USER_AGENT
+from integration.http import USER_AGENT, Limiter
 from integration.omneo import OmneoClient
 from integration.zendesk import ZendeskClient
 
@@ -11,7 +11,7 @@ ZD = "https://acme.zendesk.com"
 OM = "https://api.acme.getomneo.com/api/v3"
 
 
-class RecordingLimiter:
+class RecordingLimiter(Limiter):
     def __init__(self):
         self.acquired, self.paused = 0, []
 

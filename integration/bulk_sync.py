@@ -1,0 +1,274 @@
+"""Bursts: when syncs back up, they are taken together and sent 100 users a Zendesk request.
+
+A sync job first asks `backed_up`: the syncs waiting (the Celery sync queue's length plus the
+profiles already parked here, one Redis round trip) against BULK_SYNC_THRESHOLD. Below it the job
+syncs its profile alone, as before (`sync.sync_profile`): a lone update keeps its latency. At or
+above it the job `park`s the profile id and ends; one drain at a time (`drain`, a lease) takes the
+parked profiles in batches of up to 100 and sends them through the backfill's bulk-job pipeline
+(integration/bulk_jobs.py).
+
+Why the threshold is a backlog of 20 by default: one by one, a backlog of N waits N / R minutes
+for its last sync; a bulk job costs a few seconds of Zendesk's queue whatever its size. At
+R = 400 a minute the single path clears 20 syncs in 3 s, about what one bulk job takes, so from
+there on batching is no slower for anyone and costs a hundredth of the budget per profile.
+
+What every sync guarantees, the batch keeps:
+- coalescing: a profile is parked once however often it changes before a drain takes it;
+- the newest state, never an older one over it: the drain takes each profile's lock, then reads
+  the profiles from Omneo in one `GET /profiles?filter[id][in]=...` call per 100 (not the webhook
+  bodies: a job carries only the profile id, and a body can be older than Omneo's state by the
+  time a backlog drains), and skips any older than the watermark;
+- erasure: under the lock, an erased profile is skipped; an erasure waits for the lock;
+- crash safety: a taken profile stays in `BULK_CLAIMED` until its job's results are written;
+  a drain that finds claims older than a profile lock's lifetime (their holder died, its locks
+  have expired) parks them again, and the drain job itself is acknowledged late;
+- once-only effects: create-or-update by `external_id` never makes a second user, and the
+  identity is written only for a profile that lacks it (a new user).
+
+The drain takes the newest parked profiles first: a backlog takes as long to clear either way,
+and a change made while it drains is not made to wait behind the whole of it. Profiles whose
+links need folding (a manual link, a merge) are synced one at a time under the lock held.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+
+from integration import keys, mapping, zendesk_user_changes
+from integration.bulk_jobs import BATCH_SIZE, BackfillStopped, Batch, BulkJobs
+from integration.context import Context
+from integration.errors import ApiError, TransientError
+from integration.lease import Lease
+from integration.state import email_digest
+from integration.sync import _older, ensure_tier_field, sync_locked
+
+log = logging.getLogger(__name__)
+
+DRAIN_LEASE_SECONDS = 15.0  # renewed as the drain goes; short, so a dead drain's lease frees soon
+
+# KEYS: waiting, drain lease, drain-queued mark. ARGV: profile id, queued mark TTL (s).
+# Returns 1 when the caller should queue a drain (none running, none just queued).
+_PARK = """
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1000000, ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
+
+# KEYS: waiting, claimed. ARGV: how many, claims older than this many seconds are stale.
+# Parks stale claims again, then moves the newest `how many` waiting ids to the claimed set.
+_CLAIM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+for _, id in ipairs(stale) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], 'NX', now, id)
+end
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], now, id)
+end
+return ids
+"""
+
+
+def backed_up(ctx: Context, queue: str) -> bool:
+    """Whether syncs are backing up: `queue` is the Redis list of the sync queue."""
+    threshold = ctx.settings.bulk_sync_threshold
+    if threshold <= 0:
+        return False
+    pipe = ctx.redis.pipeline(transaction=False)
+    pipe.llen(queue)
+    pipe.zcard(keys.BULK_WAITING)
+    queued, parked = pipe.execute()
+    return queued + parked >= threshold
+
+
+def park(ctx: Context, profile_id: str) -> bool:
+    """Leave the profile for a bulk drain; True when the caller must queue a drain job."""
+    script = ctx.redis.register_script(_PARK)
+    return bool(script(keys=[keys.BULK_WAITING, keys.BULK_DRAIN_LOCK, keys.BULK_DRAIN_QUEUED],
+                       args=[str(profile_id), int(DRAIN_LEASE_SECONDS)]))
+
+
+def parked(ctx: Context) -> int:
+    """Profiles parked and not yet taken by a drain."""
+    return int(ctx.redis.zcard(keys.BULK_WAITING))
+
+
+def drain(ctx: Context, budget_seconds: float) -> dict:
+    """Sync parked profiles in bulk for up to `budget_seconds`; `more` says whether some are left
+    (the caller then queues another drain). One drain runs at a time."""
+    lease = Lease(ctx.redis, keys.BULK_DRAIN_LOCK, DRAIN_LEASE_SECONDS)
+    if not lease.acquire():
+        return {"outcome": "skipped", "reason": "another drain is running", "more": False}
+    ctx.redis.delete(keys.BULK_DRAIN_QUEUED)
+    run = BulkSync(ctx, lease)
+    try:
+        run.run(time.monotonic() + budget_seconds)
+    except BackfillStopped as exc:  # an outage: the drain job retries; the profiles are parked again
+        raise TransientError("zendesk", str(exc)) from None
+    finally:
+        lease.release()
+    more = parked(ctx) > 0 or ctx.redis.zcard(keys.BULK_CLAIMED) > 0
+    return {"outcome": "drained", "more": more, **run.totals.as_dict()}
+
+
+class BulkSync(BulkJobs):
+    """A drain: claimed profiles, locked, read in bulk, sent as bulk jobs, released in order."""
+
+    def __init__(self, ctx: Context, lease: Lease, **kwargs):
+        super().__init__(ctx, **kwargs)
+        self.lease = lease
+        self.claim_seconds = ctx.settings.profile_lock_ttl_seconds
+        self._claim = ctx.redis.register_script(_CLAIM)
+        self._renewed = time.monotonic()
+
+    def run(self, deadline: float) -> None:
+        outstanding: deque[Batch] = deque()
+        if "tier" in self.ctx.settings.sync_attributes:
+            ensure_tier_field(self.ctx)
+        self.open()
+        try:
+            while time.monotonic() < deadline:
+                self._renew(outstanding)
+                ids = [i.decode() if isinstance(i, bytes) else str(i) for i in self._claim(
+                    keys=[keys.BULK_WAITING, keys.BULK_CLAIMED], args=[BATCH_SIZE, self.claim_seconds])]
+                if not ids:
+                    if outstanding:
+                        self._wait(outstanding)  # parked profiles may arrive while jobs finish
+                    elif self.ctx.redis.zcard(keys.BULK_CLAIMED):
+                        self.sleep(self.poll_seconds)  # a dead drain's claims, until stale
+                    else:
+                        break
+                    continue
+                batch = self._prepare(ids)
+                try:
+                    self.send(batch)
+                except BaseException:
+                    self._release(batch, repark=True)
+                    raise
+                if not batch.payloads and not outstanding and batch.extra["busy"]:
+                    self.sleep(self.poll_seconds)  # only locked profiles: give their holders time
+                self.feed(outstanding, batch)
+            while outstanding:
+                self._renew(outstanding)
+                self._wait(outstanding)
+        except BaseException:
+            # Stopped (an outage, the time limit): unfinished batches are parked again for the
+            # next drain. One whose results are being written keeps its locks and claims: they
+            # expire, and the claims are taken back once stale, as after a crash.
+            self.abort.set()  # writes under way end after their current call
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for batch in outstanding:
+                if batch.applied is None or batch.applied.cancelled():
+                    self._release(batch, repark=True)
+            raise
+        finally:
+            self.close(outstanding)
+
+    def _renew(self, outstanding: deque[Batch]) -> None:
+        """Keep the drain's lease, and the locks of batches still out, from expiring under it
+        (a batch waits behind the ones sent before it); a dead drain's locks expire."""
+        self.lease.extend()
+        now = time.monotonic()
+        if now - self._renewed < self.claim_seconds / 3:
+            return
+        self._renewed = now
+        pipe = self.ctx.redis.pipeline(transaction=False)
+        for batch in outstanding:
+            for lock in batch.extra["locks"]:
+                lock.extend(pipe)
+        pipe.execute()
+
+    def _prepare(self, ids: list[str]) -> Batch:
+        """Lock the profiles, drop the erased and the unchanged, map the rest."""
+        r = self.ctx.redis
+        locks = {pid: Lease(r, keys.profile_lock(pid), self.claim_seconds) for pid in ids}
+        pipe = r.pipeline(transaction=False)
+        for pid, lock in locks.items():
+            pipe.set(lock.key, lock.token, nx=True, px=lock.ttl_ms)
+        got = pipe.execute()
+        busy = [pid for pid, ok in zip(ids, got) if not ok]
+        mine = [pid for pid, ok in zip(ids, got) if ok]
+        batch = Batch(last_id=ids[-1], rows=len(mine),
+                      extra={"ids": ids, "locks": [locks[p] for p in mine], "busy": busy})
+        if busy:  # a sync or an erasure holds them: they go back to wait, behind the rest
+            r.zadd(keys.BULK_WAITING, {pid: 0 for pid in busy})
+            r.zrem(keys.BULK_CLAIMED, *busy)
+        try:
+            self._read(batch, mine)
+        except BaseException:
+            self._release(batch, repark=True)
+            raise
+        return batch
+
+    def _read(self, batch: Batch, mine: list[str]) -> None:
+        r = self.ctx.redis
+        pipe = r.pipeline(transaction=False)
+        for pid in mine:
+            pipe.exists(keys.erased(pid))
+        live = [pid for pid, erased in zip(mine, pipe.execute()) if not erased]
+        self.totals.skipped += len(mine) - len(live)
+        profiles = self._call(self.ctx.omneo.find_profiles, live) if live else {}
+        for pid in live:
+            profile = profiles.get(pid) or self._call(self.ctx.omneo.find_profile, pid)
+            if profile is None or profile.get("profile_type") == "deleted":
+                self._count("skipped")
+                continue
+            self._add(batch, profile)
+
+    def _add(self, batch: Batch, profile: dict) -> None:
+        s = self.ctx.settings
+        profile_id = str(profile["id"])
+        payload = mapping.zendesk_user(profile, s.sync_attributes)
+        mark = self.ctx.state.get_synced(profile_id)
+        linked = mapping.identity_of(profile, s.omneo_identity_handle)
+        expected = [mark["zendesk_user_id"]] if mark else []
+        if mark and _older(profile.get("updated_at"), mark.get("updated_at")):
+            self._count("skipped")
+            return
+        if zendesk_user_changes.blocks_recreation(self.ctx, profile, linked):
+            self._count("skipped")
+            return
+        if mark and mark["fingerprint"] == mapping.fingerprint(payload) and linked == expected:
+            self._count("unchanged")
+            return
+        if linked and linked != expected:  # links to fold: the single sync does that
+            try:
+                self._count(sync_locked(self.ctx, profile)["outcome"])
+            except ApiError as exc:
+                self._dead_letter(profile_id, exc.describe())
+            return
+        known = bool(mark and payload.get("email") and linked == expected
+                     and mark.get("email") == email_digest(payload["email"]))
+        batch.add(profile, payload, email_known=known)
+
+    def one_at_a_time(self, batch: Batch) -> None:
+        for profile in batch.profiles.values():  # under the locks this drain holds
+            try:
+                self._count(sync_locked(self.ctx, profile)["outcome"])
+            except ApiError as exc:
+                self._dead_letter(str(profile["id"]), exc.describe())
+
+    def finished(self, batch: Batch) -> None:
+        self._release(batch, repark=False)
+        self.lease.extend()
+
+    def _release(self, batch: Batch, repark: bool) -> None:
+        """Unlock the batch's profiles and drop their claims; with `repark`, park them again."""
+        r = self.ctx.redis
+        if batch.extra.get("released"):
+            return
+        batch.extra["released"] = True
+        taken = [pid for pid in batch.extra["ids"] if pid not in batch.extra["busy"]]
+        if taken:
+            if repark:
+                r.zadd(keys.BULK_WAITING, {pid: time.time() for pid in taken}, nx=True)
+            r.zrem(keys.BULK_CLAIMED, *taken)
+        for lock in batch.extra["locks"]:
+            lock.release()
