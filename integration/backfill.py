@@ -21,7 +21,7 @@ import time
 from collections import deque
 from typing import Callable
 
-from integration import keys, mapping
+from integration import keys, mapping, profiles
 from integration.bulk_jobs import (BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS,  # noqa: F401
                                    BackfillStopped, Batch, BulkJobs, Totals)
 from integration.context import Context
@@ -97,7 +97,7 @@ class Backfill(BulkJobs):
         attributes = self.ctx.settings.sync_attributes
         for profile in rows:
             profile_id = str(profile["id"])
-            if profile.get("profile_type") == "deleted" or self.ctx.state.is_erased(profile_id):
+            if profiles.is_gone(profile) or self.ctx.state.is_erased(profile_id):
                 self._count("skipped")
                 continue
             batch.add(profile, mapping.zendesk_user(profile, attributes))

@@ -35,7 +35,7 @@ import logging
 import time
 from collections import deque
 
-from integration import keys, mapping, zendesk_user_changes
+from integration import keys, mapping, profiles, zendesk_user_changes
 from integration.bulk_jobs import BATCH_SIZE, BackfillStopped, Batch, BulkJobs
 from integration.context import Context
 from integration.errors import ApiError, TransientError
@@ -217,7 +217,7 @@ class BulkSync(BulkJobs):
         profiles = self._call(self.ctx.omneo.find_profiles, live) if live else {}
         for pid in live:
             profile = profiles.get(pid) or self._call(self.ctx.omneo.find_profile, pid)
-            if profile is None or profile.get("profile_type") == "deleted":
+            if profiles.is_gone(profile):
                 self._count("skipped")
                 continue
             self._add(batch, profile)

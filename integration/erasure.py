@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 
-from integration import folding, keys, paths, sync
+from integration import folding, keys, paths, profiles, sync
 from integration.context import Context
 from integration.errors import Conflict, NotFound, TransientError
 
@@ -120,8 +120,7 @@ def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) 
 def _live_claimant(ctx: Context, profile_id: str, user_id: str) -> str | None:
     """Id of another live Omneo profile whose `zendesk` identity names this user, if any."""
     other = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, user_id)
-    if (not other or str(other.get("id")) == profile_id
-            or other.get("profile_type") in folding.GONE_PROFILE_TYPES):
+    if profiles.is_gone(other) or str(other.get("id")) == profile_id:
         return None
     return str(other["id"])
 

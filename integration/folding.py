@@ -10,12 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from integration import paths
+from integration import paths, profiles
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
-
-GONE_PROFILE_TYPES = ("deleted", "merged")
-
 
 @dataclass
 class Folded:
@@ -31,7 +28,7 @@ class Folded:
 def live_profile(ctx: Context, profile_id: str) -> dict | None:
     """The profile as Omneo has it now, or None when it is gone (deleted, merged away)."""
     profile = ctx.omneo.find_profile(str(profile_id))
-    if profile is None or profile.get("profile_type") in GONE_PROFILE_TYPES:
+    if profiles.is_gone(profile):
         return None
     return profile
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from integration import keys, mapping
+from integration import keys, mapping, profiles
 from integration.context import Context
 from integration.errors import NotFound, PermanentError
 from integration.settings import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
@@ -134,7 +134,7 @@ class Match:
 
 
 def _live(profile: dict | None) -> dict | None:
-    return profile if profile and profile.get("profile_type") != "deleted" else None
+    return None if profiles.is_gone(profile) else profile
 
 
 def resolve_requester(ctx: Context, requester_id: str) -> Match:

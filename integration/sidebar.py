@@ -16,7 +16,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from integration import keys, sidebar_last_known
+from integration import keys, profiles, sidebar_last_known
 from integration.context import Context
 from integration.errors import NotFound
 from integration.pools import ProcessPool
@@ -77,7 +77,7 @@ def resolve_requester(ctx: Context, zendesk_user_id: str, email: str | None) -> 
 
 
 def _live(profile: dict | None) -> bool:
-    return bool(profile) and profile.get("profile_type") != "deleted"
+    return not profiles.is_gone(profile)
 
 
 def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) -> dict | None:

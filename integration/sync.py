@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from integration import folding, keys, mapping, zendesk_user_changes
+from integration import folding, keys, mapping, profiles, zendesk_user_changes
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
 
@@ -25,7 +25,7 @@ def sync_profile(ctx: Context, profile_id: str, force: bool = False) -> dict:
         if ctx.state.is_erased(profile_id):  # erased while this job waited for the lock
             return {"outcome": "skipped", "reason": "erased"}
         profile = ctx.omneo.find_profile(profile_id)
-        if profile is None or profile.get("profile_type") == "deleted":
+        if profiles.is_gone(profile):
             return {"outcome": "skipped", "reason": "profile not found"}
         if zendesk_user_changes.blocks_recreation(
                 ctx, profile, mapping.identity_of(profile, ctx.settings.omneo_identity_handle)):

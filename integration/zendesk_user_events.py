@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from integration import folding, keys, mapping, sync, zendesk_user_changes
+from integration import folding, keys, mapping, profiles, sync, zendesk_user_changes
 from integration.context import Context
 from integration.errors import Conflict, PermanentError
 from integration.settings import USER_EVENT_PREFIX
@@ -123,7 +123,7 @@ def _profile_of(ctx: Context, job: dict) -> str | None:
         if candidate and folding.live_profile(ctx, candidate) is not None:
             return candidate
     found = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, job["user_id"])
-    if found and found.get("profile_type") not in folding.GONE_PROFILE_TYPES:
+    if not profiles.is_gone(found):
         return str(found["id"])
     return None
 
