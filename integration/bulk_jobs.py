@@ -23,10 +23,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from integration import mapping
+from integration import mapping, profiles
 from integration.context import Context
 from integration.errors import ApiError, PermanentError, RateLimited, TransientError
-from integration.sync import link_identity, make_email_primary
+from integration.sync import make_email_primary
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +242,7 @@ class BulkJobs:
     def _link(self, profile: dict, payload: dict, user_id: str) -> None:
         """What a single sync leaves behind: the identity and the watermark."""
         profile_id = str(profile["id"])
-        linked = mapping.identity_of(profile, self.ctx.settings.omneo_identity_handle)
-        link_identity(self.ctx, profile_id, user_id, linked)
+        profiles.set_link(self.ctx, profile_id, profile.get("identities") or [], user_id)
         self.ctx.state.set_synced(profile_id, fingerprint=mapping.fingerprint(payload),
                                   updated_at=profile.get("updated_at"), zendesk_user_id=user_id,
                                   email=payload.get("email"))

@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 
-from integration import folding, keys, paths, profiles, sync
+from integration import folding, keys, paths, profiles, sync, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, TransientError
 
@@ -92,14 +92,13 @@ def _names(user: dict, profile_id: str) -> bool:
 
 
 def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) -> dict:
-    # Zendesk may still show a soft-deleted (or merged-away) user by its id, inactive
-    active = user is not None and user.get("active", True) is not False
+    active = zendesk_users.is_present(user)
     claimant = _live_claimant(ctx, profile_id, user_id)
     if claimant is not None:
         if not active:  # nothing left to hand over, and not ours to purge
             return {"zendesk_user_id": user_id, "outcome": ALREADY_GONE}
         return _repoint(ctx, profile_id, user_id, user, claimant)
-    if user is not None and user.get("role") not in (None, "end-user"):
+    if user is not None and not zendesk_users.is_end_user(user):
         raise Conflict("zendesk", f"Zendesk user {user_id} of profile {profile_id} is staff "
                                   f"({user.get('role')}); not erased, check it by hand")
     deleted = purged = False

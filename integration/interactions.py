@@ -16,7 +16,6 @@ from integration.context import Context
 from integration.errors import NotFound, PermanentError
 from integration.settings import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
                                   TICKET_STATUS_CHANGED)
-from integration.sync import link_identity
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +169,7 @@ def link_requester(ctx: Context, match: Match) -> list[str]:
     if identities is None:
         identities = ctx.omneo.list_identities(profile_id)
     if not mapping.identity_of({"identities": identities}, ctx.settings.omneo_identity_handle):
-        link_identity(ctx, profile_id, user_id, [])
+        profiles.set_link(ctx, profile_id, identities, user_id)
         written.append("identity")
     # An external_id that names no live profile may be another system's (SSO): left alone.
     if not (match.user.get("external_id") or "").strip():

@@ -30,7 +30,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
-from integration import keys, mapping, profiles
+from integration import keys, mapping, profiles, zendesk_users
 from integration.context import Context
 from integration.errors import ApiError, LockBusy, PermanentError
 from integration.lease import Lease
@@ -161,7 +161,7 @@ class Run:
     def check_user(self, user: dict, profile: dict | None) -> str:
         profile_id = str(user["external_id"])
         live = not profiles.is_gone(profile)
-        if not user.get("active", True):  # soft-deleted in Zendesk
+        if not zendesk_users.is_present(user):
             if live and not self.ctx.state.is_erased(profile_id) \
                     and self.ctx.zendesk.find_user_by_external_id(profile_id) is None:
                 return self.resync(profile_id, "missing_created")
@@ -236,7 +236,7 @@ class Run:
                 return
 
     def check_users(self, users: list[dict]) -> bool:
-        ours = [u for u in users if u.get("external_id") and u.get("role", "end-user") == "end-user"
+        ours = [u for u in users if u.get("external_id") and zendesk_users.is_end_user(u)
                 and str(u["external_id"]) not in self.seen_profiles]
         if not ours:
             return True

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from integration import folding, keys, mapping, profiles, sync, zendesk_user_changes
+from integration import folding, keys, mapping, profiles, sync, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, PermanentError
 from integration.settings import USER_EVENT_PREFIX
@@ -191,14 +191,14 @@ def _survivor_by_email(ctx: Context, profile: dict, source: str) -> str | None:
     if not profile.get("email"):
         return None
     users = [u for u in ctx.zendesk.find_users_by_email(profile["email"])
-             if str(u["id"]) != source and u.get("active", True) is not False]
+             if str(u["id"]) != source and zendesk_users.is_present(u)]
     return str(users[0]["id"]) if users else None
 
 
 def _deleted(ctx: Context, job: dict, profile: dict) -> dict:
     profile_id, user_id = str(profile["id"]), job["user_id"]
     user = ctx.zendesk.find_user(user_id)
-    if user is not None and user.get("active", True) is not False:
+    if zendesk_users.is_present(user):
         return {"outcome": "skipped", "reason": "the user is active in Zendesk"}
     if not _ours(ctx, profile, user_id):
         return {"outcome": "skipped", "reason": "not the profile's Zendesk user (any more)"}
@@ -219,7 +219,7 @@ def _external_id_changed(ctx: Context, job: dict, profile: dict) -> dict:
     if user_id not in mapping.identity_of(profile, ctx.settings.omneo_identity_handle):
         return {"outcome": "skipped", "reason": "not the profile's linked user"}
     user = ctx.zendesk.find_user(user_id)
-    if user is None or user.get("active", True) is False:
+    if not zendesk_users.is_present(user):
         return {"outcome": "skipped", "reason": "the user is gone from Zendesk"}
     if (user.get("external_id") or "").lower() == profile_id.lower():
         return {"outcome": "unchanged", "zendesk_user_id": user_id}
