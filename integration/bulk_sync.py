@@ -42,6 +42,7 @@ from integration.errors import ApiError, TransientError
 from integration.lease import Lease
 from integration.state import email_digest
 from integration.sync import _older, ensure_tier_field, sync_locked
+from integration.redis_values import text
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class BulkSync(BulkJobs):
         try:
             while time.monotonic() < deadline:
                 self._renew(outstanding)
-                ids = [i.decode() if isinstance(i, bytes) else str(i) for i in self._claim(
+                ids = [text(i) for i in self._claim(
                     keys=[keys.BULK_WAITING, keys.BULK_CLAIMED], args=[BATCH_SIZE, self.claim_seconds])]
                 if not ids:
                     if outstanding:

@@ -8,6 +8,7 @@ import uuid
 import redis
 
 from integration import keys
+from integration.redis_values import text
 
 
 class DeadLetters:
@@ -58,7 +59,7 @@ class DeadLetters:
         return entry
 
     def ids(self) -> list[str]:
-        return [i.decode() if isinstance(i, bytes) else i for i in self.r.zrevrange(keys.DLQ_INDEX, 0, -1)]
+        return [text(i) for i in self.r.zrevrange(keys.DLQ_INDEX, 0, -1)]
 
     def list(self, limit: int | None = None) -> list[dict]:
         ids = self.r.zrevrange(keys.DLQ_INDEX, 0, -1 if limit is None else limit - 1)
@@ -84,7 +85,7 @@ class DeadLetters:
         indexes (erasure)."""
         indexes = [keys.dlq_by_profile(profile_id)]
         indexes += [keys.dlq_by_zendesk_user(str(u)) for u in zendesk_user_ids]
-        ids = {i.decode() if isinstance(i, bytes) else i
+        ids = {text(i)
                for key in indexes for i in self.r.smembers(key)}
         for entry_id in ids:
             self.remove(entry_id)

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from integration import keys, mapping, profiles
 from integration.context import Context
 from integration.errors import NotFound, PermanentError
+from integration.redis_values import text
 from integration.settings import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
                                   TICKET_STATUS_CHANGED)
 
@@ -231,7 +232,7 @@ def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, s
     done_key, intent_key = keys.interaction_done(event_id), keys.interaction_intent(event_id)
     done = ctx.redis.get(done_key)
     if done:
-        return "duplicate", done.decode() if isinstance(done, bytes) else str(done)
+        return "duplicate", text(done)
     if ctx.redis.exists(intent_key):
         earlier = _already_posted(ctx, interaction)
         if earlier is not None:

@@ -9,6 +9,8 @@ import uuid
 
 import redis
 
+from integration.redis_values import text
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -46,4 +48,4 @@ class Lease:
 
     def holder(self) -> str | None:
         value = self.r.get(self.key)
-        return value.decode() if isinstance(value, bytes) else value
+        return text(value)

@@ -36,6 +36,7 @@ from integration.errors import ApiError, LockBusy, PermanentError
 from integration.lease import Lease
 from integration.paging import PagingStalled
 from integration.sync import sync_profile
+from integration.redis_values import text
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class Run:
         position, checked = int(cursor or 0), 0
         while checked < SWEEP_PER_RUN and self.keep_going():
             position, found = self.ctx.redis.scan(position, match=prefix + "*", count=500)
-            ids = [k for k in (_text(key)[len(prefix):] for key in found) if k not in self.seen_profiles]
+            ids = [k for k in (text(key)[len(prefix):] for key in found) if k not in self.seen_profiles]
             if ids and not self.check_links(ids):
                 return  # hold the sweep cursor; this slice is looked at again next run
             checked += len(ids)
@@ -335,15 +336,12 @@ def run(ctx: Context, *, erase: Erase, trigger: str = "manual", budget_seconds: 
 
 def read_state(ctx: Context) -> dict:
     raw = ctx.redis.hgetall(keys.RECONCILE_STATE)
-    return {_text(k): _text(v) for k, v in raw.items()}
+    return {text(k): text(v) for k, v in raw.items()}
 
 
 def last_runs(ctx: Context, limit: int = 10) -> list[dict]:
     return [json.loads(raw) for raw in ctx.redis.lrange(keys.RECONCILE_RUNS, 0, limit - 1)]
 
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _iso(ts: float) -> str:

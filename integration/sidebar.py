@@ -20,6 +20,7 @@ from integration import keys, profiles, sidebar_last_known
 from integration.context import Context
 from integration.errors import NotFound
 from integration.pools import ProcessPool
+from integration.redis_values import text
 
 TRANSACTIONS_SHOWN = 5
 # voided sales are left out, so ask for a few more than are shown
@@ -176,7 +177,7 @@ def _linked_profile_id(ctx: Context, zendesk_user_id: str) -> str | None:
     if not ctx.settings.sidebar_cache_seconds:
         return None
     value = ctx.redis.get(keys.sidebar_requester(zendesk_user_id))
-    return value.decode() if isinstance(value, bytes) else value
+    return text(value)
 
 
 def _cached(ctx: Context, profile_id: str) -> dict | None:

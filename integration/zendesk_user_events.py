@@ -23,6 +23,7 @@ from integration import folding, keys, mapping, profiles, sync, zendesk_user_cha
 from integration.context import Context
 from integration.errors import Conflict, PermanentError
 from integration.settings import USER_EVENT_PREFIX
+from integration.redis_values import text
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def _stale(ctx: Context, job: dict) -> bool:
         return False
     clock = keys.zendesk_user_event_clock(job["user_id"])
     newest = ctx.redis.hget(clock, aspect)
-    newest = newest.decode() if isinstance(newest, bytes) else newest
+    newest = text(newest)
     if newest and _when(job["time"]) < _when(newest):
         return True
     ctx.redis.hset(clock, aspect, job["time"])
