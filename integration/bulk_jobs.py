@@ -15,7 +15,6 @@ replayable sync jobs. Batches finish in the order they were sent (`finished` is 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import deque
@@ -26,6 +25,7 @@ from typing import Callable
 from integration import mapping, profiles
 from integration.context import Context
 from integration.errors import ApiError, PermanentError, RateLimited, TransientError
+from integration.scrub import scrub_text
 from integration.sync import make_email_primary
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,6 @@ POLL_SECONDS = 1.0
 # are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
 LINK_WORKERS = 8
 SYNC_TASK = "omneo_zendesk.sync_profile"
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
-
-
 class BackfillStopped(Exception):
     """The run could not go on (an API stayed unavailable)."""
 
@@ -280,4 +277,4 @@ def _scrub(text: str, payload: dict) -> str:
     for key in ("email", "name", "phone"):
         if payload.get(key):
             text = text.replace(str(payload[key]), f"<{key}>")
-    return EMAIL_RE.sub("<email>", text)[:300]
+    return scrub_text(text)[:300]

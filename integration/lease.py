@@ -11,7 +11,8 @@ import redis
 
 from integration.redis_values import text
 
-_RELEASE = """
+# gives a key up only while it still holds the caller's token; the profile locks (State) use it too
+RELEASE_IF_HELD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
@@ -27,7 +28,7 @@ class Lease:
         self.r, self.key = client, key
         self.ttl_ms = int(ttl_seconds * 1000)
         self.token = uuid.uuid4().hex
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(RELEASE_IF_HELD)
         self._extend = client.register_script(_EXTEND)
 
     def acquire(self) -> bool:
