@@ -36,7 +36,8 @@ POLL_SECONDS = 1.0
 # Identity writes and watermarks of finished jobs are done by a few threads while the next jobs
 # are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
 LINK_WORKERS = 8
-SYNC_TASK = "omneo_zendesk.sync_profile"
+
+
 class BackfillStopped(Exception):
     """The run could not go on (an API stayed unavailable)."""
 
@@ -249,9 +250,7 @@ class BulkJobs:
 
     def _dead_letter(self, profile_id: str, error: dict) -> None:
         self._count("failed")
-        self.ctx.dead_letters.add(task=SYNC_TASK, args=[profile_id], kwargs={},
-                                  error=dict(error, reason=f"{self.what} could not sync this profile"),
-                                  attempts=1, profile_id=profile_id)
+        self.ctx.dead_letters.add_failed_sync(profile_id, error, f"{self.what} could not sync this profile")
 
     def _call(self, fn, *args, **kwargs):
         """One API call of the pipeline. The shared limiter paces it and waits out a 429 pause;

@@ -10,6 +10,9 @@ import redis
 from integration import keys
 from integration.redis_values import text
 
+# the job a dead letter written outside a task (reconciliation, bulk sync) replays
+SYNC_JOB = "omneo_zendesk.sync_profile"
+
 
 class DeadLetters:
     def __init__(self, client: redis.Redis):
@@ -43,6 +46,11 @@ class DeadLetters:
             pipe.sadd(key, entry_id)
         pipe.execute()
         return entry_id
+
+    def add_failed_sync(self, profile_id: str, error: dict, reason: str) -> str:
+        """A profile that a run outside the sync task could not sync: replayed as its sync job."""
+        return self.add(task=SYNC_JOB, args=[profile_id], kwargs={}, error=dict(error, reason=reason),
+                        attempts=1, profile_id=profile_id)
 
     def get(self, entry_id: str) -> dict | None:
         raw = self.r.hget(keys.DLQ_ENTRIES, entry_id)

@@ -45,7 +45,6 @@ EXPORT_PAGE_SIZE = 1000  # users a page of the incremental export (its maximum)
 LEASE_SECONDS = 300  # extended after every page; frees the lock soon after a holder dies
 RUNS_KEPT = 50
 ERRORS_KEPT = 20
-SYNC_TASK = "omneo_zendesk.sync_profile"
 
 SWEEP_PER_RUN = 2000  # synced profiles checked for deletion a run (one Omneo read per 100)
 
@@ -111,9 +110,7 @@ class Run:
             "status": getattr(exc, "status", None)})
 
     def _dead_letter(self, profile_id: str, exc: ApiError) -> None:
-        self.ctx.dead_letters.add(task=SYNC_TASK, args=[profile_id], kwargs={},
-                                  error=dict(exc.describe(), reason="reconciliation repair failed"),
-                                  attempts=1, profile_id=profile_id)
+        self.ctx.dead_letters.add_failed_sync(profile_id, exc.describe(), "reconciliation repair failed")
         self.counts["dead_lettered"] += 1
 
     def guarded(self, profile_id: str, step: Callable[[], str], stage: str) -> bool:
