@@ -22,9 +22,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from integration import mapping, profiles
+from integration import mapping
 from integration.context import Context
 from integration.errors import ApiError, PermanentError, RateLimited, TransientError
+from integration.profiles import set_link
 from integration.scrub import scrub_text
 from integration.sync import make_email_primary
 
@@ -240,7 +241,7 @@ class BulkJobs:
     def _link(self, profile: dict, payload: dict, user_id: str) -> None:
         """What a single sync leaves behind: the identity and the watermark."""
         profile_id = str(profile["id"])
-        profiles.set_link(self.ctx, profile_id, profile.get("identities") or [], user_id)
+        set_link(self.ctx, profile_id, profile.get("identities") or [], user_id)
         self.ctx.state.set_synced(profile_id, fingerprint=mapping.fingerprint(payload),
                                   updated_at=profile.get("updated_at"), zendesk_user_id=user_id,
                                   email=payload.get("email"))

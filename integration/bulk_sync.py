@@ -35,11 +35,12 @@ import logging
 import time
 from collections import deque
 
-from integration import keys, mapping, profiles, zendesk_user_changes
+from integration import keys, mapping, zendesk_user_changes
 from integration.bulk_jobs import BATCH_SIZE, BackfillStopped, Batch, BulkJobs
 from integration.context import Context
 from integration.errors import ApiError, TransientError
 from integration.lease import Lease
+from integration.profiles import is_gone
 from integration.state import email_digest
 from integration.sync import _older, ensure_tier_field, sync_locked
 from integration.redis_values import text
@@ -218,7 +219,7 @@ class BulkSync(BulkJobs):
         profiles = self._call(self.ctx.omneo.find_profiles, live) if live else {}
         for pid in live:
             profile = profiles.get(pid) or self._call(self.ctx.omneo.find_profile, pid)
-            if profiles.is_gone(profile):
+            if is_gone(profile):
                 self._count("skipped")
                 continue
             self._add(batch, profile)

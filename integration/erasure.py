@@ -21,9 +21,10 @@ import logging
 import time
 import uuid
 
-from integration import folding, keys, paths, profiles, sync, zendesk_users
+from integration import folding, keys, paths, sync, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, TransientError
+from integration.profiles import is_gone
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) 
 def _live_claimant(ctx: Context, profile_id: str, user_id: str) -> str | None:
     """Id of another live Omneo profile whose `zendesk` identity names this user, if any."""
     other = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, user_id)
-    if profiles.is_gone(other) or str(other.get("id")) == profile_id:
+    if is_gone(other) or str(other.get("id")) == profile_id:
         return None
     return str(other["id"])
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from integration import paths, profiles, zendesk_users
+from integration import paths, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
+from integration.profiles import is_gone
 
 @dataclass
 class Folded:
@@ -28,7 +29,7 @@ class Folded:
 def live_profile(ctx: Context, profile_id: str) -> dict | None:
     """The profile as Omneo has it now, or None when it is gone (deleted, merged away)."""
     profile = ctx.omneo.find_profile(str(profile_id))
-    if profiles.is_gone(profile):
+    if is_gone(profile):
         return None
     return profile
 

@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from integration import keys, mapping, profiles
+from integration import keys, mapping
 from integration.context import Context
 from integration.errors import NotFound, PermanentError
+from integration.profiles import is_gone, set_link
 from integration.redis_values import text
 from integration.settings import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
                                   TICKET_STATUS_CHANGED)
@@ -134,7 +135,7 @@ class Match:
 
 
 def _live(profile: dict | None) -> dict | None:
-    return None if profiles.is_gone(profile) else profile
+    return None if is_gone(profile) else profile
 
 
 def resolve_requester(ctx: Context, requester_id: str) -> Match:
@@ -170,7 +171,7 @@ def link_requester(ctx: Context, match: Match) -> list[str]:
     if identities is None:
         identities = ctx.omneo.list_identities(profile_id)
     if not mapping.identity_of({"identities": identities}, ctx.settings.omneo_identity_handle):
-        profiles.set_link(ctx, profile_id, identities, user_id)
+        set_link(ctx, profile_id, identities, user_id)
         written.append("identity")
     # An external_id that names no live profile may be another system's (SSO): left alone.
     if not (match.user.get("external_id") or "").strip():

@@ -30,11 +30,12 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
-from integration import keys, mapping, profiles, zendesk_users
+from integration import keys, mapping, zendesk_users
 from integration.context import Context
 from integration.errors import ApiError, LockBusy, PermanentError
 from integration.lease import Lease
 from integration.paging import PagingStalled
+from integration.profiles import is_gone
 from integration.sync import sync_profile
 from integration.redis_values import text
 
@@ -138,14 +139,14 @@ class Run:
         """A Zendesk user whose profile is gone: erase it, unless a live profile claims it."""
         handle = self.ctx.settings.omneo_identity_handle
         claimant = self.ctx.omneo.search_profile_by_identity(handle, str(user["id"]))
-        if not profiles.is_gone(claimant) and str(claimant.get("id")) != profile_id:
+        if not is_gone(claimant) and str(claimant.get("id")) != profile_id:
             return "orphans_claimed"
         self.erase(profile_id, str(user["id"]))
         return "orphans_erased"
 
     def check_profile(self, profile: dict, user: dict | None) -> str:
         profile_id = str(profile["id"])
-        if profiles.is_gone(profile):
+        if is_gone(profile):
             return self.orphan(profile_id, user) if user else "in_step"
         if self.ctx.state.is_erased(profile_id):
             return "in_step"
@@ -158,7 +159,7 @@ class Run:
 
     def check_user(self, user: dict, profile: dict | None) -> str:
         profile_id = str(user["external_id"])
-        live = not profiles.is_gone(profile)
+        live = not is_gone(profile)
         if not zendesk_users.is_present(user):
             if live and not self.ctx.state.is_erased(profile_id) \
                     and self.ctx.zendesk.find_user_by_external_id(profile_id) is None:
@@ -286,7 +287,7 @@ class Run:
                 mark = self.ctx.state.get_synced(profile_id)
                 profile = self.ctx.omneo.find_profile(profile_id)
                 if mark is None or self.ctx.state.is_erased(profile_id) or \
-                        not profiles.is_gone(profile):
+                        not is_gone(profile):
                     return "in_step"
                 return self.orphan(profile_id, {"id": mark["zendesk_user_id"]})
 

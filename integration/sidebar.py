@@ -16,10 +16,11 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from integration import keys, profiles, sidebar_last_known
+from integration import keys, sidebar_last_known
 from integration.context import Context
 from integration.errors import NotFound
 from integration.pools import ProcessPool
+from integration.profiles import is_gone
 from integration.redis_values import text
 
 TRANSACTIONS_SHOWN = 5
@@ -78,7 +79,7 @@ def resolve_requester(ctx: Context, zendesk_user_id: str, email: str | None) -> 
 
 
 def _live(profile: dict | None) -> bool:
-    return not profiles.is_gone(profile)
+    return not is_gone(profile)
 
 
 def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) -> dict | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from integration import folding, keys, mapping, profiles, zendesk_user_changes, zendesk_users
+from integration import folding, keys, mapping, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
+from integration.profiles import is_gone, set_link
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def sync_profile(ctx: Context, profile_id: str, force: bool = False) -> dict:
         if ctx.state.is_erased(profile_id):  # erased while this job waited for the lock
             return {"outcome": "skipped", "reason": "erased"}
         profile = ctx.omneo.find_profile(profile_id)
-        if profiles.is_gone(profile):
+        if is_gone(profile):
             return {"outcome": "skipped", "reason": "profile not found"}
         if zendesk_user_changes.blocks_recreation(
                 ctx, profile, mapping.identity_of(profile, ctx.settings.omneo_identity_handle)):
@@ -70,7 +71,7 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
         # a linked or folded contact keeps the addresses it writes in from
         make_email_primary(ctx, user, payload["email"], retire_others=not folded.changed)
     user_id = str(user["id"])
-    profiles.set_link(ctx, profile_id, profile.get("identities") or [], user_id)
+    set_link(ctx, profile_id, profile.get("identities") or [], user_id)
     ctx.state.set_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
                          zendesk_user_id=user_id, email=payload.get("email"))
     zendesk_user_changes.clear_deleted(ctx, profile_id)

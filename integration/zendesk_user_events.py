@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from integration import folding, keys, mapping, profiles, sync, zendesk_user_changes, zendesk_users
+from integration import folding, keys, mapping, sync, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, PermanentError
+from integration.profiles import is_gone
 from integration.settings import USER_EVENT_PREFIX
 from integration.redis_values import text
 
@@ -124,7 +125,7 @@ def _profile_of(ctx: Context, job: dict) -> str | None:
         if candidate and folding.live_profile(ctx, candidate) is not None:
             return candidate
     found = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, job["user_id"])
-    if not profiles.is_gone(found):
+    if not is_gone(found):
         return str(found["id"])
     return None
 
