@@ -27,6 +27,7 @@ from integration.bulk_jobs import (BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS,  #
 from integration.context import Context
 from integration.errors import ApiError, LockBusy
 from integration.paging import advance
+from integration.profiles import is_gone
 from integration.sync import ensure_tier_field, sync_profile
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class Backfill(BulkJobs):
         attributes = self.ctx.settings.sync_attributes
         for profile in rows:
             profile_id = str(profile["id"])
-            if profile.get("profile_type") == "deleted" or self.ctx.state.is_erased(profile_id):
+            if is_gone(profile) or self.ctx.state.is_erased(profile_id):
                 self._count("skipped")
                 continue
             batch.add(profile, mapping.zendesk_user(profile, attributes))

@@ -15,7 +15,6 @@ replayable sync jobs. Batches finish in the order they were sent (`finished` is 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import deque
@@ -26,7 +25,9 @@ from typing import Callable
 from integration import mapping
 from integration.context import Context
 from integration.errors import ApiError, PermanentError, RateLimited, TransientError
-from integration.sync import link_identity, make_email_primary
+from integration.profiles import set_link
+from integration.scrub import scrub_text
+from integration.sync import make_email_primary
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ POLL_SECONDS = 1.0
 # Identity writes and watermarks of finished jobs are done by a few threads while the next jobs
 # are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
 LINK_WORKERS = 8
-SYNC_TASK = "omneo_zendesk.sync_profile"
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 class BackfillStopped(Exception):
@@ -242,8 +241,7 @@ class BulkJobs:
     def _link(self, profile: dict, payload: dict, user_id: str) -> None:
         """What a single sync leaves behind: the identity and the watermark."""
         profile_id = str(profile["id"])
-        linked = mapping.identity_of(profile, self.ctx.settings.omneo_identity_handle)
-        link_identity(self.ctx, profile_id, user_id, linked)
+        set_link(self.ctx, profile_id, profile.get("identities") or [], user_id)
         self.ctx.state.set_synced(profile_id, fingerprint=mapping.fingerprint(payload),
                                   updated_at=profile.get("updated_at"), zendesk_user_id=user_id,
                                   email=payload.get("email"))
@@ -253,9 +251,7 @@ class BulkJobs:
 
     def _dead_letter(self, profile_id: str, error: dict) -> None:
         self._count("failed")
-        self.ctx.dead_letters.add(task=SYNC_TASK, args=[profile_id], kwargs={},
-                                  error=dict(error, reason=f"{self.what} could not sync this profile"),
-                                  attempts=1, profile_id=profile_id)
+        self.ctx.dead_letters.add_failed_sync(profile_id, error, f"{self.what} could not sync this profile")
 
     def _call(self, fn, *args, **kwargs):
         """One API call of the pipeline. The shared limiter paces it and waits out a 429 pause;
@@ -281,4 +277,4 @@ def _scrub(text: str, payload: dict) -> str:
     for key in ("email", "name", "phone"):
         if payload.get(key):
             text = text.replace(str(payload[key]), f"<{key}>")
-    return EMAIL_RE.sub("<email>", text)[:300]
+    return scrub_text(text)[:300]

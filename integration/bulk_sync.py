@@ -40,8 +40,10 @@ from integration.bulk_jobs import BATCH_SIZE, BackfillStopped, Batch, BulkJobs
 from integration.context import Context
 from integration.errors import ApiError, TransientError
 from integration.lease import Lease
+from integration.profiles import is_gone
 from integration.state import email_digest
 from integration.sync import _older, ensure_tier_field, sync_locked
+from integration.redis_values import text
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +138,7 @@ class BulkSync(BulkJobs):
         try:
             while time.monotonic() < deadline:
                 self._renew(outstanding)
-                ids = [i.decode() if isinstance(i, bytes) else str(i) for i in self._claim(
+                ids = [text(i) for i in self._claim(
                     keys=[keys.BULK_WAITING, keys.BULK_CLAIMED], args=[BATCH_SIZE, self.claim_seconds])]
                 if not ids:
                     if outstanding:
@@ -217,7 +219,7 @@ class BulkSync(BulkJobs):
         profiles = self._call(self.ctx.omneo.find_profiles, live) if live else {}
         for pid in live:
             profile = profiles.get(pid) or self._call(self.ctx.omneo.find_profile, pid)
-            if profile is None or profile.get("profile_type") == "deleted":
+            if is_gone(profile):
                 self._count("skipped")
                 continue
             self._add(batch, profile)

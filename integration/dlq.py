@@ -8,6 +8,10 @@ import uuid
 import redis
 
 from integration import keys
+from integration.redis_values import text
+
+# the job a dead letter written outside a task (reconciliation, bulk sync) replays
+SYNC_JOB = "omneo_zendesk.sync_profile"
 
 
 class DeadLetters:
@@ -43,6 +47,11 @@ class DeadLetters:
         pipe.execute()
         return entry_id
 
+    def add_failed_sync(self, profile_id: str, error: dict, reason: str) -> str:
+        """A profile that a run outside the sync task could not sync: replayed as its sync job."""
+        return self.add(task=SYNC_JOB, args=[profile_id], kwargs={}, error=dict(error, reason=reason),
+                        attempts=1, profile_id=profile_id)
+
     def get(self, entry_id: str) -> dict | None:
         raw = self.r.hget(keys.DLQ_ENTRIES, entry_id)
         return json.loads(raw) if raw else None
@@ -58,7 +67,7 @@ class DeadLetters:
         return entry
 
     def ids(self) -> list[str]:
-        return [i.decode() if isinstance(i, bytes) else i for i in self.r.zrevrange(keys.DLQ_INDEX, 0, -1)]
+        return [text(i) for i in self.r.zrevrange(keys.DLQ_INDEX, 0, -1)]
 
     def list(self, limit: int | None = None) -> list[dict]:
         ids = self.r.zrevrange(keys.DLQ_INDEX, 0, -1 if limit is None else limit - 1)
@@ -84,7 +93,7 @@ class DeadLetters:
         indexes (erasure)."""
         indexes = [keys.dlq_by_profile(profile_id)]
         indexes += [keys.dlq_by_zendesk_user(str(u)) for u in zendesk_user_ids]
-        ids = {i.decode() if isinstance(i, bytes) else i
+        ids = {text(i)
                for key in indexes for i in self.r.smembers(key)}
         for entry_id in ids:
             self.remove(entry_id)

@@ -21,9 +21,10 @@ import logging
 import time
 import uuid
 
-from integration import folding, keys, paths, sync
+from integration import folding, keys, paths, sync, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, TransientError
+from integration.profiles import is_gone
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +93,13 @@ def _names(user: dict, profile_id: str) -> bool:
 
 
 def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) -> dict:
-    # Zendesk may still show a soft-deleted (or merged-away) user by its id, inactive
-    active = user is not None and user.get("active", True) is not False
+    active = zendesk_users.is_present(user)
     claimant = _live_claimant(ctx, profile_id, user_id)
     if claimant is not None:
         if not active:  # nothing left to hand over, and not ours to purge
             return {"zendesk_user_id": user_id, "outcome": ALREADY_GONE}
         return _repoint(ctx, profile_id, user_id, user, claimant)
-    if user is not None and user.get("role") not in (None, "end-user"):
+    if user is not None and not zendesk_users.is_end_user(user):
         raise Conflict("zendesk", f"Zendesk user {user_id} of profile {profile_id} is staff "
                                   f"({user.get('role')}); not erased, check it by hand")
     deleted = purged = False
@@ -120,8 +120,7 @@ def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) 
 def _live_claimant(ctx: Context, profile_id: str, user_id: str) -> str | None:
     """Id of another live Omneo profile whose `zendesk` identity names this user, if any."""
     other = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, user_id)
-    if (not other or str(other.get("id")) == profile_id
-            or other.get("profile_type") in folding.GONE_PROFILE_TYPES):
+    if is_gone(other) or str(other.get("id")) == profile_id:
         return None
     return str(other["id"])
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from integration import paths
+from integration import paths, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
-
-GONE_PROFILE_TYPES = ("deleted", "merged")
-
+from integration.profiles import is_gone
 
 @dataclass
 class Folded:
@@ -31,7 +29,7 @@ class Folded:
 def live_profile(ctx: Context, profile_id: str) -> dict | None:
     """The profile as Omneo has it now, or None when it is gone (deleted, merged away)."""
     profile = ctx.omneo.find_profile(str(profile_id))
-    if profile is None or profile.get("profile_type") in GONE_PROFILE_TYPES:
+    if is_gone(profile):
         return None
     return profile
 
@@ -80,13 +78,12 @@ def consolidate(ctx: Context, profile: dict, candidates: Iterable[str],
 
 
 def _present(user: dict | None) -> dict | None:
-    # Zendesk still shows a deleted (or merged-away) user, inactive, by its id
-    return user if user is not None and user.get("active", True) is not False else None
+    return user if zendesk_users.is_present(user) else None
 
 
 def _check_claim(ctx: Context, profile_id: str, user: dict, released: set[str]) -> None:
     user_id = user["id"]
-    if user.get("role") not in (None, "end-user"):
+    if not zendesk_users.is_end_user(user):
         raise Conflict("zendesk", f"Zendesk user {user_id} is staff ({user.get('role')}), not an end "
                                   f"user: it cannot stand for Omneo profile {profile_id}")
     theirs = (user.get("external_id") or "").strip()
@@ -115,23 +112,3 @@ def fold_user(ctx: Context, source_id: str, target_id: str) -> None:
                                       f"by hand", body=exc.body)
         refused.status = exc.status
         raise refused from None
-
-
-def set_link(ctx: Context, profile_id: str, identities: list[dict], user_id: str) -> None:
-    """Leave the profile with exactly one active `zendesk` identity, naming `user_id`.
-
-    `identities` is the profile's list as Omneo returned it (with identity ids). Extras go by
-    their own id, because by handle Omneo only reaches the first identity with it.
-    """
-    handle = ctx.settings.omneo_identity_handle
-    mine = [i for i in identities if i.get("handle") == handle]
-    if not mine:
-        ctx.omneo.add_identity(profile_id, handle, user_id)
-        return
-    keep = next((i for i in mine if str(i.get("identifier")) == user_id and i.get("is_active", True)),
-                mine[0])
-    for extra in mine:
-        if extra is not keep and extra.get("id"):
-            ctx.omneo.delete_identity_by_id(profile_id, extra["id"])
-    if str(keep.get("identifier")) != user_id or not keep.get("is_active", True):
-        ctx.omneo.update_identity(profile_id, handle, user_id)  # the only one with the handle now

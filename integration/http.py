@@ -1,7 +1,6 @@
 """One HTTP session per API: timeouts, auth, User-Agent, rate limiting and error mapping."""
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable
 
 import requests
@@ -10,8 +9,6 @@ from integration.errors import NotFound, PermanentError, RateLimited, TransientE
 
 USER_AGENT = "omneo-zendesk/0.1 (+https://github.com/omneo-zendesk)"
 DEFAULT_RETRY_AFTER = 10.0
-
-log = logging.getLogger(__name__)
 
 
 class Limiter:

@@ -14,9 +14,10 @@ from datetime import datetime, timezone
 from integration import keys, mapping
 from integration.context import Context
 from integration.errors import NotFound, PermanentError
+from integration.profiles import is_gone, set_link
+from integration.redis_values import text
 from integration.settings import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
                                   TICKET_STATUS_CHANGED)
-from integration.sync import link_identity
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class Match:
 
 
 def _live(profile: dict | None) -> dict | None:
-    return profile if profile and profile.get("profile_type") != "deleted" else None
+    return None if is_gone(profile) else profile
 
 
 def resolve_requester(ctx: Context, requester_id: str) -> Match:
@@ -170,7 +171,7 @@ def link_requester(ctx: Context, match: Match) -> list[str]:
     if identities is None:
         identities = ctx.omneo.list_identities(profile_id)
     if not mapping.identity_of({"identities": identities}, ctx.settings.omneo_identity_handle):
-        link_identity(ctx, profile_id, user_id, [])
+        set_link(ctx, profile_id, identities, user_id)
         written.append("identity")
     # An external_id that names no live profile may be another system's (SSO): left alone.
     if not (match.user.get("external_id") or "").strip():
@@ -232,7 +233,7 @@ def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, s
     done_key, intent_key = keys.interaction_done(event_id), keys.interaction_intent(event_id)
     done = ctx.redis.get(done_key)
     if done:
-        return "duplicate", done.decode() if isinstance(done, bytes) else str(done)
+        return "duplicate", text(done)
     if ctx.redis.exists(intent_key):
         earlier = _already_posted(ctx, interaction)
         if earlier is not None:

@@ -9,7 +9,10 @@ import uuid
 
 import redis
 
-_RELEASE = """
+from integration.redis_values import text
+
+# gives a key up only while it still holds the caller's token; the profile locks (State) use it too
+RELEASE_IF_HELD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
@@ -25,7 +28,7 @@ class Lease:
         self.r, self.key = client, key
         self.ttl_ms = int(ttl_seconds * 1000)
         self.token = uuid.uuid4().hex
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(RELEASE_IF_HELD)
         self._extend = client.register_script(_EXTEND)
 
     def acquire(self) -> bool:
@@ -46,4 +49,4 @@ class Lease:
 
     def holder(self) -> str | None:
         value = self.r.get(self.key)
-        return value.decode() if isinstance(value, bytes) else value
+        return text(value)

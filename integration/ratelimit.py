@@ -20,6 +20,7 @@ import redis
 from integration import keys
 from integration.errors import RateLimited
 from integration.http import Limiter
+from integration.redis_values import text
 
 # Zendesk's incremental exports have their own limit besides the account's budget (30 with the
 # High Volume add-on; we assume the plain 10).
@@ -114,7 +115,7 @@ class RedisTokenBucket(Limiter):
             left = deadline - time.monotonic()
             verdict, wait = self._take(keys=self._keys, args=[self.rate, self.capacity, max(0.0, left),
                                                               self.reserve, MIN_SHARE])
-            verdict, wait = _text(verdict), float(_text(wait))
+            verdict, wait = text(verdict), float(text(wait))
             if verdict == "ok":
                 if wait > 0:
                     self._wait(wait)
@@ -145,6 +146,3 @@ class RedisTokenBucket(Limiter):
             self.on_wait(self.api, seconds)
         self.sleep(seconds)
 
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -30,12 +30,14 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
-from integration import keys, mapping
+from integration import keys, mapping, zendesk_users
 from integration.context import Context
 from integration.errors import ApiError, LockBusy, PermanentError
 from integration.lease import Lease
 from integration.paging import PagingStalled
+from integration.profiles import is_gone
 from integration.sync import sync_profile
+from integration.redis_values import text
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,6 @@ EXPORT_PAGE_SIZE = 1000  # users a page of the incremental export (its maximum)
 LEASE_SECONDS = 300  # extended after every page; frees the lock soon after a holder dies
 RUNS_KEPT = 50
 ERRORS_KEPT = 20
-SYNC_TASK = "omneo_zendesk.sync_profile"
 
 SWEEP_PER_RUN = 2000  # synced profiles checked for deletion a run (one Omneo read per 100)
 
@@ -110,9 +111,7 @@ class Run:
             "status": getattr(exc, "status", None)})
 
     def _dead_letter(self, profile_id: str, exc: ApiError) -> None:
-        self.ctx.dead_letters.add(task=SYNC_TASK, args=[profile_id], kwargs={},
-                                  error=dict(exc.describe(), reason="reconciliation repair failed"),
-                                  attempts=1, profile_id=profile_id)
+        self.ctx.dead_letters.add_failed_sync(profile_id, exc.describe(), "reconciliation repair failed")
         self.counts["dead_lettered"] += 1
 
     def guarded(self, profile_id: str, step: Callable[[], str], stage: str) -> bool:
@@ -140,14 +139,14 @@ class Run:
         """A Zendesk user whose profile is gone: erase it, unless a live profile claims it."""
         handle = self.ctx.settings.omneo_identity_handle
         claimant = self.ctx.omneo.search_profile_by_identity(handle, str(user["id"]))
-        if claimant and claimant.get("profile_type") != "deleted" and str(claimant.get("id")) != profile_id:
+        if not is_gone(claimant) and str(claimant.get("id")) != profile_id:
             return "orphans_claimed"
         self.erase(profile_id, str(user["id"]))
         return "orphans_erased"
 
     def check_profile(self, profile: dict, user: dict | None) -> str:
         profile_id = str(profile["id"])
-        if profile.get("profile_type") == "deleted":
+        if is_gone(profile):
             return self.orphan(profile_id, user) if user else "in_step"
         if self.ctx.state.is_erased(profile_id):
             return "in_step"
@@ -160,8 +159,8 @@ class Run:
 
     def check_user(self, user: dict, profile: dict | None) -> str:
         profile_id = str(user["external_id"])
-        live = profile is not None and profile.get("profile_type") != "deleted"
-        if not user.get("active", True):  # soft-deleted in Zendesk
+        live = not is_gone(profile)
+        if not zendesk_users.is_present(user):
             if live and not self.ctx.state.is_erased(profile_id) \
                     and self.ctx.zendesk.find_user_by_external_id(profile_id) is None:
                 return self.resync(profile_id, "missing_created")
@@ -236,7 +235,7 @@ class Run:
                 return
 
     def check_users(self, users: list[dict]) -> bool:
-        ours = [u for u in users if u.get("external_id") and u.get("role", "end-user") == "end-user"
+        ours = [u for u in users if u.get("external_id") and zendesk_users.is_end_user(u)
                 and str(u["external_id"]) not in self.seen_profiles]
         if not ours:
             return True
@@ -264,7 +263,7 @@ class Run:
         position, checked = int(cursor or 0), 0
         while checked < SWEEP_PER_RUN and self.keep_going():
             position, found = self.ctx.redis.scan(position, match=prefix + "*", count=500)
-            ids = [k for k in (_text(key)[len(prefix):] for key in found) if k not in self.seen_profiles]
+            ids = [k for k in (text(key)[len(prefix):] for key in found) if k not in self.seen_profiles]
             if ids and not self.check_links(ids):
                 return  # hold the sweep cursor; this slice is looked at again next run
             checked += len(ids)
@@ -288,7 +287,7 @@ class Run:
                 mark = self.ctx.state.get_synced(profile_id)
                 profile = self.ctx.omneo.find_profile(profile_id)
                 if mark is None or self.ctx.state.is_erased(profile_id) or \
-                        (profile is not None and profile.get("profile_type") != "deleted"):
+                        not is_gone(profile):
                     return "in_step"
                 return self.orphan(profile_id, {"id": mark["zendesk_user_id"]})
 
@@ -335,15 +334,12 @@ def run(ctx: Context, *, erase: Erase, trigger: str = "manual", budget_seconds: 
 
 def read_state(ctx: Context) -> dict:
     raw = ctx.redis.hgetall(keys.RECONCILE_STATE)
-    return {_text(k): _text(v) for k, v in raw.items()}
+    return {text(k): text(v) for k, v in raw.items()}
 
 
 def last_runs(ctx: Context, limit: int = 10) -> list[dict]:
     return [json.loads(raw) for raw in ctx.redis.lrange(keys.RECONCILE_RUNS, 0, limit - 1)]
 
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _iso(ts: float) -> str:

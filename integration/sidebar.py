@@ -20,6 +20,8 @@ from integration import keys, sidebar_last_known
 from integration.context import Context
 from integration.errors import NotFound
 from integration.pools import ProcessPool
+from integration.profiles import is_gone
+from integration.redis_values import text
 
 TRANSACTIONS_SHOWN = 5
 # voided sales are left out, so ask for a few more than are shown
@@ -77,7 +79,7 @@ def resolve_requester(ctx: Context, zendesk_user_id: str, email: str | None) -> 
 
 
 def _live(profile: dict | None) -> bool:
-    return bool(profile) and profile.get("profile_type") != "deleted"
+    return not is_gone(profile)
 
 
 def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) -> dict | None:
@@ -176,7 +178,7 @@ def _linked_profile_id(ctx: Context, zendesk_user_id: str) -> str | None:
     if not ctx.settings.sidebar_cache_seconds:
         return None
     value = ctx.redis.get(keys.sidebar_requester(zendesk_user_id))
-    return value.decode() if isinstance(value, bytes) else value
+    return text(value)
 
 
 def _cached(ctx: Context, profile_id: str) -> dict | None:

@@ -20,6 +20,7 @@ from integration import keys
 from integration.context import Context
 from integration.errors import ApiError
 from integration.pools import ProcessPool
+from integration.redis_values import text
 
 # bounds the fetches still running for agents who were already answered from the last-known view
 _fetches = ProcessPool(16, "sidebar-deadline")
@@ -80,7 +81,7 @@ def recall(ctx: Context, zendesk_user_id: str) -> dict | None:
     profile_id = ctx.redis.get(keys.sidebar_last_requester(str(zendesk_user_id)))
     if not profile_id:
         return None
-    profile_id = profile_id.decode() if isinstance(profile_id, bytes) else profile_id
+    profile_id = text(profile_id)
     if ctx.state.is_erased(profile_id):
         return None
     raw = ctx.redis.get(keys.sidebar_last_known(profile_id))

@@ -12,15 +12,11 @@ import redis
 
 from integration import keys
 from integration.errors import LockBusy
+from integration.lease import RELEASE_IF_HELD
 
 SEEN_TTL = 3 * 24 * 3600  # longer than either sender keeps retrying a delivery
 PENDING_TTL = 3600
 LOCK_TTL_MS = 305_000  # Settings.profile_lock_ttl_seconds gives the one a worker uses
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 def email_digest(email: str) -> str:
@@ -31,7 +27,7 @@ class State:
     def __init__(self, client: redis.Redis, lock_ttl_ms: int = LOCK_TTL_MS):
         self.r = client
         self.lock_ttl_ms = lock_ttl_ms
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(RELEASE_IF_HELD)
 
     def release_pending_sync(self, profile_id: str, job_id: str | None = None) -> None:
         if job_id is None:

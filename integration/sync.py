@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from integration import folding, keys, mapping, zendesk_user_changes
+from integration import folding, keys, mapping, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
+from integration.profiles import is_gone, set_link
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def sync_profile(ctx: Context, profile_id: str, force: bool = False) -> dict:
         if ctx.state.is_erased(profile_id):  # erased while this job waited for the lock
             return {"outcome": "skipped", "reason": "erased"}
         profile = ctx.omneo.find_profile(profile_id)
-        if profile is None or profile.get("profile_type") == "deleted":
+        if is_gone(profile):
             return {"outcome": "skipped", "reason": "profile not found"}
         if zendesk_user_changes.blocks_recreation(
                 ctx, profile, mapping.identity_of(profile, ctx.settings.omneo_identity_handle)):
@@ -70,7 +71,7 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
         # a linked or folded contact keeps the addresses it writes in from
         make_email_primary(ctx, user, payload["email"], retire_others=not folded.changed)
     user_id = str(user["id"])
-    folding.set_link(ctx, profile_id, profile.get("identities") or [], user_id)
+    set_link(ctx, profile_id, profile.get("identities") or [], user_id)
     ctx.state.set_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
                          zendesk_user_id=user_id, email=payload.get("email"))
     zendesk_user_changes.clear_deleted(ctx, profile_id)
@@ -112,7 +113,7 @@ def upsert_user(ctx: Context, payload: dict) -> tuple[dict, bool]:
     if theirs and theirs != payload["external_id"].lower():
         raise Conflict("zendesk", f"the profile's email belongs to Zendesk user {owner['id']}, "
                                   f"which is linked to another profile (external_id {owner['external_id']})")
-    if owner.get("role") not in (None, "end-user"):
+    if not zendesk_users.is_end_user(owner):
         raise Conflict("zendesk", f"the profile's email belongs to Zendesk staff user {owner['id']}")
     mine = ctx.zendesk.find_user_by_external_id(payload["external_id"])
     if mine and str(mine["id"]) != str(owner["id"]):
@@ -142,17 +143,6 @@ def make_email_primary(ctx: Context, user: dict, email: str, retire_others: bool
                 pass
     user["email"] = email
     return True
-
-
-def link_identity(ctx: Context, profile_id: str, user_id: str, linked: list[str]) -> None:
-    """Leave the profile with exactly one `zendesk` identity naming `user_id`."""
-    handle = ctx.settings.omneo_identity_handle
-    if linked == [user_id]:
-        return
-    if linked:
-        ctx.omneo.update_identity(profile_id, handle, user_id)
-    else:
-        ctx.omneo.add_identity(profile_id, handle, user_id)
 
 
 def ensure_tier_field(ctx: Context) -> None:

@@ -10,6 +10,7 @@ import json
 
 from integration import keys
 from integration.context import Context
+from integration.redis_values import text
 
 
 # deletion
@@ -19,7 +20,7 @@ def mark_deleted(ctx: Context, profile_id: str, user_id: str) -> None:
 
 def deleted_user(ctx: Context, profile_id: str) -> str | None:
     value = ctx.redis.get(keys.zendesk_user_deleted(profile_id))
-    return value.decode() if isinstance(value, bytes) else value
+    return text(value)
 
 
 def clear_deleted(ctx: Context, profile_id: str) -> None:

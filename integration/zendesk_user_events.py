@@ -19,10 +19,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from integration import folding, keys, mapping, sync, zendesk_user_changes
+from integration import folding, keys, mapping, sync, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, PermanentError
+from integration.profiles import is_gone
 from integration.settings import USER_EVENT_PREFIX
+from integration.redis_values import text
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def _profile_of(ctx: Context, job: dict) -> str | None:
         if candidate and folding.live_profile(ctx, candidate) is not None:
             return candidate
     found = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, job["user_id"])
-    if found and found.get("profile_type") not in folding.GONE_PROFILE_TYPES:
+    if not is_gone(found):
         return str(found["id"])
     return None
 
@@ -135,7 +137,7 @@ def _stale(ctx: Context, job: dict) -> bool:
         return False
     clock = keys.zendesk_user_event_clock(job["user_id"])
     newest = ctx.redis.hget(clock, aspect)
-    newest = newest.decode() if isinstance(newest, bytes) else newest
+    newest = text(newest)
     if newest and _when(job["time"]) < _when(newest):
         return True
     ctx.redis.hset(clock, aspect, job["time"])
@@ -191,14 +193,14 @@ def _survivor_by_email(ctx: Context, profile: dict, source: str) -> str | None:
     if not profile.get("email"):
         return None
     users = [u for u in ctx.zendesk.find_users_by_email(profile["email"])
-             if str(u["id"]) != source and u.get("active", True) is not False]
+             if str(u["id"]) != source and zendesk_users.is_present(u)]
     return str(users[0]["id"]) if users else None
 
 
 def _deleted(ctx: Context, job: dict, profile: dict) -> dict:
     profile_id, user_id = str(profile["id"]), job["user_id"]
     user = ctx.zendesk.find_user(user_id)
-    if user is not None and user.get("active", True) is not False:
+    if zendesk_users.is_present(user):
         return {"outcome": "skipped", "reason": "the user is active in Zendesk"}
     if not _ours(ctx, profile, user_id):
         return {"outcome": "skipped", "reason": "not the profile's Zendesk user (any more)"}
@@ -219,7 +221,7 @@ def _external_id_changed(ctx: Context, job: dict, profile: dict) -> dict:
     if user_id not in mapping.identity_of(profile, ctx.settings.omneo_identity_handle):
         return {"outcome": "skipped", "reason": "not the profile's linked user"}
     user = ctx.zendesk.find_user(user_id)
-    if user is None or user.get("active", True) is False:
+    if not zendesk_users.is_present(user):
         return {"outcome": "skipped", "reason": "the user is gone from Zendesk"}
     if (user.get("external_id") or "").lower() == profile_id.lower():
         return {"outcome": "unchanged", "zendesk_user_id": user_id}

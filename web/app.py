@@ -11,7 +11,6 @@ from werkzeug.exceptions import HTTPException
 
 from integration.context import connect_redis
 from integration.settings import Settings
-from integration.state import State
 from web.responses import problem
 from workers.celery_app import create_celery
 from workers.intake import Intake
@@ -47,7 +46,6 @@ def webhook_source() -> str:
 class Extension:
     settings: Settings
     redis: redis.Redis
-    state: State
     intake: Intake
 
 
@@ -57,7 +55,7 @@ def create_app(settings: Settings, celery: Celery | None = None,
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     r = redis_client or connect_redis(settings)
     celery = celery or create_celery(settings)
-    app.extensions["omneo_zendesk"] = Extension(settings, r, State(r), Intake(
+    app.extensions["omneo_zendesk"] = Extension(settings, r, Intake(
         celery, r, settings.redis_min_replicas_acked, settings.redis_wait_timeout_ms))
 
     from web import health, omneo_webhooks, request_ids

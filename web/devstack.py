@@ -154,7 +154,7 @@ class DevStack:
             proc = self._spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1",
                                          "--save", "", "--appendonly", "no", "--dir", str(data)])
             proc.wait_for_log("Ready to accept connections", 20)
-        else:  # slow in-process fallback (see DESIGN.md); only for `dev` on a machine without Redis
+        else:  # slow in-process fallback; only for `dev` on a machine without Redis
             proc = self._spawn("redis", python_argv("-m", "web.fakeredis_server", "--port", str(port)))
             proc.wait_for_log("listening", 20)
         url = f"redis://127.0.0.1:{port}/0"

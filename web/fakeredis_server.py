@@ -1,7 +1,7 @@
 """An in-memory Redis over TCP, for `omneo-zendesk dev` on a machine without `redis-server`.
 
 fakeredis speaks the Redis protocol well enough for Celery, our Lua rate limiter and the CLI, but
-it is far slower than a real server (see DESIGN.md), so `DevStack` only falls back to it when the
+it is far slower than a real server, so `DevStack` only falls back to it when the
 binary is missing. Nothing is persisted: stopping it loses the queues and dead letters.
 
     python -m web.fakeredis_server --port 6390

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import time
 
 from flask import Blueprint, current_app, request
@@ -17,7 +16,6 @@ from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDelete
                          first_error)
 from workers.intake import Job
 
-log = logging.getLogger("omneo_zendesk.web")
 bp = Blueprint("omneo_webhooks", __name__)
 
 SYNC_EVENTS = {"profile.created", "profile.updated"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 from marshmallow import (INCLUDE, Schema, ValidationError, fields, post_load, validate,
                          validates_schema)
 
-from integration import folding, paths
+from integration import paths
+from integration.profiles import GONE_PROFILE_TYPES
 
 
 class Identifier(fields.Field):
@@ -229,7 +230,7 @@ class OmneoProfileDeleted(OmneoProfileEvent):
     @validates_schema(pass_original=True)
     def _is_a_deletion(self, data, original, **kwargs):
         kind = original.get("profile_type")
-        if kind is not None and kind not in folding.GONE_PROFILE_TYPES:
+        if kind is not None and kind not in GONE_PROFILE_TYPES:
             raise ValidationError("a profile.deleted body cannot describe a live profile "
                                   "(profile_type is not deleted); refused", "profile_type")
         other = [name for name in OTHER_EVENTS_FIELDS if name in original]

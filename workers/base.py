@@ -82,19 +82,25 @@ class IntegrationTask(Task):
                 headers[DEAD_LETTER] = replayed
             due.schedule(self, runtime.context().redis, args, kwargs, headers, decision.countdown)
             return {"outcome": "retry_scheduled"}
-        ctx = runtime.context()
         # a replay that fails again takes the place of its entry, under the same id
-        entry_id = ctx.dead_letters.add(
-            task=self.name, args=list(args), kwargs=dict(kwargs),
-            error=dict(error, reason=decision.reason), attempts=failures + 1,
-            **self.about(args, kwargs, exc), first_attempt_at=first_at,
-            entry_id=str(replayed) if replayed else None)
+        entry_id = self._dead_letter(self.request.id, args, kwargs, dict(error, reason=decision.reason),
+                                     failures + 1, exc, first_at, str(replayed) if replayed else None)
+        return {"outcome": "dead_lettered", "dead_letter_id": entry_id}
+
+    def _dead_letter(self, job_id, args, kwargs, error: dict, attempts: int,
+                     exc: BaseException | None = None, first_at: float | None = None,
+                     entry_id: str | None = None) -> str:
+        """Keep the job as a dead letter, counted and logged; returns the entry's id."""
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
+        entry_id = runtime.context().dead_letters.add(
+            task=self.name, args=list(args), kwargs=kwargs, error=error, attempts=attempts,
+            **self.about(args, kwargs, exc), first_attempt_at=first_at, entry_id=entry_id)
         metrics.JOBS.labels(self.name, "dead_lettered").inc()
         log.error("job dead-lettered", extra={
-            "task": self.name, "job_id": self.request.id, "dead_letter_id": entry_id,
-            "reason": decision.reason, "attempt": failures + 1, "error_type": error["type"],
+            "task": self.name, "job_id": job_id, "dead_letter_id": entry_id,
+            "reason": error["reason"], "attempt": attempts, "error_type": error["type"],
             "status": error.get("status")})
-        return {"outcome": "dead_lettered", "dead_letter_id": entry_id}
+        return entry_id
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """Only a job killed at its hard time limit fails past `__call__`; Celery acknowledges it
@@ -104,12 +110,7 @@ class IntegrationTask(Task):
             return
         error = {"type": "TimeLimitExceeded", "message": f"ran past its time limit ({exc})",
                  "reason": "time limit exceeded"}
-        entry_id = runtime.context().dead_letters.add(
-            task=self.name, args=list(args or ()), kwargs=dict(kwargs or {}), error=error,
-            attempts=1, **self.about(tuple(args or ()), dict(kwargs or {})))
-        metrics.JOBS.labels(self.name, "dead_lettered").inc()
-        log.error("job dead-lettered", extra={"task": self.name, "job_id": task_id,
-                                              "dead_letter_id": entry_id, "reason": error["reason"]})
+        self._dead_letter(task_id, args, kwargs, error, 1)
 
 
 def _id(value) -> str | None:

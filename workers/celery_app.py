@@ -1,4 +1,4 @@
-"""The Celery app: Redis broker, the queues of DESIGN.md, late acks, one job at a time per process."""
+"""The Celery app: Redis broker, one queue per kind of job, late acks, one job at a time per process."""
 from __future__ import annotations
 
 from celery import Celery

@@ -8,47 +8,16 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import sys
 
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from celery.utils.saferepr import saferepr
 from pythonjsonlogger.json import JsonFormatter
 
+from integration.scrub import FILTERED, PERSONAL_KEYS, scrub, scrub_text
+
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
-
-# fields of a profile or user that are personal data, wherever they turn up as a key, and a
-# ticket's subject (the customer's own words)
-PERSONAL_KEYS = frozenset({
-    "email", "first_name", "last_name", "name", "mobile", "mobile_phone", "mobile_phone_e164",
-    "phone", "phone_number", "address", "birth_date", "dob", "full_name", "subject",
-})
-FILTERED = "[Filtered]"
-
-_EMAIL = re.compile(r"[\w.+%-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
-# international numbers (+61 400 000 001) and national ones with a leading 0 or (0
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d[\d ().-]{6,}\d|\(?0\d[\d ().-]{6,}\d)(?!\w)")
-
-
-def scrub_text(text: str) -> str:
-    """Mask email addresses and phone numbers in free text."""
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
-
-
-def scrub(value, depth: int = 0):
-    """A copy of `value` (dicts, lists, strings) with personal fields and patterns masked."""
-    if depth > 20:
-        return value
-    if isinstance(value, str):
-        return scrub_text(value)
-    if isinstance(value, dict):
-        return {k: (FILTERED if isinstance(k, str) and k.lower() in PERSONAL_KEYS and v not in (None, "")
-                    else scrub(v, depth + 1)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(scrub(v, depth + 1) for v in value)
-    return value
-
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "job_id"}
 

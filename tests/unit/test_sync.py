@@ -44,6 +44,25 @@ def test_deleted_profile_is_skipped(ctx):
     assert sync_profile(ctx, "nobody") == {"outcome": "skipped", "reason": "profile not found"}
 
 
+def test_merged_profile_makes_no_zendesk_write(ctx, omneo_sandbox, zendesk_sandbox):
+    put(omneo_sandbox, id="pm", first_name="Mo", email="mo@example.com", profile_type="merged")
+    writes = zendesk_sandbox.stats["writes"]
+    assert sync_profile(ctx, "pm") == {"outcome": "skipped", "reason": "profile not found"}
+    assert zendesk_sandbox.stats["writes"] == writes
+    assert zendesk_sandbox.users == {}
+    assert omneo_sandbox.profiles["pm"]["identities"] == []
+
+
+def test_profile_merged_after_its_sync_keeps_its_user_unchanged(ctx, omneo_sandbox, zendesk_sandbox):
+    put(omneo_sandbox, id="pn", first_name="Ned", email="ned@example.com")
+    assert sync_profile(ctx, "pn")["outcome"] == "created"
+    writes = zendesk_sandbox.stats["writes"]
+    put(omneo_sandbox, id="pn", first_name="Nedward", profile_type="merged")
+    assert sync_profile(ctx, "pn") == {"outcome": "skipped", "reason": "profile not found"}
+    assert zendesk_sandbox.stats["writes"] == writes
+    assert [u["name"] for u in zendesk_sandbox.users.values()] == ["Ned"]
+
+
 def test_email_owned_by_another_profiles_user_is_a_conflict(ctx, omneo_sandbox, zendesk_sandbox):
     with zendesk_sandbox.lock:
         zendesk_sandbox._create({"name": "Other", "email": "shared@example.com", "external_id": "p-other"})
