@@ -117,6 +117,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", type=int, default=20_000)
     ap.add_argument("--rate", type=int, default=400, help="R: the account's Zendesk budget a minute")
+    ap.add_argument("--concurrency", type=int, default=2, help="the worker's processes (one runs the drain)")
     ap.add_argument("--trace", action="store_true", help="print the queue, parked and claimed over time")
     ap.add_argument("--job-seconds", type=float, default=2.0,
                     help="how long the sandbox takes a bulk job from queued to completed")
@@ -138,7 +139,7 @@ def main(argv=None) -> int:
         linked = Backfill(build_context(settings)).run()
         assert linked["finished"] and linked["created"] == len(every), linked
         sb.configure("zendesk", rate_per_minute=rate, bulk_job_seconds=args.job_seconds)
-        dev.start_worker("worker", concurrency=2)
+        dev.start_worker("worker", concurrency=args.concurrency)
 
         say(f"burst of {n} at R={rate}/min")
         alone = burst(dev, sb, ids, lones[0], "platinum", rate, args.trace)  # a tier no seeded profile has
