@@ -49,13 +49,31 @@ def post_all(url: str, prepared: list, threads: int = 4) -> None:
         w.join()
 
 
-def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: int) -> dict:
+def trace(dev, t0: float, stop: threading.Event, rows: list) -> None:
+    """Every half second: the sync queue's length, the parked and claimed profiles."""
+    import redis
+
+    from integration import keys
+    r = redis.Redis.from_url(dev.env["REDIS_URL"])
+    while not stop.wait(0.5):
+        pipe = r.pipeline(transaction=False)
+        pipe.llen("sync")
+        pipe.zcard(keys.BULK_WAITING)
+        pipe.zcard(keys.BULK_CLAIMED)
+        rows.append((time.time() - t0, *pipe.execute()))
+
+
+def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: int,
+          traced: bool = False) -> dict:
     secret, url = dev.env["OMNEO_WEBHOOK_SECRET"], dev.urls["receiver"] + "/webhooks/omneo"
     requests.post(sb.omneo + "/_sandbox/profiles/bulk", timeout=120,
                   json={"profiles": [{"id": pid, "tier": tier} for pid in ids]}).raise_for_status()
     prepared = [signed_webhook(secret, {"id": pid, "tier": tier}) for pid in ids]
     z0, o0 = sb.stats("zendesk"), sb.stats("omneo")
     t0 = time.time()
+    stop, samples = threading.Event(), []
+    if traced:
+        threading.Thread(target=trace, args=(dev, t0, stop, samples), daemon=True).start()
     half = len(prepared) // 2
     poster = threading.Thread(target=post_all, args=(url, prepared[:half]))
     poster.start()
@@ -72,6 +90,7 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
                              120, interval=0.02, what=f"lone update {pid}")
         latencies.append(written - sent)
     rest.join()
+    posted = time.time() - t0
     wanted = set(ids)
 
     def all_written():
@@ -81,6 +100,11 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     times = wait_until(all_written, len(ids) / rate * 60 + 600, interval=2.0,
                        what=f"{len(ids)} users updated")
     elapsed = max(times.values()) - t0
+    stop.set()
+    if traced:
+        say(f"  posted in {posted:.1f}s; written in {elapsed:.1f}s")
+        for row in samples[::max(1, len(samples) // 40)]:
+            say("  t={:6.1f}s sync queue {:6d} parked {:6d} claimed {:5d}".format(*row))
     z1, o1 = sb.stats("zendesk"), sb.stats("omneo")
     d = lambda a, b, k: b.get(k, 0) - a.get(k, 0)  # noqa: E731
     return {"n": len(ids), "elapsed": elapsed, "per_minute": len(ids) / elapsed * 60,
@@ -93,6 +117,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", type=int, default=20_000)
     ap.add_argument("--rate", type=int, default=400, help="R: the account's Zendesk budget a minute")
+    ap.add_argument("--concurrency", type=int, default=2, help="the worker's processes (one runs the drain)")
+    ap.add_argument("--trace", action="store_true", help="print the queue, parked and claimed over time")
     ap.add_argument("--job-seconds", type=float, default=2.0,
                     help="how long the sandbox takes a bulk job from queued to completed")
     args = ap.parse_args(argv)
@@ -113,14 +139,14 @@ def main(argv=None) -> int:
         linked = Backfill(build_context(settings)).run()
         assert linked["finished"] and linked["created"] == len(every), linked
         sb.configure("zendesk", rate_per_minute=rate, bulk_job_seconds=args.job_seconds)
-        dev.start_worker("worker", concurrency=2)
+        dev.start_worker("worker", concurrency=args.concurrency)
 
         say(f"burst of {n} at R={rate}/min")
-        alone = burst(dev, sb, ids, lones[0], "platinum", rate)  # a tier no seeded profile has
+        alone = burst(dev, sb, ids, lones[0], "platinum", rate, args.trace)  # a tier no seeded profile has
         say(f"  {alone['per_minute']:.0f}/min, lone p50 {median(alone['lone']):.2f}s")
         say("the same with another consumer using half the budget")
         sb.configure("zendesk", rate_per_minute=rate, other_consumer_per_minute=rate // 2)
-        shared = burst(dev, sb, ids, lones[1], "diamond", rate)
+        shared = burst(dev, sb, ids, lones[1], "diamond", rate, args.trace)
         sb.configure("zendesk", other_consumer_per_minute=0)
         say(f"  {shared['per_minute']:.0f}/min, 429s ours {shared['limited']} theirs {shared['other_limited']}")
     finally:

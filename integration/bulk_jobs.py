@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -97,6 +97,7 @@ class BulkJobs:
         self.totals = Totals()
         self._counting = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._polled_at = float("-inf")
 
     def _count(self, name: str) -> None:
         with self._counting:
@@ -146,19 +147,32 @@ class BulkJobs:
             batch.finished = True
         return batch
 
-    def _wait(self, outstanding: deque[Batch]) -> None:
-        """One step towards finishing the oldest batch: poll its job, or wait for its writes."""
+    def _wait(self, outstanding: deque[Batch], longest: float | None = None) -> None:
+        """One step towards finishing the oldest batch: poll its job, or wait for its writes
+        (waiting at most `longest` seconds when nothing was done)."""
         head = outstanding[0]
         if head.finished and head.applied is not None:
-            head.applied.result()
+            if longest is None:
+                head.applied.result()
+            else:
+                wait([head.applied], timeout=longest)
         else:
-            self._poll(outstanding)
+            self._poll(outstanding, longest)
         self._finish_head(outstanding)
 
-    def _poll(self, outstanding: deque[Batch]) -> None:
+    def _poll(self, outstanding: deque[Batch], longest: float | None = None) -> None:
+        """Poll every outstanding job in one request; with `longest`, a call sooner than
+        `poll_seconds` after the last poll only waits (at most `longest`), so a caller looking
+        in often costs no more requests."""
         waiting = {b.job_id: b for b in outstanding if not b.finished and b.job_id}
         if not waiting:
             return
+        if longest is not None:
+            due = self._polled_at + self.poll_seconds - time.monotonic()
+            if due > 0:
+                self.sleep(min(longest, due))
+                return
+        self._polled_at = time.monotonic()
         done_any = False
         for status in self._call(self.ctx.zendesk.get_job_statuses, list(waiting)):
             if status.get("status") in ("completed", "failed") and status.get("id") in waiting:
@@ -166,7 +180,7 @@ class BulkJobs:
                 batch.job, batch.finished = status, True
                 batch.applied = self._pool.submit(self._apply_results, batch)
                 done_any = True
-        if not done_any:
+        if not done_any and longest is None:
             self.sleep(self.poll_seconds)
 
     def _finish_head(self, outstanding: deque[Batch]) -> bool:

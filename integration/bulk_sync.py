@@ -48,6 +48,13 @@ from integration.redis_values import text
 log = logging.getLogger(__name__)
 
 DRAIN_LEASE_SECONDS = 15.0  # renewed as the drain goes; short, so a dead drain's lease frees soon
+# While jobs are out, a part batch waits this long for more profiles before it is sent: a burst
+# arriving at hundreds a second fills a batch in well under it, and each job sent part-full spends
+# budget a full one would not.
+FILL_SECONDS = 0.5
+# An idle drain stays this long for more parked profiles before it ends (then a new drain job
+# must go through the broker), checking every LINGER_POLL_SECONDS.
+LINGER_SECONDS, LINGER_POLL_SECONDS = 3.0, 0.05
 
 # KEYS: waiting, drain lease, drain-queued mark. ARGV: profile id, queued mark TTL (s).
 # Returns 1 when the caller should queue a drain (none running, none just queued).
@@ -59,8 +66,10 @@ if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 1 end
 return 0
 """
 
-# KEYS: waiting, claimed. ARGV: how many, claims older than this many seconds are stale.
-# Parks stale claims again, then moves the newest `how many` waiting ids to the claimed set.
+# KEYS: waiting, claimed. ARGV: how many, claims older than this many seconds are stale, fill
+# seconds, eager (1 or 0). Parks stale claims again, then moves the newest `how many` waiting ids
+# to the claimed set; unless eager, a batch short of `how many` waits until its oldest profile has
+# waited `fill seconds`, so that jobs go full while a burst keeps arriving.
 _CLAIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -68,6 +77,10 @@ local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2
 for _, id in ipairs(stale) do
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZADD', KEYS[1], 'NX', now, id)
+end
+if ARGV[4] ~= '1' and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if oldest[2] and tonumber(oldest[2]) > now - tonumber(ARGV[3]) then return {} end
 end
 local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 for _, id in ipairs(ids) do
@@ -136,18 +149,25 @@ class BulkSync(BulkJobs):
             ensure_tier_field(self.ctx)
         self.open()
         try:
+            idle_since = None
             while time.monotonic() < deadline:
                 self._renew(outstanding)
+                eager = not any(not b.finished for b in outstanding)
                 ids = [text(i) for i in self._claim(
-                    keys=[keys.BULK_WAITING, keys.BULK_CLAIMED], args=[BATCH_SIZE, self.claim_seconds])]
+                    keys=[keys.BULK_WAITING, keys.BULK_CLAIMED],
+                    args=[BATCH_SIZE, self.claim_seconds, FILL_SECONDS, int(eager)])]
                 if not ids:
                     if outstanding:
-                        self._wait(outstanding)  # parked profiles may arrive while jobs finish
+                        self._wait(outstanding, FILL_SECONDS)  # a part batch fills meanwhile
                     elif self.ctx.redis.zcard(keys.BULK_CLAIMED):
                         self.sleep(self.poll_seconds)  # a dead drain's claims, until stale
+                    elif idle_since is None or time.monotonic() - idle_since < LINGER_SECONDS:
+                        idle_since = idle_since or time.monotonic()
+                        self.sleep(LINGER_POLL_SECONDS)  # more may be parked: no new drain needed
                     else:
                         break
                     continue
+                idle_since = None
                 batch = self._prepare(ids)
                 try:
                     self.send(batch)

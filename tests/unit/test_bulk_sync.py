@@ -1,0 +1,124 @@
+"""Parking, claiming and parking again (integration/bulk_sync.py) on fakeredis and in-process
+sandboxes: a parked profile is synced once, newest state, never lost, never over an erasure."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from integration import bulk_sync, keys
+from integration.lease import Lease
+from integration.sync import sync_profile
+from tests.unit.test_sync import put
+
+
+@pytest.fixture
+def linked(ctx, omneo_sandbox):
+    """Three profiles already synced, then changed in Omneo."""
+    for n in range(1, 4):
+        put(omneo_sandbox, id=f"b{n}", first_name=f"Old {n}", email=f"b{n}@example.com")
+        assert sync_profile(ctx, f"b{n}")["outcome"] == "created"
+        put(omneo_sandbox, id=f"b{n}", first_name=f"New {n}")
+    return [f"b{n}" for n in range(1, 4)]
+
+
+def zendesk_name(zendesk_sandbox, external_id):
+    return next(u["name"] for u in zendesk_sandbox.users.values() if u["external_id"] == external_id)
+
+
+def test_a_profile_is_parked_once_however_often_it_changes(ctx):
+    assert bulk_sync.park(ctx, "p1") is True  # the first asks for a drain
+    assert bulk_sync.park(ctx, "p1") is False  # a drain is already queued
+    assert bulk_sync.park(ctx, "p2") is False
+    assert bulk_sync.parked(ctx) == 2
+
+
+def test_no_drain_is_queued_while_one_runs(ctx):
+    assert Lease(ctx.redis, keys.BULK_DRAIN_LOCK, 10).acquire()
+    assert bulk_sync.park(ctx, "p1") is False
+    assert bulk_sync.parked(ctx) == 1
+
+
+def test_backed_up_counts_the_queue_and_the_parked(ctx):
+    import dataclasses
+    three = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, bulk_sync_threshold=3))
+    off = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, bulk_sync_threshold=0))
+    ctx.redis.rpush("sync", "a", "b")
+    assert not bulk_sync.backed_up(three, "sync")
+    bulk_sync.park(ctx, "p1")
+    assert bulk_sync.backed_up(three, "sync")
+    assert not bulk_sync.backed_up(off, "sync")  # off: every sync goes alone
+
+
+def test_a_drain_writes_the_newest_state_in_one_bulk_job(ctx, linked, zendesk_sandbox):
+    for pid in linked:
+        bulk_sync.park(ctx, pid)
+    before = zendesk_sandbox.stats["writes:POST /api/v2/users/create_or_update_many"]
+    result = bulk_sync.drain(ctx, budget_seconds=5)
+    assert result["updated"] == 3 and not result["more"]
+    assert zendesk_sandbox.stats["writes:POST /api/v2/users/create_or_update_many"] == before + 1
+    assert [zendesk_name(zendesk_sandbox, p) for p in linked] == ["New 1", "New 2", "New 3"]
+    assert bulk_sync.parked(ctx) == 0 and ctx.redis.zcard(keys.BULK_CLAIMED) == 0
+    # the watermark is a single sync's: nothing left to write
+    assert sync_profile(ctx, "b1")["outcome"] == "unchanged"
+
+
+def test_an_erased_profile_is_not_written_again(ctx, linked, zendesk_sandbox):
+    ctx.redis.set(keys.erased("b2"), "1")
+    for pid in linked:
+        bulk_sync.park(ctx, pid)
+    result = bulk_sync.drain(ctx, budget_seconds=5)
+    assert result["updated"] == 2 and result["skipped"] == 1
+    assert zendesk_name(zendesk_sandbox, "b2") == "Old 2"
+
+
+def test_a_locked_profile_waits_for_its_holder_and_is_not_lost(ctx, linked, zendesk_sandbox):
+    held = Lease(ctx.redis, keys.profile_lock("b3"), 30)
+    assert held.acquire()  # a single sync or an erasure is at it
+    for pid in linked:
+        bulk_sync.park(ctx, pid)
+    ids = bulk_sync.BulkSync(ctx, Lease(ctx.redis, keys.BULK_DRAIN_LOCK, 10))
+    batch = ids._prepare(["b1", "b2", "b3"])
+    assert sorted(batch.profiles) == ["b1", "b2"] and batch.extra["busy"] == ["b3"]
+    assert ctx.redis.zscore(keys.BULK_WAITING, "b3") is not None  # parked again, behind the rest
+    ids._release(batch, repark=False)
+    held.release()
+    assert bulk_sync.drain(ctx, budget_seconds=5)["updated"] >= 1
+    assert zendesk_name(zendesk_sandbox, "b3") == "New 3"
+
+
+def test_a_dead_drains_claims_are_taken_back_once_stale(ctx, linked, zendesk_sandbox):
+    stale = time.time() - 10 * ctx.settings.profile_lock_ttl_seconds
+    ctx.redis.zadd(keys.BULK_CLAIMED, {"b1": stale, "b2": time.time() + 3600})  # b2: a live drain's
+    result = bulk_sync.drain(ctx, budget_seconds=1)
+    assert zendesk_name(zendesk_sandbox, "b1") == "New 1"
+    assert zendesk_name(zendesk_sandbox, "b2") == "Old 2"  # still claimed by a live drain
+    assert result["more"]  # and the next drain looks again
+
+
+def test_a_batch_is_parked_again_when_zendesk_stays_down(ctx, linked, zendesk_sandbox, monkeypatch):
+    from integration.errors import TransientError
+
+    def down(*args, **kwargs):
+        raise TransientError("zendesk", "503")
+
+    monkeypatch.setattr(ctx.zendesk, "create_or_update_many", down)
+    monkeypatch.setattr(bulk_sync.BulkSync, "sleep", lambda self, s: None, raising=False)
+    for pid in linked:
+        bulk_sync.park(ctx, pid)
+    with pytest.raises(TransientError):
+        bulk_sync.drain(ctx, budget_seconds=5)
+    assert sorted(m.decode() for m in ctx.redis.zrange(keys.BULK_WAITING, 0, -1)) == linked
+    assert ctx.redis.zcard(keys.BULK_CLAIMED) == 0
+    assert all(ctx.redis.get(keys.profile_lock(p)) is None for p in linked)  # nobody kept out
+
+
+def test_a_part_batch_waits_to_fill_while_jobs_are_out(ctx):
+    claim = ctx.redis.register_script(bulk_sync._CLAIM)
+    bulk_sync.park(ctx, "p1")
+
+    def take(eager):
+        return claim(keys=[keys.BULK_WAITING, keys.BULK_CLAIMED], args=[100, 60, 5.0, int(eager)])
+
+    assert take(eager=False) == []  # parked just now: more may join it
+    assert take(eager=True) == [b"p1"]  # nothing out: sent at once, a lone update is not held
