@@ -32,6 +32,7 @@ links need folding (a manual link, a merge) are synced one at a time under the l
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 
@@ -56,20 +57,40 @@ FILL_SECONDS = 0.5
 # must go through the broker), checking every LINGER_POLL_SECONDS.
 LINGER_SECONDS, LINGER_POLL_SECONDS = 3.0, 0.05
 
-# KEYS: waiting, drain lease, drain-queued mark. ARGV: profile id, queued mark TTL (s).
-# Returns 1 when the caller should queue a drain (none running, none just queued).
-_PARK = """
-local t = redis.call('TIME')
-redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1000000, ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 1 end
-return 0
+# What counts as backed up, and parking, as Lua functions: the sync task runs them here, and the
+# receiver's intake script (workers/intake.py) runs them in the step that stores a delivery, so a
+# webhook in a burst is parked without a Celery job of its own. `bulk_park` records the newest
+# `updated_at` a webhook announced for the profile (none known: forgotten, so the drain reads it)
+# and returns 1 when the caller should queue a drain (none running, none just queued).
+LUA = """
+local function bulk_backed_up(queue, waiting, threshold)
+  threshold = tonumber(threshold)
+  return threshold > 0 and redis.call('LLEN', queue) + redis.call('ZCARD', waiting) >= threshold
+end
+local function bulk_park(waiting, announced, lease, queued, id, updated_at, queued_ttl)
+  local t = redis.call('TIME')
+  redis.call('ZADD', waiting, tonumber(t[1]) + tonumber(t[2]) / 1000000, id)
+  local known = redis.call('HGET', announced, id)
+  if updated_at == '' then
+    redis.call('HDEL', announced, id)
+  elseif not known or known < updated_at then
+    redis.call('HSET', announced, id, updated_at)
+  end
+  if redis.call('EXISTS', lease) == 1 then return 0 end
+  if redis.call('SET', queued, '1', 'NX', 'EX', queued_ttl) then return 1 end
+  return 0
+end
 """
+# the keys bulk_park takes first, in its order
+PARK_KEYS = (keys.BULK_WAITING, keys.BULK_ANNOUNCED, keys.BULK_DRAIN_LOCK, keys.BULK_DRAIN_QUEUED)
+_BACKED_UP = LUA + "return bulk_backed_up(KEYS[1], KEYS[2], ARGV[1]) and 1 or 0"
+_PARK = LUA + "return bulk_park(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])"
 
-# KEYS: waiting, claimed. ARGV: how many, claims older than this many seconds are stale, fill
+# KEYS: waiting, claimed, announced. ARGV: how many, claims older than this many seconds are stale, fill
 # seconds, eager (1 or 0). Parks stale claims again, then moves the newest `how many` waiting ids
 # to the claimed set; unless eager, a batch short of `how many` waits until its oldest profile has
-# waited `fill seconds`, so that jobs go full while a burst keeps arriving.
+# waited `fill seconds`, so that jobs go full while a burst keeps arriving. Returns the ids and the
+# `updated_at` each was announced with (false: none), which are forgotten.
 _CLAIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -80,34 +101,35 @@ for _, id in ipairs(stale) do
 end
 if ARGV[4] ~= '1' and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  if oldest[2] and tonumber(oldest[2]) > now - tonumber(ARGV[3]) then return {} end
+  if oldest[2] and tonumber(oldest[2]) > now - tonumber(ARGV[3]) then return {{}, {}} end
 end
 local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then return {{}, {}} end
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZADD', KEYS[2], now, id)
 end
-return ids
+local announced = redis.call('HMGET', KEYS[3], unpack(ids))
+redis.call('HDEL', KEYS[3], unpack(ids))
+return {ids, announced}
 """
 
 
 def backed_up(ctx: Context, queue: str) -> bool:
     """Whether syncs are backing up: `queue` is the Redis list of the sync queue."""
-    threshold = ctx.settings.bulk_sync_threshold
-    if threshold <= 0:
-        return False
-    pipe = ctx.redis.pipeline(transaction=False)
-    pipe.llen(queue)
-    pipe.zcard(keys.BULK_WAITING)
-    queued, parked = pipe.execute()
-    return queued + parked >= threshold
+    script = ctx.redis.register_script(_BACKED_UP)
+    return bool(script(keys=[queue, keys.BULK_WAITING], args=[ctx.settings.bulk_sync_threshold]))
 
 
-def park(ctx: Context, profile_id: str) -> bool:
+def park(ctx: Context, profile_id: str, updated_at: str | None = None) -> bool:
     """Leave the profile for a bulk drain; True when the caller must queue a drain job."""
     script = ctx.redis.register_script(_PARK)
-    return bool(script(keys=[keys.BULK_WAITING, keys.BULK_DRAIN_LOCK, keys.BULK_DRAIN_QUEUED],
-                       args=[str(profile_id), int(DRAIN_LEASE_SECONDS)]))
+    return bool(script(keys=list(PARK_KEYS), args=park_args(profile_id, updated_at)))
+
+
+def park_args(profile_id: str, updated_at: str | None) -> list:
+    """bulk_park's arguments after its keys."""
+    return [str(profile_id), updated_at or "", int(DRAIN_LEASE_SECONDS)]
 
 
 def parked(ctx: Context) -> int:
@@ -153,9 +175,10 @@ class BulkSync(BulkJobs):
             while time.monotonic() < deadline:
                 self._renew(outstanding)
                 eager = not any(not b.finished for b in outstanding)
-                ids = [text(i) for i in self._claim(
-                    keys=[keys.BULK_WAITING, keys.BULK_CLAIMED],
-                    args=[BATCH_SIZE, self.claim_seconds, FILL_SECONDS, int(eager)])]
+                taken, announced = self._claim(
+                    keys=[keys.BULK_WAITING, keys.BULK_CLAIMED, keys.BULK_ANNOUNCED],
+                    args=[BATCH_SIZE, self.claim_seconds, FILL_SECONDS, int(eager)])
+                ids = [text(i) for i in taken]
                 if not ids:
                     if outstanding:
                         self._wait(outstanding, FILL_SECONDS)  # a part batch fills meanwhile
@@ -168,7 +191,7 @@ class BulkSync(BulkJobs):
                         break
                     continue
                 idle_since = None
-                batch = self._prepare(ids)
+                batch = self._prepare(ids, [a and text(a) for a in announced])
                 try:
                     self.send(batch)
                 except BaseException:
@@ -207,8 +230,9 @@ class BulkSync(BulkJobs):
                 lock.extend(pipe)
         pipe.execute()
 
-    def _prepare(self, ids: list[str]) -> Batch:
-        """Lock the profiles, drop the erased and the unchanged, map the rest."""
+    def _prepare(self, ids: list[str], announced: list | None = None) -> Batch:
+        """Lock the profiles, drop the erased and the unchanged, map the rest; `announced`: the
+        newest `updated_at` a webhook gave each (None: unknown)."""
         r = self.ctx.redis
         locks = {pid: Lease(r, keys.profile_lock(pid), self.claim_seconds) for pid in ids}
         pipe = r.pipeline(transaction=False)
@@ -223,19 +247,20 @@ class BulkSync(BulkJobs):
             r.zadd(keys.BULK_WAITING, {pid: 0 for pid in busy})
             r.zrem(keys.BULK_CLAIMED, *busy)
         try:
-            self._read(batch, mine)
+            self._read(batch, mine, dict(zip(ids, announced or [])))
         except BaseException:
             self._release(batch, repark=True)
             raise
         return batch
 
-    def _read(self, batch: Batch, mine: list[str]) -> None:
+    def _read(self, batch: Batch, mine: list[str], announced: dict) -> None:
         r = self.ctx.redis
         pipe = r.pipeline(transaction=False)
         for pid in mine:
             pipe.exists(keys.erased(pid))
         live = [pid for pid, erased in zip(mine, pipe.execute()) if not erased]
         self.totals.skipped += len(mine) - len(live)
+        live = self._not_yet_synced(live, announced)
         profiles = self._call(self.ctx.omneo.find_profiles, live) if live else {}
         for pid in live:
             profile = profiles.get(pid) or self._call(self.ctx.omneo.find_profile, pid)
@@ -243,6 +268,17 @@ class BulkSync(BulkJobs):
                 self._count("skipped")
                 continue
             self._add(batch, profile)
+
+    def _not_yet_synced(self, live: list[str], announced: dict) -> list[str]:
+        """Drop the profiles already synced at least as new as every webhook about them said
+        (a duplicate or a late, reordered delivery): no Omneo read for those."""
+        told = [pid for pid in live if announced.get(pid)]
+        if not told:
+            return live
+        done = {pid for pid, mark in self.ctx.state.get_synced_many(told).items()
+                if mark and _synced_since(mark.get("updated_at"), announced[pid])}
+        self.totals.unchanged += len(done)
+        return [pid for pid in live if pid not in done]
 
     def _add(self, batch: Batch, profile: dict) -> None:
         s = self.ctx.settings
@@ -294,3 +330,13 @@ class BulkSync(BulkJobs):
             r.zrem(keys.BULK_CLAIMED, *taken)
         for lock in batch.extra["locks"]:
             lock.release()
+
+
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")  # Omneo's, which sorts as text
+
+
+def _synced_since(synced: str | None, announced: str) -> bool:
+    """Whether the watermark is at least as new as the webhook said; only trusted when both are in
+    Omneo's own form (another form would compare wrongly, and then the profile is read)."""
+    return bool(synced and _STAMP.match(synced) and _STAMP.match(announced)
+                and not _older(synced, announced))

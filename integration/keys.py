@@ -132,6 +132,8 @@ BULK_WAITING = f"{PREFIX}:bulk:waiting"
 BULK_CLAIMED = f"{PREFIX}:bulk:claimed"
 BULK_DRAIN_LOCK = f"{PREFIX}:lock:bulk-drain"
 BULK_DRAIN_QUEUED = f"{PREFIX}:bulk:drain-queued"
+# hash: parked profile id -> the newest updated_at its webhooks announced, until a drain takes it
+BULK_ANNOUNCED = f"{PREFIX}:bulk:announced"
 
 
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"

@@ -54,6 +54,10 @@ class State:
         raw = self.r.get(keys.synced(profile_id))
         return json.loads(raw) if raw else None
 
+    def get_synced_many(self, profile_ids: list[str]) -> dict[str, dict | None]:
+        raws = self.r.mget([keys.synced(pid) for pid in profile_ids])
+        return {str(pid): json.loads(raw) if raw else None for pid, raw in zip(profile_ids, raws)}
+
     def set_synced(self, profile_id: str, *, fingerprint: str, updated_at: str | None,
                    zendesk_user_id, email: str | None = None) -> None:
         """`email`: the address Zendesk now has as the user's primary one, kept as a digest so a

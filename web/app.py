@@ -56,7 +56,8 @@ def create_app(settings: Settings, celery: Celery | None = None,
     r = redis_client or connect_redis(settings)
     celery = celery or create_celery(settings)
     app.extensions["omneo_zendesk"] = Extension(settings, r, Intake(
-        celery, r, settings.redis_min_replicas_acked, settings.redis_wait_timeout_ms))
+        celery, r, settings.redis_min_replicas_acked, settings.redis_wait_timeout_ms,
+        settings.bulk_sync_threshold))
 
     from web import health, omneo_webhooks, request_ids
 

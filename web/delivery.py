@@ -9,7 +9,7 @@ import redis
 from flask import current_app, request
 
 from web.responses import accepted, ignored, problem
-from workers.intake import COALESCED, DUPLICATE, Job
+from workers.intake import COALESCED, DUPLICATE, PARKED, Job
 
 log = logging.getLogger("omneo_zendesk.web")
 
@@ -91,6 +91,8 @@ def enqueue_once(ext, source: str, delivery_id: str, event: str, job: Job, **ext
         return problem(503, "queue unavailable, retry later")
     if outcome.status == DUPLICATE:
         return ignored("duplicate delivery", duplicate=True)
+    if outcome.status == PARKED:  # stored for a bulk drain: it names the drain it queued, if any
+        return accepted(outcome.job_id or "bulk-sync", event=event, parked=True, **extra)
     if job.coalesce_profile:
         extra["coalesced"] = outcome.status == COALESCED
     return accepted(outcome.job_id, event=event, **extra)

@@ -22,7 +22,8 @@ SYNC_EVENTS = {"profile.created", "profile.updated"}
 
 
 def _sync(settings, body: dict):
-    return Job("omneo_zendesk.sync_profile", [body["id"]], coalesce_profile=body["id"]), {}
+    return Job("omneo_zendesk.sync_profile", [body["id"]], coalesce_profile=body["id"],
+               updated_at=body.get("updated_at")), {}
 
 
 def _merge(settings, body: dict):

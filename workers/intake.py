@@ -1,6 +1,11 @@
 """How the receivers put a delivery's job on its queue: one Redis call that sets the delivery's
 dedupe mark, the profile's pending-sync mark and pushes the job, all or nothing.
 
+When syncs are backed up (integration/bulk_sync.py says when), a sync is parked for a bulk drain
+in that same call instead of queued as a job of its own, and a drain job is queued if none runs or
+was just queued: in a burst a webhook costs the workers nothing until a drain takes it 100 at a
+time.
+
 Atomic, so a delivery is never marked seen without its job on the queue: with a mark set first
 and removed again on failure, a receiver killed in between left a mark with no job, and the
 sender's retry was then answered as a duplicate. And one round trip instead of four: the two
@@ -23,19 +28,23 @@ from celery import Celery
 from kombu.serialization import dumps as serialize
 from kombu.utils.json import dumps as json_dumps
 
-from integration import keys
+from integration import bulk_sync, keys
 from integration.state import PENDING_TTL, SEEN_TTL
 from workers import metrics, sentry
 from workers.celery_app import TASK_QUEUES
 from workers.logs import shown_args
 
-QUEUED, DUPLICATE, COALESCED = "queued", "duplicate", "coalesced"
+QUEUED, DUPLICATE, COALESCED, PARKED = "queued", "duplicate", "coalesced", "parked"
+SYNC, DRAIN = "omneo_zendesk.sync_profile", "omneo_zendesk.sync_batch"
 
-# KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark
-# ARGV: message, job id, seen TTL, pending TTL
+# KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark; for a sync that
+# may be parked also the drain's queue and bulk_sync.PARK_KEYS
+# ARGV: message, job id, seen TTL, pending TTL; to park also the threshold, the drain job's message
+# and id, and bulk_sync.park_args
 # A duplicate writes too (the mark's TTL), so that WAIT after it covers the mark it found: a repeat
 # is answered as one only once the mark, and the job queued with it, are on the replicas.
-_ACCEPT = """
+# A sync whose job is still queued coalesces into it before any parking: that job reads the newest.
+_ACCEPT = bulk_sync.LUA + """
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return {'duplicate', ''}
@@ -43,6 +52,13 @@ end
 if KEYS[3] then
   local queued = redis.call('GET', KEYS[3])
   if queued then return {'coalesced', queued} end
+  if KEYS[4] and bulk_backed_up(KEYS[1], KEYS[5], ARGV[5]) then
+    if bulk_park(KEYS[5], KEYS[6], KEYS[7], KEYS[8], ARGV[8], ARGV[9], ARGV[10]) == 1 then
+      redis.call('LPUSH', KEYS[4], ARGV[6])
+      return {'parked', ARGV[7]}
+    end
+    return {'parked', ''}
+  end
   redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[4])
 end
 redis.call('LPUSH', KEYS[1], ARGV[1])
@@ -52,17 +68,21 @@ return {'queued', ARGV[2]}
 
 @dataclass(frozen=True)
 class Job:
-    """A task to run: its name, arguments and, for a sync, the profile whose syncs coalesce."""
+    """A task to run: its name, arguments and, for a sync, the profile whose syncs coalesce and
+    the `updated_at` its webhook gave (kept when the sync is parked)."""
 
     task: str
     args: list
     kwargs: dict = field(default_factory=dict)
     coalesce_profile: str | None = None
+    updated_at: str | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # QUEUED, DUPLICATE (nothing done) or COALESCED (job_id is the one already queued)
+    # QUEUED, DUPLICATE (nothing done), COALESCED (job_id is the one already queued) or PARKED
+    # (job_id: the drain job it queued, else None)
+    status: str
     job_id: str | None
 
 
@@ -72,9 +92,10 @@ class NotReplicated(redis.RedisError):
 
 class Intake:
     def __init__(self, app: Celery, client: redis.Redis, min_replicas: int = 0,
-                 wait_timeout_ms: int = 500):
+                 wait_timeout_ms: int = 500, bulk_threshold: int = 0):
         self.app, self.r = app, client
         self.min_replicas, self.wait_timeout_ms = min_replicas, wait_timeout_ms
+        self.bulk_threshold = bulk_threshold  # BULK_SYNC_THRESHOLD; 0: syncs are never parked
         self._accept = client.register_script(_ACCEPT)
 
     def accept(self, source: str, delivery_id: str, job: Job) -> Outcome:
@@ -86,6 +107,11 @@ class Intake:
             marks.append(keys.pending_sync(job.coalesce_profile))
         call = dict(keys=[queue, *marks],
                     args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
+        if job.task == SYNC and job.coalesce_profile and self.bulk_threshold > 0:
+            drain_id, drain_queue = uuid.uuid4().hex, TASK_QUEUES[DRAIN]
+            call["keys"] += [drain_queue, *bulk_sync.PARK_KEYS]
+            call["args"] += [self.bulk_threshold, self.envelope(Job(DRAIN, []), drain_id, drain_queue),
+                             drain_id, *bulk_sync.park_args(job.coalesce_profile, job.updated_at)]
         if not self.min_replicas:
             status, named = self._accept(**call)
         else:
@@ -99,6 +125,8 @@ class Intake:
         status = status.decode()
         if status == QUEUED:
             metrics.JOBS_ENQUEUED.labels(job.task).inc()
+        elif status == PARKED and named:
+            metrics.JOBS_ENQUEUED.labels(DRAIN).inc()
         return Outcome(status, named.decode() or None)
 
     def envelope(self, job: Job, job_id: str, queue: str, headers: dict | None = None,

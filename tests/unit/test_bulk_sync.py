@@ -118,7 +118,31 @@ def test_a_part_batch_waits_to_fill_while_jobs_are_out(ctx):
     bulk_sync.park(ctx, "p1")
 
     def take(eager):
-        return claim(keys=[keys.BULK_WAITING, keys.BULK_CLAIMED], args=[100, 60, 5.0, int(eager)])
+        return claim(keys=[keys.BULK_WAITING, keys.BULK_CLAIMED, keys.BULK_ANNOUNCED], args=[100, 60, 5.0, int(eager)])
 
-    assert take(eager=False) == []  # parked just now: more may join it
-    assert take(eager=True) == [b"p1"]  # nothing out: sent at once, a lone update is not held
+    assert take(eager=False) == [[], []]  # parked just now: more may join it
+    assert take(eager=True) == [[b"p1"], [None]]  # nothing out: sent at once, a lone update is not held
+
+
+def test_a_profile_parked_at_intake_and_erased_meanwhile_is_not_recreated(ctx, linked, zendesk_sandbox,
+                                                                          omneo_sandbox):
+    from integration import erasure
+    from integration.erasure import erase_profile
+
+    bulk_sync.park(ctx, "b2", "2030-01-01 00:00:00")  # what the receiver's intake script does
+    with omneo_sandbox.lock:
+        omneo_sandbox.profiles.pop("b2")
+    assert erase_profile(ctx, "b2")["outcome"] == erasure.ERASED
+    bulk_sync.park(ctx, "b1")
+    result = bulk_sync.drain(ctx, budget_seconds=5)
+    assert result["updated"] == 1
+    assert not any(u["external_id"] == "b2" for u in zendesk_sandbox.users.values())
+
+
+def test_an_announced_state_already_synced_costs_no_omneo_read(ctx, linked, omneo_sandbox):
+    mark = ctx.state.get_synced("b1")
+    bulk_sync.park(ctx, "b1", mark["updated_at"])  # a late duplicate of what was synced
+    reads = omneo_sandbox.stats["calls"]
+    result = bulk_sync.drain(ctx, budget_seconds=2)
+    assert result["unchanged"] == 1 and omneo_sandbox.stats["calls"] == reads
+    assert ctx.redis.hlen(keys.BULK_ANNOUNCED) == 0  # forgotten once taken
