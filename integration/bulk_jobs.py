@@ -24,7 +24,7 @@ from typing import Callable
 
 from integration import mapping
 from integration.context import Context
-from integration.errors import ApiError, PermanentError, RateLimited, TransientError
+from integration.errors import ApiError, JobLimitReached, PermanentError, RateLimited, TransientError
 from integration.profiles import set_link
 from integration.scrub import scrub_text
 from integration.sync import make_email_primary
@@ -32,7 +32,9 @@ from integration.sync import make_email_primary
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100  # Zendesk's maximum for create_or_update_many
-MAX_OUTSTANDING = 25  # below Zendesk's 30 queued or running jobs, leaving room for others
+# below Zendesk's 30 queued or running jobs, leaving room for others; when others take more, the
+# job limit's 429 lowers it (`_start_job`)
+MAX_OUTSTANDING = 25
 POLL_SECONDS = 1.0
 # Identity writes and watermarks of finished jobs are done by a few threads while the next jobs
 # are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
@@ -98,6 +100,7 @@ class BulkJobs:
         self._counting = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._polled_at = float("-inf")
+        self._out: deque[Batch] = deque()  # the batches `feed` was last given
 
     def _count(self, name: str) -> None:
         with self._counting:
@@ -119,6 +122,7 @@ class BulkJobs:
 
     def feed(self, outstanding: deque[Batch], batch: Batch) -> None:
         """Add a sent batch; finish what is done; wait while too many are outstanding."""
+        self._out = outstanding
         outstanding.append(batch)
         self._finish_head(outstanding)
         while (sum(not b.finished for b in outstanding) >= self.jobs
@@ -135,7 +139,7 @@ class BulkJobs:
             batch.finished = True
         elif self.bulk:
             try:
-                batch.job_id = self._call(self.ctx.zendesk.create_or_update_many, batch.payloads)["id"]
+                batch.job_id = self._start_job(batch.payloads)
             except PermanentError as exc:
                 if exc.status != 403:
                     raise
@@ -146,6 +150,25 @@ class BulkJobs:
             self.one_at_a_time(batch)
             batch.finished = True
         return batch
+
+    def _start_job(self, payloads: list[dict]) -> str:
+        """Start a bulk job. Refused for the account's limit of jobs queued or running, the rest
+        of it is someone else's: from then on this run keeps no more out than it had, and waits
+        for one of its own to finish (with none out, for Retry-After) before asking again."""
+        while True:
+            try:
+                return self._call(self.ctx.zendesk.create_or_update_many, payloads)["id"]
+            except JobLimitReached as exc:
+                ours = sum(1 for b in self._out if not b.finished and b.job_id)
+                log.warning("Zendesk's job limit reached; keeping fewer bulk jobs out",
+                            extra={"jobs_out": ours})
+                self.jobs = max(1, ours)
+                if self.stop.is_set() or self.abort.is_set():
+                    raise BackfillStopped(self.stopped_message) from None
+                if not ours:
+                    self.sleep(exc.retry_after)
+                while ours and sum(1 for b in self._out if not b.finished and b.job_id) >= ours:
+                    self._wait(self._out)
 
     def _wait(self, outstanding: deque[Batch], longest: float | None = None) -> None:
         """One step towards finishing the oldest batch: poll its job, or wait for its writes
@@ -273,6 +296,8 @@ class BulkJobs:
         for attempt in range(5):
             try:
                 return fn(*args, **kwargs)
+            except JobLimitReached:
+                raise  # not the budget: the caller decides (`_start_job`)
             except RateLimited:
                 continue  # the limiter now holds every caller until Retry-After has passed
             except TransientError:

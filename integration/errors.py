@@ -29,6 +29,11 @@ class RateLimited(TransientError):
         self.retry_after = retry_after
 
 
+class JobLimitReached(RateLimited):
+    """429 for a background job over the account's limit of jobs queued or running (Zendesk's
+    30): only new jobs wait, so no pause of the API's other calls."""
+
+
 class PermanentError(ApiError):
     """A 4xx that retrying cannot fix; `body` holds the API's error body."""
 

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import requests
 
-from integration.errors import NotFound, PermanentError, RateLimited, TransientError
+from integration.errors import JobLimitReached, NotFound, PermanentError, RateLimited, TransientError
 
 USER_AGENT = "omneo-zendesk/0.1 (+https://github.com/omneo-zendesk)"
 DEFAULT_RETRY_AFTER = 10.0
@@ -26,6 +26,7 @@ class Limiter:
 
 class ApiClient:
     api = "api"
+    job_limit_error: str | None = None  # the `error` of a 429 that refuses a job, not the budget
 
     def __init__(self, base_url: str, timeout: float, limiter: Limiter | None = None,
                  on_call: Callable[[str, int | None], None] | None = None):
@@ -72,6 +73,8 @@ class ApiClient:
         what = f"{method} {path} -> {status}"
         if status == 429:
             wait = _retry_after(resp.headers.get("Retry-After"))
+            if self.job_limit_error and isinstance(body, dict) and body.get("error") == self.job_limit_error:
+                raise JobLimitReached(self.api, wait, body=body)
             self.limiter.pause(wait)
             raise RateLimited(self.api, wait, body=body)
         if status == 404:

@@ -31,6 +31,7 @@ class ZendeskClient(ApiClient):
     stands raises AuthFailure: the credentials' fault, not the job's."""
 
     api = "zendesk"
+    job_limit_error = "TooManyJobs"  # the 429 of a job over the account's 30 queued or running
 
     def __init__(self, base_url: str, *, email: str | None = None, api_token: str | None = None,
                  oauth_token: str | None = None, token_provider: TokenProvider | None = None,

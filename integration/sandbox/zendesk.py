@@ -22,6 +22,8 @@ from integration.signatures import zendesk_signature
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 API = "/api/v2"
+# "at most 30 queued or running jobs per account" (Rate limits, Job limit); over it a 429
+JOB_LIMIT = 30
 MERGE_TICKET_LIMIT = 10_000  # "must be a requester on 10,000 or fewer tickets" (MergeEndUsers)
 
 
@@ -110,13 +112,17 @@ class ZendeskSandbox(SandboxApp):
         self.merge_ticket_limit = MERGE_TICKET_LIMIT
         self._identity_ids = itertools.count(5_000_001)
         self.bulk_job_seconds: float | None = None  # None: done by the second poll
+        self.job_limit = JOB_LIMIT
+        self.other_jobs = 0  # jobs another integration holds queued or running on the account
         self.other_consumer_per_minute = 0
         self._other_generation = getattr(self, "_other_generation", 0) + 1
 
     def _ctl_config(self, request):
         """Also `bulk_imports` (false: 403 "Data imports are not enabled"),
-        `export_rate_per_minute` (the incremental export's own limit) and `merge_ticket_limit`
-        (to meet the merge refusal without 10,000 tickets)."""
+        `export_rate_per_minute` (the incremental export's own limit), `merge_ticket_limit`
+        (to meet the merge refusal without 10,000 tickets), `bulk_job_seconds` (a job's time from
+        queued to completed), `job_limit` (30) and `other_jobs` (jobs someone else holds queued or
+        running: a job over the limit is refused with 429 TooManyJobs)."""
         body = request.get_json(force=True) or {}
         with self.lock:
             if "bulk_imports" in body:
@@ -128,6 +134,9 @@ class ZendeskSandbox(SandboxApp):
             self.oauth.configure(body)
             if "bulk_job_seconds" in body:
                 self.bulk_job_seconds = body["bulk_job_seconds"]
+            for key in ("job_limit", "other_jobs"):
+                if key in body:
+                    setattr(self, key, int(body[key]))
             if "other_consumer_per_minute" in body:
                 self._start_other_consumer(int(body["other_consumer_per_minute"] or 0))
         return super()._ctl_config(request)
@@ -333,6 +342,13 @@ class ZendeskSandbox(SandboxApp):
         users = (request.get_json(silent=True) or {}).get("users")
         if not isinstance(users, list) or not users or len(users) > 100:
             raise ApiFailure(400, {"error": "InvalidJSON", "description": "1 to 100 users"})
+        running = sum(1 for j in self.jobs.values() if j["status"] != "completed")
+        if running + self.other_jobs >= self.job_limit:
+            self.stats["job_limited"] += 1
+            raise ApiFailure(429, {"error": "TooManyJobs",
+                                   "description": f"Number of allowed queued or running jobs "
+                                                  f"({self.job_limit}) exceeded"},
+                             headers={"Retry-After": "5"})
         job_id = secrets.token_hex(10)
         job = {"id": job_id, "status": "queued", "total": len(users), "progress": 0,
                "results": None, "_users": users, "_polls": 0, "_at": time.monotonic()}

@@ -1,0 +1,41 @@
+"""Zendesk's limit of 30 bulk jobs queued or running per account: the sandbox refuses a job over it
+with 429 TooManyJobs, the client tells that from the budget's 429 (no pause of other calls), and a
+drain waits for room instead of failing or pausing everyone."""
+import pytest
+
+from integration import bulk_sync
+from integration.errors import JobLimitReached
+from tests.unit.test_bulk_sync import linked, zendesk_name  # noqa: F401 - the fixture
+
+USER = {"name": "A", "external_id": "x1", "role": "end-user"}
+
+
+def test_a_job_over_the_accounts_limit_is_refused_without_pausing_other_calls(ctx, zendesk_sandbox,
+                                                                           monkeypatch):
+    paused = []
+    monkeypatch.setattr(ctx.zendesk.limiter, "pause", lambda seconds: paused.append(seconds))
+    zendesk_sandbox.bulk_job_seconds = 30  # ours stay queued
+    zendesk_sandbox.job_limit = 2
+    ctx.zendesk.create_or_update_many([USER])
+    zendesk_sandbox.other_jobs = 1  # someone else's
+    with pytest.raises(JobLimitReached) as refused:
+        ctx.zendesk.create_or_update_many([USER])
+    assert refused.value.body["error"] == "TooManyJobs" and refused.value.retry_after == 5
+    assert paused == [] and zendesk_sandbox.stats["job_limited"] == 1
+
+
+def test_a_drain_waits_for_room_under_the_job_limit(ctx, linked, zendesk_sandbox, monkeypatch):  # noqa: F811
+    zendesk_sandbox.other_jobs = zendesk_sandbox.job_limit  # another integration holds all 30
+    waited = []
+
+    def sleep(self, seconds):
+        waited.append(seconds)
+        zendesk_sandbox.other_jobs = 0  # theirs finish meanwhile
+
+    monkeypatch.setattr(bulk_sync.BulkSync, "sleep", sleep, raising=False)
+    for pid in linked:
+        bulk_sync.park(ctx, pid)
+    result = bulk_sync.drain(ctx, budget_seconds=5)
+    assert result["updated"] == 3 and zendesk_sandbox.stats["job_limited"] == 1
+    assert waited[0] == 5  # Retry-After, with none of ours out
+    assert [zendesk_name(zendesk_sandbox, p) for p in linked] == ["New 1", "New 2", "New 3"]
