@@ -1,7 +1,8 @@
 """Bursts: `profile.updated` webhooks for many linked profiles at once, against the ceiling of
 100 x R profiles a minute (every Zendesk request a 100-user bulk job) at a budget of R.
 
-Real processes: redis-server, both sandboxes, the receiver, one Celery worker (2 processes).
+Real processes: redis-server, both sandboxes, the receiver (2 processes), one Celery worker (2
+processes), and bench/loadgen.py posting the webhooks.
 The profiles are first linked by a backfill (unthrottled), then all changed in Omneo and their
 webhooks posted as fast as the receiver takes them. A few lone updates, each for another linked
 profile, are posted in the middle of the burst and timed from post to the Zendesk sandbox's own
@@ -13,12 +14,16 @@ budget (the sandbox's simulated integration): our 429s, theirs, and the share of
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
@@ -32,25 +37,25 @@ LONE = 5  # lone updates per run
 AIM_SHARE, AIM_LONE_P50 = 0.50, 1.0
 
 
-def post_all(url: str, prepared: list, threads: int = 4) -> None:
-    chunks = [prepared[i::threads] for i in range(threads)]
+def post_all(url: str, prepared: list, connections: int = 8) -> None:
+    """Post back to back from bench/loadgen.py, a process of its own with keep-alive connections
+    (posting from this process's threads measured the load generator: about 140 a second)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"url": url, "concurrency": connections, "max_seconds": 600,
+                   "requests": [[raw.decode(), headers] for raw, headers in prepared]}, f)
+    try:
+        out = subprocess.run([sys.executable, str(ROOT / "bench" / "loadgen.py"), f.name],
+                             capture_output=True, text=True, timeout=660, check=True)
+    finally:
+        Path(f.name).unlink()
+    result = json.loads(out.stdout)
+    if result["statuses"] != {"202": len(prepared)} or result["errors"]:
+        raise RuntimeError(f"receiver answered {result['statuses']}, errors {result['errors']}")
 
-    def send(chunk):
-        http = requests.Session()
-        for raw, headers in chunk:
-            r = http.post(url, data=raw, headers=headers, timeout=30)
-            if r.status_code != 202:
-                raise RuntimeError(f"receiver answered {r.status_code}: {r.text[:200]}")
 
-    workers = [threading.Thread(target=send, args=(c,)) for c in chunks]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-
-
-def trace(dev, t0: float, stop: threading.Event, rows: list) -> None:
-    """Every half second: the sync queue's length, the parked and claimed profiles."""
+def trace(dev, sb, t0: float, stop: threading.Event, rows: list) -> None:
+    """Every half second: the sync queue's length, the parked and claimed profiles, and the
+    Zendesk requests so far."""
     import redis
 
     from integration import keys
@@ -60,7 +65,7 @@ def trace(dev, t0: float, stop: threading.Event, rows: list) -> None:
         pipe.llen("sync")
         pipe.zcard(keys.BULK_WAITING)
         pipe.zcard(keys.BULK_CLAIMED)
-        rows.append((time.time() - t0, *pipe.execute()))
+        rows.append((time.time() - t0, *pipe.execute(), sb.stats("zendesk").get("calls", 0)))
 
 
 def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: int,
@@ -73,7 +78,7 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     t0 = time.time()
     stop, samples = threading.Event(), []
     if traced:
-        threading.Thread(target=trace, args=(dev, t0, stop, samples), daemon=True).start()
+        threading.Thread(target=trace, args=(dev, sb, t0, stop, samples), daemon=True).start()
     half = len(prepared) // 2
     poster = threading.Thread(target=post_all, args=(url, prepared[:half]))
     poster.start()
@@ -104,7 +109,7 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     if traced:
         say(f"  posted in {posted:.1f}s; written in {elapsed:.1f}s")
         for row in samples[::max(1, len(samples) // 40)]:
-            say("  t={:6.1f}s sync queue {:6d} parked {:6d} claimed {:5d}".format(*row))
+            say("  t={:6.1f}s sync queue {:6d} parked {:6d} claimed {:5d} zendesk requests {:5d}".format(*row))
     z1, o1 = sb.stats("zendesk"), sb.stats("omneo")
     d = lambda a, b, k: b.get(k, 0) - a.get(k, 0)  # noqa: E731
     return {"n": len(ids), "elapsed": elapsed, "per_minute": len(ids) / elapsed * 60,
@@ -118,6 +123,7 @@ def main(argv=None) -> int:
     ap.add_argument("--profiles", type=int, default=20_000)
     ap.add_argument("--rate", type=int, default=400, help="R: the account's Zendesk budget a minute")
     ap.add_argument("--concurrency", type=int, default=2, help="the worker's processes (one runs the drain)")
+    ap.add_argument("--receivers", type=int, default=2, help="the receiver's processes")
     ap.add_argument("--trace", action="store_true", help="print the queue, parked and claimed over time")
     ap.add_argument("--job-seconds", type=float, default=2.0,
                     help="how long the sandbox takes a bulk job from queued to completed")
@@ -128,7 +134,7 @@ def main(argv=None) -> int:
     try:
         dev.start_redis()
         dev.start_sandboxes()
-        dev.start_receiver()
+        dev.start_receiver(processes=args.receivers)
         sb = Sandboxes(dev)
         say(f"seeding and linking {n} profiles")
         requests.post(sb.omneo + "/_sandbox/profiles/bulk", timeout=300,

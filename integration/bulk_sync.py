@@ -1,11 +1,13 @@
 """Bursts: when syncs back up, they are taken together and sent 100 users a Zendesk request.
 
-A sync job first asks `backed_up`: the syncs waiting (the Celery sync queue's length plus the
-profiles already parked here, one Redis round trip) against BULK_SYNC_THRESHOLD. Below it the job
-syncs its profile alone, as before (`sync.sync_profile`): a lone update keeps its latency. At or
-above it the job `park`s the profile id and ends; one drain at a time (`drain`, a lease) takes the
-parked profiles in batches of up to 100 and sends them through the backfill's bulk-job pipeline
-(integration/bulk_jobs.py).
+What counts as backed up is decided here alone (`LUA`): the syncs waiting (the Celery sync
+queue's length plus the profiles parked here and those a drain has taken) against
+BULK_SYNC_THRESHOLD. The receiver's intake script asks it for every sync it stores: below it the
+sync is queued as a job and runs alone (`sync.sync_profile`), at or above it the profile is parked
+in that same atomic step, with no job of its own, and a drain job is queued unless one runs or was
+just queued. A sync job that still finds syncs backed up when it starts parks its profile too.
+One drain at a time (`drain`, a lease) takes the parked profiles in batches of up to 100 and
+sends them through the backfill's bulk-job pipeline (integration/bulk_jobs.py).
 
 Why the threshold is a backlog of 20 by default: one by one, a backlog of N waits N / R minutes
 for its last sync; a bulk job costs a few seconds of Zendesk's queue whatever its size. At
@@ -16,8 +18,10 @@ What every sync guarantees, the batch keeps:
 - coalescing: a profile is parked once however often it changes before a drain takes it;
 - the newest state, never an older one over it: the drain takes each profile's lock, then reads
   the profiles from Omneo in one `GET /profiles?filter[id][in]=...` call per 100 (not the webhook
-  bodies: a job carries only the profile id, and a body can be older than Omneo's state by the
-  time a backlog drains), and skips any older than the watermark;
+  bodies: a body can be older than Omneo's state by the time a backlog drains, and a body need
+  not hold every synced attribute), and skips any older than the watermark. The newest
+  `updated_at` the webhooks announced is kept with a parked profile: one already synced at least
+  that new (a duplicate, a late delivery) is dropped without being read;
 - erasure: under the lock, an erased profile is skipped; an erasure waits for the lock;
 - crash safety: a taken profile stays in `BULK_CLAIMED` until its job's results are written;
   a drain that finds claims older than a profile lock's lifetime (their holder died, its locks
@@ -63,9 +67,10 @@ LINGER_SECONDS, LINGER_POLL_SECONDS = 3.0, 0.05
 # `updated_at` a webhook announced for the profile (none known: forgotten, so the drain reads it)
 # and returns 1 when the caller should queue a drain (none running, none just queued).
 LUA = """
-local function bulk_backed_up(queue, waiting, threshold)
+local function bulk_backed_up(queue, waiting, claimed, threshold)
   threshold = tonumber(threshold)
-  return threshold > 0 and redis.call('LLEN', queue) + redis.call('ZCARD', waiting) >= threshold
+  return threshold > 0 and redis.call('LLEN', queue) + redis.call('ZCARD', waiting)
+    + redis.call('ZCARD', claimed) >= threshold
 end
 local function bulk_park(waiting, announced, lease, queued, id, updated_at, queued_ttl)
   local t = redis.call('TIME')
@@ -81,9 +86,10 @@ local function bulk_park(waiting, announced, lease, queued, id, updated_at, queu
   return 0
 end
 """
-# the keys bulk_park takes first, in its order
+# the keys bulk_backed_up takes after the queue's, and those of bulk_park, in their order
+BACKLOG_KEYS = (keys.BULK_WAITING, keys.BULK_CLAIMED)
 PARK_KEYS = (keys.BULK_WAITING, keys.BULK_ANNOUNCED, keys.BULK_DRAIN_LOCK, keys.BULK_DRAIN_QUEUED)
-_BACKED_UP = LUA + "return bulk_backed_up(KEYS[1], KEYS[2], ARGV[1]) and 1 or 0"
+_BACKED_UP = LUA + "return bulk_backed_up(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) and 1 or 0"
 _PARK = LUA + "return bulk_park(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])"
 
 # KEYS: waiting, claimed, announced. ARGV: how many, claims older than this many seconds are stale, fill
@@ -118,7 +124,7 @@ return {ids, announced}
 def backed_up(ctx: Context, queue: str) -> bool:
     """Whether syncs are backing up: `queue` is the Redis list of the sync queue."""
     script = ctx.redis.register_script(_BACKED_UP)
-    return bool(script(keys=[queue, keys.BULK_WAITING], args=[ctx.settings.bulk_sync_threshold]))
+    return bool(script(keys=[queue, *BACKLOG_KEYS], args=[ctx.settings.bulk_sync_threshold]))
 
 
 def park(ctx: Context, profile_id: str, updated_at: str | None = None) -> bool:

@@ -38,7 +38,7 @@ QUEUED, DUPLICATE, COALESCED, PARKED = "queued", "duplicate", "coalesced", "park
 SYNC, DRAIN = "omneo_zendesk.sync_profile", "omneo_zendesk.sync_batch"
 
 # KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark; for a sync that
-# may be parked also the drain's queue and bulk_sync.PARK_KEYS
+# may be parked also the drain's queue, bulk_sync.BACKLOG_KEYS and bulk_sync.PARK_KEYS
 # ARGV: message, job id, seen TTL, pending TTL; to park also the threshold, the drain job's message
 # and id, and bulk_sync.park_args
 # A duplicate writes too (the mark's TTL), so that WAIT after it covers the mark it found: a repeat
@@ -52,8 +52,8 @@ end
 if KEYS[3] then
   local queued = redis.call('GET', KEYS[3])
   if queued then return {'coalesced', queued} end
-  if KEYS[4] and bulk_backed_up(KEYS[1], KEYS[5], ARGV[5]) then
-    if bulk_park(KEYS[5], KEYS[6], KEYS[7], KEYS[8], ARGV[8], ARGV[9], ARGV[10]) == 1 then
+  if KEYS[4] and bulk_backed_up(KEYS[1], KEYS[5], KEYS[6], ARGV[5]) then
+    if bulk_park(KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[8], ARGV[9], ARGV[10]) == 1 then
       redis.call('LPUSH', KEYS[4], ARGV[6])
       return {'parked', ARGV[7]}
     end
@@ -109,7 +109,7 @@ class Intake:
                     args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
         if job.task == SYNC and job.coalesce_profile and self.bulk_threshold > 0:
             drain_id, drain_queue = uuid.uuid4().hex, TASK_QUEUES[DRAIN]
-            call["keys"] += [drain_queue, *bulk_sync.PARK_KEYS]
+            call["keys"] += [drain_queue, *bulk_sync.BACKLOG_KEYS, *bulk_sync.PARK_KEYS]
             call["args"] += [self.bulk_threshold, self.envelope(Job(DRAIN, []), drain_id, drain_queue),
                              drain_id, *bulk_sync.park_args(job.coalesce_profile, job.updated_at)]
         if not self.min_replicas:

@@ -132,3 +132,8 @@ def test_the_receiver_answers_202_for_a_parked_sync_once_it_is_stored(settings, 
     assert r.get_json()["job_id"] == r.headers["X-Job-Id"] == jobs(fake_redis, "reconcile")[0]["task_id"]
     assert parked(fake_redis) == ["p1"] and fake_redis.llen("sync") == THRESHOLD
     assert fake_redis.hget(keys.BULK_ANNOUNCED, "p1") == b"2026-12-01 10:00:00"
+
+
+def test_profiles_a_drain_has_taken_count_as_backed_up(intake, fake_redis):
+    fake_redis.zadd(keys.BULK_CLAIMED, {f"c{n}": n for n in range(THRESHOLD)})  # being synced
+    assert intake.accept("omneo", "d1", sync("p1")).status == PARKED
