@@ -83,6 +83,7 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     poster = threading.Thread(target=post_all, args=(url, prepared[:half]))
     poster.start()
     poster.join()
+    first_half = time.time() - t0
     latencies = []
     rest = threading.Thread(target=post_all, args=(url, prepared[half:]))
     rest.start()
@@ -94,6 +95,7 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
         written = wait_until(lambda: (sb.updated(pid).get(pid) or 0) > sent and sb.updated(pid)[pid],
                              120, interval=0.02, what=f"lone update {pid}")
         latencies.append(written - sent)
+    lone_done = time.time() - t0
     rest.join()
     posted = time.time() - t0
     wanted = set(ids)
@@ -107,7 +109,8 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     elapsed = max(times.values()) - t0
     stop.set()
     if traced:
-        say(f"  posted in {posted:.1f}s; written in {elapsed:.1f}s")
+        say(f"  first half posted at {first_half:.1f}s, lone updates done at {lone_done:.1f}s, "
+            f"all posted at {posted:.1f}s; written at {elapsed:.1f}s")
         for row in samples[::max(1, len(samples) // 40)]:
             say("  t={:6.1f}s sync queue {:6d} parked {:6d} claimed {:5d} zendesk requests {:5d}".format(*row))
     z1, o1 = sb.stats("zendesk"), sb.stats("omneo")

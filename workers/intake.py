@@ -97,6 +97,7 @@ class Intake:
         self.min_replicas, self.wait_timeout_ms = min_replicas, wait_timeout_ms
         self.bulk_threshold = bulk_threshold  # BULK_SYNC_THRESHOLD; 0: syncs are never parked
         self._accept = client.register_script(_ACCEPT)
+        self._drain: tuple[str, bytes] | None = None  # the next drain job's id and message
 
     def accept(self, source: str, delivery_id: str, job: Job) -> Outcome:
         """Queue `job` for the first delivery of `delivery_id` from `source`."""
@@ -108,10 +109,10 @@ class Intake:
         call = dict(keys=[queue, *marks],
                     args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
         if job.task == SYNC and job.coalesce_profile and self.bulk_threshold > 0:
-            drain_id, drain_queue = uuid.uuid4().hex, TASK_QUEUES[DRAIN]
-            call["keys"] += [drain_queue, *bulk_sync.BACKLOG_KEYS, *bulk_sync.PARK_KEYS]
-            call["args"] += [self.bulk_threshold, self.envelope(Job(DRAIN, []), drain_id, drain_queue),
-                             drain_id, *bulk_sync.park_args(job.coalesce_profile, job.updated_at)]
+            drain_id, drain_message = self._next_drain()
+            call["keys"] += [TASK_QUEUES[DRAIN], *bulk_sync.BACKLOG_KEYS, *bulk_sync.PARK_KEYS]
+            call["args"] += [self.bulk_threshold, drain_message, drain_id,
+                             *bulk_sync.park_args(job.coalesce_profile, job.updated_at)]
         if not self.min_replicas:
             status, named = self._accept(**call)
         else:
@@ -126,8 +127,21 @@ class Intake:
         if status == QUEUED:
             metrics.JOBS_ENQUEUED.labels(job.task).inc()
         elif status == PARKED and named:
+            # queued: the next drain needs an id of its own (one sent with this id by a thread
+            # that took it meanwhile finds the drain's lease taken, and ends)
+            if self._drain and self._drain[0] == named.decode():
+                self._drain = None
             metrics.JOBS_ENQUEUED.labels(DRAIN).inc()
         return Outcome(status, named.decode() or None)
+
+    def _next_drain(self) -> tuple[str, bytes]:
+        """A drain job's message, built once and kept until a parked sync queues it (rarely: at
+        most one drain is queued at a time), so a burst's webhooks do not each build one."""
+        drain = self._drain
+        if drain is None:
+            job_id = uuid.uuid4().hex
+            drain = self._drain = (job_id, self.envelope(Job(DRAIN, []), job_id, TASK_QUEUES[DRAIN]))
+        return drain
 
     def envelope(self, job: Job, job_id: str, queue: str, headers: dict | None = None,
                  delivery_tag: str | None = None) -> bytes:
