@@ -1,6 +1,8 @@
 """Zendesk's limit of 30 bulk jobs queued or running per account: the sandbox refuses a job over it
 with 429 TooManyJobs, the client tells that from the budget's 429 (no pause of other calls), and a
 drain waits for room instead of failing or pausing everyone."""
+import functools
+
 import pytest
 
 from integration import bulk_sync
@@ -28,14 +30,27 @@ def test_a_drain_waits_for_room_under_the_job_limit(ctx, linked, zendesk_sandbox
     zendesk_sandbox.other_jobs = zendesk_sandbox.job_limit  # another integration holds all 30
     waited = []
 
-    def sleep(self, seconds):
+    def sleep(seconds):
         waited.append(seconds)
         zendesk_sandbox.other_jobs = 0  # theirs finish meanwhile
 
-    monkeypatch.setattr(bulk_sync.BulkSync, "sleep", sleep, raising=False)
+    monkeypatch.setattr(bulk_sync, "BulkSync", functools.partial(bulk_sync.BulkSync, sleep=sleep))
     for pid in linked:
         bulk_sync.park(ctx, pid)
     result = bulk_sync.drain(ctx, budget_seconds=5)
     assert result["updated"] == 3 and zendesk_sandbox.stats["job_limited"] == 1
     assert waited[0] == 5  # Retry-After, with none of ours out
     assert [zendesk_name(zendesk_sandbox, p) for p in linked] == ["New 1", "New 2", "New 3"]
+
+
+def test_a_drain_stops_when_the_job_limit_stays_reached(ctx, linked, zendesk_sandbox, monkeypatch):  # noqa: F811
+    from integration import keys
+    from integration.errors import TransientError
+
+    zendesk_sandbox.other_jobs = zendesk_sandbox.job_limit
+    monkeypatch.setattr(bulk_sync, "BulkSync", functools.partial(bulk_sync.BulkSync, sleep=lambda s: None))
+    for pid in linked:
+        bulk_sync.park(ctx, pid)
+    with pytest.raises(TransientError):  # the drain job retries later
+        bulk_sync.drain(ctx, budget_seconds=5)
+    assert sorted(m.decode() for m in ctx.redis.zrange(keys.BULK_WAITING, 0, -1)) == linked
