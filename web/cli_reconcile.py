@@ -27,6 +27,7 @@ def reconcile() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
 def run_now(on_queue: bool, as_json: bool) -> None:
     """Run a reconciliation now (once across the deployment: waits for no other run)."""
+    from integration import jobs
     from integration import reconcile as reconciliation
     from integration.context import build_context
     from workers import enqueue
@@ -35,13 +36,13 @@ def run_now(on_queue: bool, as_json: bool) -> None:
     settings = settings_or_exit()
     app = create_celery(settings)
     if on_queue:
-        job_id = enqueue.send(app, "omneo_zendesk.reconcile", trigger="manual")
+        job_id = enqueue.send(app, jobs.RECONCILE, trigger="manual")
         click.echo(f"reconciliation queued as job {job_id}")
         return
     ctx = build_context(settings)
 
     def erase(profile_id: str, zendesk_user_id: str) -> None:
-        enqueue.send(app, "omneo_zendesk.erase_profile", profile_id, zendesk_user_id=zendesk_user_id)
+        enqueue.send(app, jobs.ERASE_PROFILE, profile_id, zendesk_user_id=zendesk_user_id)
 
     report = reconciliation.run(ctx, erase=erase, trigger="manual")
     if as_json:

@@ -8,7 +8,7 @@ import time
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
-from integration import paths
+from integration import jobs, paths
 from integration.signatures import verify_omneo
 from web.delivery import enqueue_once, read_body, read_json_object
 from web.responses import ignored, problem
@@ -22,23 +22,23 @@ SYNC_EVENTS = {"profile.created", "profile.updated"}
 
 
 def _sync(settings, body: dict):
-    return Job("omneo_zendesk.sync_profile", [body["id"]], coalesce_profile=body["id"]), {}
+    return Job(jobs.SYNC_PROFILE, [body["id"]], coalesce_profile=body["id"]), {}
 
 
 def _merge(settings, body: dict):
-    return (Job("omneo_zendesk.merge_profiles", [body["id"], body["merged_ids"]]),
+    return (Job(jobs.MERGE_PROFILES, [body["id"], body["merged_ids"]]),
             {"merged_ids": body["merged_ids"]})
 
 
 def _link(settings, body: dict):
-    return Job("omneo_zendesk.link_identity", [body["profile_id"], body["zendesk_user_id"]]), {}
+    return Job(jobs.LINK_IDENTITY, [body["profile_id"], body["zendesk_user_id"]]), {}
 
 
 def _erase(settings, body: dict):
     handle = settings.omneo_identity_handle
     linked = [str(i.get("identifier")) for i in body.get("identities") or []
               if i.get("handle") == handle and paths.is_id(i.get("identifier"), paths.ZENDESK_ID)]
-    return Job("omneo_zendesk.erase_profile", [body["id"]],
+    return Job(jobs.ERASE_PROFILE, [body["id"]],
                {"zendesk_user_id": linked[0] if linked else None, "requested_at": time.time()}), {}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
-from integration import interactions
+from integration import interactions, jobs
 from integration.settings import USER_EVENT_PREFIX
 from integration.signatures import verify_zendesk
 from web import zendesk_user_webhooks
@@ -51,4 +51,4 @@ def receive():
         return ignored(f"this {event_type} event is not recorded as an interaction")
     job = interactions.ticket_job(body, activity)
     return enqueue_once(ext, "zendesk", job["event_id"], event_type,
-                        Job("omneo_zendesk.ticket_interaction", [job]), kind=activity.kind)
+                        Job(jobs.TICKET_INTERACTION, [job]), kind=activity.kind)

@@ -24,9 +24,9 @@ from kombu.serialization import dumps as serialize
 from kombu.utils.json import dumps as json_dumps
 
 from integration import keys
+from integration.jobs import TaskSpec
 from integration.state import PENDING_TTL, SEEN_TTL
 from workers import metrics, sentry
-from workers.celery_app import TASK_QUEUES
 from workers.logs import shown_args
 
 QUEUED, DUPLICATE, COALESCED = "queued", "duplicate", "coalesced"
@@ -52,9 +52,10 @@ return {'queued', ARGV[2]}
 
 @dataclass(frozen=True)
 class Job:
-    """A task to run: its name, arguments and, for a sync, the profile whose syncs coalesce."""
+    """A task to run (as integration.jobs declares it), its arguments and, for a sync, the
+    profile whose syncs coalesce."""
 
-    task: str
+    task: TaskSpec
     args: list
     kwargs: dict = field(default_factory=dict)
     coalesce_profile: str | None = None
@@ -80,7 +81,7 @@ class Intake:
     def accept(self, source: str, delivery_id: str, job: Job) -> Outcome:
         """Queue `job` for the first delivery of `delivery_id` from `source`."""
         job_id = uuid.uuid4().hex
-        queue = TASK_QUEUES[job.task]
+        queue = job.task.queue
         marks = [keys.seen(source, delivery_id)]
         if job.coalesce_profile:
             marks.append(keys.pending_sync(job.coalesce_profile))
@@ -98,7 +99,7 @@ class Intake:
                 raise NotReplicated(f"{acked} of {self.min_replicas} replicas acknowledged")
         status = status.decode()
         if status == QUEUED:
-            metrics.JOBS_ENQUEUED.labels(job.task).inc()
+            metrics.JOBS_ENQUEUED.labels(job.task.name).inc()
         return Outcome(status, named.decode() or None)
 
     def envelope(self, job: Job, job_id: str, queue: str, headers: dict | None = None,
@@ -107,7 +108,7 @@ class Intake:
         `headers` are ours that a job carries across its retries (workers.base)."""
         argsrepr, kwargsrepr = shown_args(job.args, job.kwargs)
         # ignore_result=None: as send_task sends it, so the task's own setting decides
-        message = self.app.amqp.create_task_message(job_id, job.task, list(job.args), dict(job.kwargs),
+        message = self.app.amqp.create_task_message(job_id, job.task.name, list(job.args), dict(job.kwargs),
                                                     ignore_result=None, argsrepr=argsrepr,
                                                     kwargsrepr=kwargsrepr)
         content_type, encoding, body = serialize(message.body, serializer=self.app.conf.task_serializer)
