@@ -218,7 +218,7 @@ class DevStack:
 
     def start_wsgi(self, name: str, app: str, processes: int = 2, port: int | None = None) -> str:
         """Serve another WSGI app (`module:attr`, with a GET /healthz) as `omneo-zendesk web` serves ours."""
-        from web.cli import gunicorn_argv
+        from web.cli.processes import gunicorn_argv
 
         port = port or free_port()
         proc = self._spawn(name, python_argv("-m", *gunicorn_argv(app, "127.0.0.1", port, processes)))
@@ -228,9 +228,11 @@ class DevStack:
         self.urls[name] = url
         return url
 
-    def start_worker(self, name: str = "worker", queues: str = "sync,erasure,interactions,reconcile",
-                     concurrency: int = 2, env: dict | None = None) -> Process:
-        proc = self._spawn(name, cli_argv("worker", "-Q", queues, "-c", str(concurrency),
+    def start_worker(self, name: str = "worker", queues: str | None = None, concurrency: int = 2,
+                     env: dict | None = None) -> Process:
+        """A worker on `queues` (comma-separated; default: the worker's own, every queue)."""
+        chosen = ["-Q", queues] if queues else []
+        proc = self._spawn(name, cli_argv("worker", *chosen, "-c", str(concurrency),
                                           "--loglevel", "INFO"), env)
         proc.wait_for_log("ready.", 60)
         return proc

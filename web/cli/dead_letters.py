@@ -10,16 +10,10 @@ import redis
 
 from integration.context import connect_redis
 from integration.dlq import DeadLetters
+from web.cli.context import pass_settings
 
 
-def settings_or_exit():
-    from web.cli import settings_or_exit as load  # web.cli imports this module
-
-    return load()
-
-
-def _store() -> DeadLetters:
-    settings = settings_or_exit()
+def _store(settings) -> DeadLetters:
     client = connect_redis(settings)
     try:
         client.ping()
@@ -66,9 +60,10 @@ def dlq() -> None:
 
 @dlq.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON array of the entries")
-def list_(as_json: bool) -> None:
+@pass_settings
+def list_(settings, as_json: bool) -> None:
     """List dead letters, newest first."""
-    entries = _store().list()
+    entries = _store(settings).list()
     if as_json:
         click.echo(json.dumps(entries, indent=2, default=str))
         return
@@ -85,9 +80,10 @@ def list_(as_json: bool) -> None:
 
 @dlq.command()
 @click.argument("entry_id")
-def show(entry_id: str) -> None:
+@pass_settings
+def show(settings, entry_id: str) -> None:
     """Show one dead letter in full."""
-    entry = _store().get(entry_id)
+    entry = _store(settings).get(entry_id)
     if entry is None:
         _fail(f"no dead letter with id {entry_id!r} (see `omneo-zendesk dlq list`)")
     click.echo(json.dumps(entry, indent=2, default=str))
@@ -96,14 +92,15 @@ def show(entry_id: str) -> None:
 @dlq.command()
 @click.argument("entry_id", required=False)
 @click.option("--all", "every", is_flag=True, help="replay every dead letter")
-def replay(entry_id: str | None, every: bool) -> None:
+@pass_settings
+def replay(settings, entry_id: str | None, every: bool) -> None:
     """Run dead letters again; each leaves the store once its job succeeds."""
     from workers import enqueue
     from workers.celery_app import create_celery
 
-    store = _store()
+    store = _store(settings)
     entries = _pick(store, entry_id, every)
-    app = create_celery(settings_or_exit())
+    app = create_celery(settings)
     for entry in entries:
         store.mark_replayed(entry["id"])
         try:
@@ -118,9 +115,10 @@ def replay(entry_id: str | None, every: bool) -> None:
 @dlq.command()
 @click.argument("entry_id", required=False)
 @click.option("--all", "every", is_flag=True, help="purge every dead letter")
-def purge(entry_id: str | None, every: bool) -> None:
+@pass_settings
+def purge(settings, entry_id: str | None, every: bool) -> None:
     """Delete dead letters without running them."""
-    store = _store()
+    store = _store(settings)
     entries = _pick(store, entry_id, every)
     for entry in entries:
         store.remove(entry["id"])
