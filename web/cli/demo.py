@@ -7,6 +7,7 @@ import json
 import click
 import requests
 
+from integration import jobs
 from integration.sandbox import samples
 from integration.signatures import omneo_signature
 from web.devstack import DevStack, wait_until
@@ -150,7 +151,7 @@ class Demo:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 if sample.name == "oz_jobs_total" and sample.value:
-                    rows.append([sample.labels["task"].replace("omneo_zendesk.", ""),
+                    rows.append([sample.labels["task"].removeprefix(jobs.PREFIX),
                                  sample.labels["outcome"], str(int(sample.value))])
                 elif sample.name in ("oz_dead_letters", "oz_queue_depth") and family.name != sample.name + "_total":
                     label = sample.labels.get("queue", "")
