@@ -1,6 +1,7 @@
 """`omneo-zendesk dlq ...`: list, show, replay and purge the dead-letter store."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import datetime, timezone
@@ -89,17 +90,30 @@ def show(settings, entry_id: str) -> None:
     click.echo(json.dumps(entry, indent=2, default=str))
 
 
-@dlq.command()
-@click.argument("entry_id", required=False)
-@click.option("--all", "every", is_flag=True, help="replay every dead letter")
-@pass_settings
-def replay(settings, entry_id: str | None, every: bool) -> None:
+def _on_entries(verb: str):
+    """A `dlq` command on one entry (by its ID) or on --all of them, called with the settings,
+    the store and the entries chosen."""
+    def decorate(command):
+        @dlq.command(command.__name__)
+        @click.argument("entry_id", required=False)
+        @click.option("--all", "every", is_flag=True, help=f"{verb} every dead letter")
+        @pass_settings
+        @functools.wraps(command)
+        def chosen(settings, entry_id: str | None, every: bool) -> None:
+            store = _store(settings)
+            command(settings, store, _pick(store, entry_id, every))
+
+        return chosen
+
+    return decorate
+
+
+@_on_entries("replay")
+def replay(settings, store: DeadLetters, entries: list[dict]) -> None:
     """Run dead letters again; each leaves the store once its job succeeds."""
     from workers import enqueue
     from workers.celery_app import create_celery
 
-    store = _store(settings)
-    entries = _pick(store, entry_id, every)
     app = create_celery(settings)
     for entry in entries:
         store.mark_replayed(entry["id"])
@@ -112,14 +126,9 @@ def replay(settings, entry_id: str | None, every: bool) -> None:
         click.echo("no dead letters")
 
 
-@dlq.command()
-@click.argument("entry_id", required=False)
-@click.option("--all", "every", is_flag=True, help="purge every dead letter")
-@pass_settings
-def purge(settings, entry_id: str | None, every: bool) -> None:
+@_on_entries("purge")
+def purge(settings, store: DeadLetters, entries: list[dict]) -> None:
     """Delete dead letters without running them."""
-    store = _store(settings)
-    entries = _pick(store, entry_id, every)
     for entry in entries:
         store.remove(entry["id"])
     click.echo(f"purged {len(entries)} dead letter{'s' if len(entries) != 1 else ''}")
