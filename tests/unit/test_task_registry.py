@@ -37,6 +37,7 @@ def test_declarations_are_unique_and_prefixed():
 def test_the_apps_tasks_are_exactly_the_declared_ones(app):
     ours = {name for name in app.tasks if not name.startswith("celery.")}
     assert ours == set(jobs.BY_NAME)
+    assert {app.tasks[name].run.__module__ for name in ours} == {"workers.tasks"}
 
 
 def test_each_task_is_routed_to_its_declared_queue(app):
