@@ -36,6 +36,7 @@ from integration.errors import ApiError, LockBusy, PermanentError
 from integration.lease import Lease
 from integration.paging import PagingStalled
 from integration.profiles import is_gone
+from integration.requesters import linked_profile
 from integration.sync import sync_profile
 from integration.redis_values import text
 
@@ -137,9 +138,8 @@ class Run:
 
     def orphan(self, profile_id: str, user: dict) -> str:
         """A Zendesk user whose profile is gone: erase it, unless a live profile claims it."""
-        handle = self.ctx.settings.omneo_identity_handle
-        claimant = self.ctx.omneo.search_profile_by_identity(handle, str(user["id"]))
-        if not is_gone(claimant) and str(claimant.get("id")) != profile_id:
+        claimant = linked_profile(self.ctx, str(user["id"]))
+        if claimant is not None and str(claimant.get("id")) != profile_id:
             return "orphans_claimed"
         self.erase(profile_id, str(user["id"]))
         return "orphans_erased"
