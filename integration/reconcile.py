@@ -30,9 +30,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
-from integration import keys, mapping, zendesk_users
+from integration import keys, mapping, retry, zendesk_users
 from integration.context import Context
-from integration.errors import ApiError, LockBusy, PermanentError
+from integration.errors import ApiError
 from integration.lease import Lease
 from integration.paging import PagingStalled
 from integration.profiles import is_gone
@@ -120,15 +120,12 @@ class Run:
         try:
             self.counts[step()] += 1
             return True
-        except LockBusy as exc:  # a sync of this profile is running now; look again next time
+        except Exception as exc:
             self._error(profile_id, exc, stage)
-            return False
-        except PermanentError as exc:
-            self._error(profile_id, exc, stage)
-            self._dead_letter(profile_id, exc)
-            return True
-        except Exception as exc:  # transient, or unexpected: hold the watermark, carry on
-            self._error(profile_id, exc, stage)
+            if retry.fault(exc) == retry.PERMANENT:  # retrying cannot fix it: a dead letter
+                self._dead_letter(profile_id, exc)
+                return True
+            # a wait (a sync holds the profile now) or an outage: hold the watermark, carry on
             return False
 
     # repairs
