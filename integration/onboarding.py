@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
-from integration import mapping
+from integration import tier_field
 from integration.errors import ApiError, NotFound, PermanentError, TransientError
 from integration.omneo import OmneoClient
 from integration.settings import USER_EVENTS, Settings
@@ -156,12 +156,12 @@ def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
         return rows
 
     def fields() -> Row:
-        keys = {f.get("key") for f in zendesk.list_user_fields()}
-        if "tier" in settings.sync_attributes and mapping.TIER_FIELD_KEY not in keys:
-            return Row("zendesk: user fields", "warn", f"{mapping.TIER_FIELD_KEY!r} missing",
+        found = tier_field.present(zendesk.list_user_fields())
+        if tier_field.wanted(settings) and not found:
+            return Row("zendesk: user fields", "warn", f"{tier_field.KEY!r} missing",
                        "run omneo-zendesk setup (the first sync would also create it)")
         return Row("zendesk: user fields", "ok", "readable" + (
-            f", {mapping.TIER_FIELD_KEY!r} present" if mapping.TIER_FIELD_KEY in keys else ""))
+            f", {tier_field.KEY!r} present" if found else ""))
 
     rows.append(_probe("zendesk: user fields", fields, admin_fix, where))
 
@@ -296,9 +296,7 @@ def ensure_zendesk_user_webhook(zendesk: ZendeskClient, url: str, secret: str) -
 
 
 def ensure_user_fields(zendesk: ZendeskClient, settings: Settings) -> list[Row]:
-    if "tier" not in settings.sync_attributes:
+    if not tier_field.wanted(settings):
         return []
-    if any(f.get("key") == mapping.TIER_FIELD_KEY for f in zendesk.list_user_fields()):
-        return [Row(f"zendesk user field {mapping.TIER_FIELD_KEY}", "unchanged")]
-    zendesk.create_user_field(mapping.TIER_FIELD_KEY, mapping.TIER_FIELD_TITLE)
-    return [Row(f"zendesk user field {mapping.TIER_FIELD_KEY}", "created")]
+    created = tier_field.ensure(zendesk)
+    return [Row(f"zendesk user field {tier_field.KEY}", "created" if created else "unchanged")]
