@@ -1,54 +1,18 @@
-"""What `omneo-zendesk check` and `setup` do, as plain functions over the two clients.
-
-`check_*` read and never write: each returns rows saying what works and, when it does not, what
-to fix. `ensure_*` register our webhooks idempotently: list first, then create what is missing and
-update what differs, so running setup twice leaves exactly one webhook per trigger.
-"""
+"""What `omneo-zendesk check` looks at: each check reads and never writes, and returns rows
+saying what works and, when it does not, what to fix."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
 from integration import tier_field
 from integration.errors import ApiError, NotFound, PermanentError, TransientError
 from integration.omneo import OmneoClient
-from integration.settings import USER_EVENTS, Settings
-from integration.zendesk import ZendeskClient, zendesk_client
-
-OMNEO_TRIGGERS = ("profile.created", "profile.updated", "profile.deleted", "profile.merged",
-                  "identity.created", "identity.updated")
-ZENDESK_WEBHOOK_NAME = "omneo-zendesk ticket events"
-ZENDESK_USER_WEBHOOK_NAME = "omneo-zendesk user events"
-
-
-@dataclass(frozen=True)
-class Row:
-    item: str
-    status: str  # "ok", "warn", "FAIL", or for setup: "created", "updated", "unchanged", "removed"
-    detail: str = ""
-    fix: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "FAIL"
-
-
-def clients(settings: Settings, redis=None) -> tuple[OmneoClient, ZendeskClient]:
-    """Clients without the shared Redis limiter: onboarding makes a handful of calls and must
-    work before Redis does. The OAuth token is shared through `redis` when given; without it
-    (Redis not answering) this command keeps a token of its own."""
-    omneo = OmneoClient(settings.omneo_base_url, settings.omneo_api_token, settings.http_timeout_seconds)
-    if redis is None and settings.zendesk_auth_mode == "client_credentials":
-        import fakeredis
-
-        redis = fakeredis.FakeRedis()
-    return omneo, zendesk_client(settings, redis)
-
-
-def receiver_urls(public_url: str) -> dict[str, str]:
-    base = public_url.rstrip("/")
-    return {"omneo": f"{base}/webhooks/omneo", "zendesk": f"{base}/webhooks/zendesk"}
+from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WEBHOOK_NAME,
+                                                  ZENDESK_WEBHOOK_NAME, list_omneo_webhooks)
+from integration.onboarding.rows import Row
+from integration.settings import Settings
+from integration.zendesk import ZendeskClient
 
 
 def _where(url: str) -> str:
@@ -74,7 +38,6 @@ def _probe(item: str, call: Callable[[], Row], auth_fix: str, where: str) -> Row
         return _failure(item, exc, auth_fix, where)
 
 
-# check ---------------------------------------------------------------------------------------
 def check_redis(client) -> Row:
     try:
         client.ping()
@@ -205,98 +168,3 @@ def check_receiver(public_url: str | None, get: Callable) -> Row:
         return Row("receiver", "FAIL", f"{public_url}/healthz did not answer 200",
                    "route PUBLIC_URL to `omneo-zendesk web`")
     return Row("receiver", "ok", f"{public_url}/healthz answers")
-
-
-# setup ---------------------------------------------------------------------------------------
-def list_omneo_webhooks(omneo: OmneoClient) -> list[dict]:
-    hooks, page = [], 1
-    while True:
-        body = omneo.request("GET", "/webhooks", params={"page": page, "per_page": 100})
-        hooks += body.get("data") or []
-        meta = body.get("meta") or {}
-        if page >= int(meta.get("last_page") or page) or not body.get("data"):
-            return hooks
-        page += 1
-
-
-def ensure_omneo_webhooks(omneo: OmneoClient, url: str, namespace: str,
-                          triggers: tuple[str, ...] = OMNEO_TRIGGERS) -> list[Row]:
-    """One active webhook per trigger under our namespace, pointing at `url`."""
-    ours = [h for h in list_omneo_webhooks(omneo) if h.get("namespace") == namespace]
-    rows = []
-    for trigger in triggers:
-        desired = {"trigger": trigger, "url": url, "namespace": namespace, "is_active": True,
-                   "retry_hourly": True}
-        same = [h for h in ours if h.get("trigger") == trigger]
-        if not same:
-            hook = omneo.create_webhook(desired)
-            rows.append(Row(f"omneo webhook {trigger}", "created", f"id {hook.get('id')} -> {url}"))
-            continue
-        keep, extra = same[0], same[1:]
-        if keep.get("url") != url or not keep.get("is_active", True):
-            omneo.update_webhook(keep["id"], desired)
-            rows.append(Row(f"omneo webhook {trigger}", "updated", f"id {keep['id']} -> {url}"))
-        else:
-            rows.append(Row(f"omneo webhook {trigger}", "unchanged", f"id {keep['id']}"))
-        for hook in extra:  # a second webhook of ours on one trigger would deliver every event twice
-            omneo.request("DELETE", f"/webhooks/{hook['id']}")
-            rows.append(Row(f"omneo webhook {trigger}", "removed", f"duplicate id {hook['id']}"))
-    return rows
-
-
-def zendesk_subscriptions(ticket_events: tuple[str, ...]) -> list[str]:
-    """TICKET_EVENTS already holds Zendesk's event type names (zen:event-type:...)."""
-    return sorted(set(ticket_events))
-
-
-def ensure_zendesk_webhook(zendesk: ZendeskClient, url: str,
-                           ticket_events: tuple[str, ...]) -> tuple[Row, str]:
-    """Our event-subscribed ticket webhook, pointing at `url`; returns (row, webhook id)."""
-    desired = {"name": ZENDESK_WEBHOOK_NAME, "endpoint": url, "http_method": "POST",
-               "request_format": "json", "status": "active",
-               "subscriptions": zendesk_subscriptions(ticket_events),
-               "description": "Ticket events for the Omneo integration (omneo-zendesk)"}
-    ours = [h for h in zendesk.list_webhooks() if h.get("name") == ZENDESK_WEBHOOK_NAME]
-    if not ours:
-        hook = zendesk.create_webhook(desired)
-        return Row("zendesk webhook", "created", f"id {hook['id']} -> {url}"), hook["id"]
-    hook = ours[0]
-    differs = any(hook.get(k) != desired[k] for k in ("endpoint", "status"))
-    differs = differs or sorted(hook.get("subscriptions") or []) != desired["subscriptions"]
-    if differs:
-        zendesk.update_webhook(hook["id"], {k: desired[k] for k in ("endpoint", "status", "subscriptions")})
-        return Row("zendesk webhook", "updated", f"id {hook['id']} -> {url}"), hook["id"]
-    return Row("zendesk webhook", "unchanged", f"id {hook['id']}"), hook["id"]
-
-
-def ensure_zendesk_user_webhook(zendesk: ZendeskClient, url: str, secret: str) -> Row:
-    """Our user-events webhook beside the ticket one, signed with the same secret (`secret`, the
-    ticket webhook's), so one ZENDESK_WEBHOOK_SECRET verifies both. Zendesk takes a signing
-    secret only when a webhook is created, so one signed otherwise is deleted and created again."""
-    desired = {"name": ZENDESK_USER_WEBHOOK_NAME, "endpoint": url, "http_method": "POST",
-               "request_format": "json", "status": "active", "subscriptions": sorted(USER_EVENTS),
-               "description": "User merges, deletions and edits for the Omneo integration (omneo-zendesk)"}
-    ours = [h for h in zendesk.list_webhooks() if h.get("name") == ZENDESK_USER_WEBHOOK_NAME]
-    keep = next((h for h in ours if zendesk.get_webhook_signing_secret(h["id"]) == secret), None)
-    recreated = any(h is not keep for h in ours) and keep is None
-    for hook in ours:  # signed otherwise, or a second one that would deliver every event twice
-        if hook is not keep:
-            zendesk.delete_webhook(hook["id"])
-    if keep is None:
-        hook = zendesk.create_webhook(dict(desired, signing_secret={"algorithm": "SHA256", "secret": secret}))
-        return Row("zendesk user webhook", "updated" if recreated else "created",
-                   f"id {hook['id']} -> {url}" + (" (re-created: it had another signing secret)"
-                                                  if recreated else ""))
-    hook = keep
-    if (any(hook.get(k) != desired[k] for k in ("endpoint", "status"))
-            or sorted(hook.get("subscriptions") or []) != desired["subscriptions"]):
-        zendesk.update_webhook(hook["id"], {k: desired[k] for k in ("endpoint", "status", "subscriptions")})
-        return Row("zendesk user webhook", "updated", f"id {hook['id']} -> {url}")
-    return Row("zendesk user webhook", "unchanged", f"id {hook['id']}")
-
-
-def ensure_user_fields(zendesk: ZendeskClient, settings: Settings) -> list[Row]:
-    if not tier_field.wanted(settings):
-        return []
-    created = tier_field.ensure(zendesk)
-    return [Row(f"zendesk user field {tier_field.KEY}", "created" if created else "unchanged")]
