@@ -73,6 +73,14 @@ class Sandboxes:
         self.http.post(getattr(self, which) + "/_sandbox/config", json=config, timeout=10).raise_for_status()
 
 
+def start_stack(dev: DevStack, receiver_processes: int = 1) -> Sandboxes:
+    """Start the stack's Redis, both sandboxes and the receiver (no worker); the sandboxes' handle."""
+    dev.start_redis()
+    dev.start_sandboxes()
+    dev.start_receiver(processes=receiver_processes)
+    return Sandboxes(dev)
+
+
 def process_tree(pid: int) -> list[int]:
     """`pid` and its descendants (Linux /proc)."""
     out, todo = [], [pid]
