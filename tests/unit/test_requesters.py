@@ -2,16 +2,7 @@
 import pytest
 
 from integration import interactions, requesters, sidebar
-from integration.sandbox.base import omneo_time
-
-
-def put_profile(omneo, **fields):
-    with omneo.lock:
-        profile = {"id": fields["id"], "first_name": None, "email": None, "identities": [],
-                   "profile_type": "active", "updated_at": omneo_time()}
-        profile.update(fields)
-        omneo.profiles[fields["id"]] = profile
-    return profile
+from tests.unit.test_interactions import add_user, put_profile
 
 
 def linked_to(user_id):
@@ -73,8 +64,7 @@ def test_ticket_events_and_the_sidebar_both_resolve_through_it(ctx, omneo_sandbo
         return real(ctx_, user_id, email, external_id)
 
     monkeypatch.setattr(requesters, "resolve", spy)
-    with zendesk_sandbox.lock:
-        user = zendesk_sandbox._create({"name": "D", "email": "d@example.com", "external_id": "p-d"})
+    user = add_user(zendesk_sandbox, email="d@example.com", external_id="p-d")
     put_profile(omneo_sandbox, id="p-d", email="d@example.com")
     assert interactions.resolve_requester(ctx, str(user["id"])).how == "external_id"
     assert sidebar.requester_view(ctx, str(user["id"]), "d@example.com")["found"] is True
