@@ -15,7 +15,6 @@ syncs one profile at a time with `sync_profile`.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections import deque
@@ -29,8 +28,6 @@ from integration.errors import ApiError, LockBusy
 from integration.paging import advance
 from integration.profiles import is_gone
 from integration.sync import sync_profile
-
-log = logging.getLogger(__name__)
 
 
 class Backfill(BulkJobs):

@@ -31,7 +31,6 @@ links need folding (a manual link, a merge) are synced one at a time under the l
 """
 from __future__ import annotations
 
-import logging
 import time
 from collections import deque
 
@@ -44,8 +43,6 @@ from integration.profiles import is_gone
 from integration.state import email_digest
 from integration.sync import _older, sync_locked
 from integration.redis_values import text
-
-log = logging.getLogger(__name__)
 
 DRAIN_LEASE_SECONDS = 15.0  # renewed as the drain goes; short, so a dead drain's lease frees soon
 # While jobs are out, a part batch waits this long for more profiles before it is sent: a burst
