@@ -45,7 +45,7 @@ class Kind:
 
 
 class Text(Kind):
-    pass
+    """A string (the kind most settings are)."""
 
 
 class Whole(Kind):
@@ -74,6 +74,8 @@ class Number(Whole):
 
 
 class Flag(Kind):
+    """true or false (marshmallow's spellings: 1/0, yes/no, on/off too)."""
+
     type = bool
 
     def field(self, messages: dict, **options) -> fields.Field:
