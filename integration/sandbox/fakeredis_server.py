@@ -4,7 +4,7 @@ fakeredis speaks the Redis protocol well enough for Celery, our Lua rate limiter
 it is far slower than a real server, so `DevStack` only falls back to it when the
 binary is missing. Nothing is persisted: stopping it loses the queues and dead letters.
 
-    python -m web.fakeredis_server --port 6390
+    python -m integration.sandbox.fakeredis_server --port 6390
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def serve(host: str, port: int) -> TcpFakeServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m web.fakeredis_server")
+    parser = argparse.ArgumentParser(prog="python -m integration.sandbox.fakeredis_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6379)
     args = parser.parse_args(argv)
