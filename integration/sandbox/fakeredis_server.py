@@ -9,11 +9,11 @@ binary is missing. Nothing is persisted: stopping it loses the queues and dead l
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 import threading
 
 from fakeredis import TcpFakeServer
+
+from integration.sandbox.base import serve_until_signalled
 
 
 def serve(host: str, port: int) -> TcpFakeServer:
@@ -32,13 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = serve(args.host, args.port)
     host, port = server.server_address[:2]
-    print(f"fakeredis listening on redis://{host}:{port}/0", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    server.shutdown()
-    sys.exit(0)
+    serve_until_signalled(f"fakeredis listening on redis://{host}:{port}/0", server.shutdown)
 
 
 if __name__ == "__main__":
