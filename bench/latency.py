@@ -21,7 +21,8 @@ import redis  # noqa: E402
 
 from bench.common import (Sandboxes, new_stack, pct, redis_commands, say, signed_webhook,  # noqa: E402
                           start_stack, table, wait_until)
-from web.devstack import SANDBOX_OMNEO_TOKEN, SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN  # noqa: E402
+from integration.sandbox.devstack import (SANDBOX_OMNEO_TOKEN, SANDBOX_ZENDESK_EMAIL,  # noqa: E402
+                                          SANDBOX_ZENDESK_TOKEN)
 
 UNLIMITED = 100_000
 

@@ -11,7 +11,7 @@ from celery import Celery
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.transport import Transport
 
-from web.devstack import DevStack
+from integration.sandbox.devstack import DevStack
 from workers.celery_app import QUEUES
 from workers.intake import Intake, Job
 
