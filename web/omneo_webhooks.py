@@ -5,12 +5,12 @@ import functools
 import hashlib
 import time
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from marshmallow import ValidationError
 
 from integration import jobs, paths
 from integration.signatures import verify_omneo
-from web.delivery import enqueue_once, read_body, read_json_object
+from web.delivery import enqueue_once, read_json_object, signed_body
 from web.responses import ignored, problem
 from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,
                          first_error)
@@ -62,13 +62,11 @@ def schema_for(event: str, handle: str):
 
 @bp.post("/webhooks/omneo")
 def receive():
-    ext = current_app.extensions["omneo_zendesk"]
-    raw, refusal = read_body()
+    ext, raw, refusal = signed_body(
+        lambda s, raw: verify_omneo(s.omneo_webhook_secret, raw, request.headers.get("X-Omneo-Hmac-SHA256")),
+        "missing or wrong X-Omneo-Hmac-SHA256 signature")
     if refusal:
         return refusal
-    if not verify_omneo(ext.settings.omneo_webhook_secret, raw,
-                        request.headers.get("X-Omneo-Hmac-SHA256")):
-        return problem(401, "missing or wrong X-Omneo-Hmac-SHA256 signature")
     event = (request.headers.get("X-Omneo-Event") or "").strip()
     if not event:
         return problem(400, "X-Omneo-Event header is required")

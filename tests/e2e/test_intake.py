@@ -12,7 +12,7 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.transport import Transport
 
 from integration import jobs
-from web.devstack import DevStack
+from integration.sandbox.devstack import DevStack
 from workers.intake import Intake, Job
 
 # The Kombu versions this comparison has passed on; pyproject.toml pins the same range. Widen both

@@ -13,7 +13,7 @@ import requests
 from integration import jobs
 from integration.settings import load_settings
 from tests.e2e.conftest import FAST_RETRIES
-from web.devstack import DevStack, wait_until
+from integration.sandbox.devstack import DevStack, wait_until
 from workers import enqueue
 from workers.celery_app import create_celery
 

@@ -3,15 +3,17 @@ system holds."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 import requests
 
 from integration import jobs
-from integration.sandbox import samples
 from integration.signatures import omneo_signature
-from web.devstack import DevStack, wait_until
 from web.tables import render_table
+
+if TYPE_CHECKING:  # the local stand-ins are imported when the demo runs (see web.cli.dev)
+    from integration.sandbox.devstack import DevStack
 
 
 class Demo:
@@ -69,6 +71,9 @@ class Demo:
         return all(i in users and self.linked(i) == str(users[i]["id"]) for i in ids)
 
     def run(self, timeout: float) -> int:
+        from integration.sandbox import samples
+        from integration.sandbox.devstack import wait_until
+
         customers = samples.CUSTOMERS
         ids = [c["id"] for c in customers]
         click.echo("\ndemo: sending sample webhooks ...", err=True)

@@ -13,17 +13,19 @@ import signal
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from integration import jobs, onboarding
 from integration.context import connect_redis
-from integration.sandbox import samples
 from integration.settings import SettingsError, load_settings
 from web.cli.demo import Demo
-from web.devstack import DevStack, free_port
-from web.sidebar_preview import ZafHost, sample_tickets
 from web.tables import render_table
+
+if TYPE_CHECKING:  # the local stand-ins are imported when `dev` runs, never by the other commands
+    from integration.sandbox.devstack import DevStack
+    from web.sidebar_preview import ZafHost
 
 CREDENTIALS = ("OMNEO_API_TOKEN", "ZENDESK_CLIENT_SECRET", "ZENDESK_API_TOKEN", "ZENDESK_OAUTH_TOKEN")
 
@@ -61,6 +63,8 @@ def _raise_stop(*_):
 def dev(demo: bool, port: int, redis_kind: str, log_dir: str | None, timeout: float,
         preview_port: int) -> None:
     """Run the whole product on this machine (embedded Redis and sandbox APIs by default)."""
+    from integration.sandbox.devstack import DevStack
+
     real = any(os.environ.get(k) for k in CREDENTIALS)
     if real and demo:
         click.echo("omneo-zendesk: --demo writes sample customers, so it only runs against the "
@@ -90,6 +94,9 @@ def dev(demo: bool, port: int, redis_kind: str, log_dir: str | None, timeout: fl
 
 def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, timeout: float,
          preview_port: int = 0, previews: list | None = None) -> int:
+    from integration.sandbox import samples
+    from integration.sandbox.devstack import free_port
+
     if stack.env.get("REDIS_URL"):
         stack.urls["redis"], stack.redis_kind = stack.env["REDIS_URL"], "REDIS_URL"
     else:
@@ -130,6 +137,9 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
 def _start_preview(stack: DevStack, port: int) -> ZafHost:
     """The sidebar beside a ticket of each sample customer, through the browser test's stand-in
     for Zendesk (its proxy signs the app's JWT with this stack's ZENDESK_APP_SECRET)."""
+    from integration.sandbox import samples
+    from web.sidebar_preview import ZafHost, sample_tickets
+
     port = port if port and _port_free(port) else 0
     preview = ZafHost({"service_url": stack.urls["receiver"],
                        "shared_secret": stack.env["ZENDESK_APP_SECRET"]},
@@ -168,6 +178,8 @@ def _write_env_file(stack: DevStack) -> Path:
 
 
 def _where(stack: DevStack, real: bool, env_file: Path) -> str:
+    from integration.sandbox import samples
+
     logs = {p.name: p.log_path for p in stack.processes}
     rows = [["redis", stack.urls.get("redis"), stack.redis_kind, logs.get("redis", "")]]
     if not real:
