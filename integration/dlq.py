@@ -10,6 +10,7 @@ import redis
 from integration import jobs, keys
 from integration.redis_values import text
 
+
 class DeadLetters:
     def __init__(self, client: redis.Redis):
         self.r = client
@@ -46,8 +47,8 @@ class DeadLetters:
     def add_failed_sync(self, profile_id: str, error: dict, reason: str) -> str:
         """A profile that a run outside the sync task (reconciliation, bulk sync) could not sync:
         replayed as its sync job."""
-        return self.add(task=jobs.SYNC_PROFILE.name, args=[profile_id], kwargs={}, error=dict(error, reason=reason),
-                        attempts=1, profile_id=profile_id)
+        return self.add(task=jobs.SYNC_PROFILE.name, args=[profile_id], kwargs={},
+                        error=dict(error, reason=reason), attempts=1, profile_id=profile_id)
 
     def get(self, entry_id: str) -> dict | None:
         raw = self.r.hget(keys.DLQ_ENTRIES, entry_id)

@@ -24,4 +24,5 @@ def receive(ext, payload: dict):
     job = zendesk_user_events.user_job(body)
     if job is None:
         return ignored(f"this {body['type']} event needs no repair")
-    return enqueue_once(ext, "zendesk", job["event_id"], body["type"], Job(jobs.ZENDESK_USER_EVENT, [job]), kind=job["kind"])
+    return enqueue_once(ext, "zendesk", job["event_id"], body["type"], Job(jobs.ZENDESK_USER_EVENT, [job]),
+                        kind=job["kind"])

@@ -54,8 +54,9 @@ def schedule(task: Task, client: redis.Redis, args: tuple, kwargs: dict, headers
     If Redis cannot take the retry (an outage, a failover), the current message is rejected for
     redelivery, not acknowledged: Kombu puts it back on its queue, or, Redis still down, it stays
     unacknowledged and comes back after the visibility timeout."""
-    queue = jobs.BY_NAME[task.name].queue
-    message = Intake(task.app, client).envelope(Job(jobs.BY_NAME[task.name], list(args), dict(kwargs)),
+    spec = jobs.BY_NAME[task.name]
+    queue = spec.queue
+    message = Intake(task.app, client).envelope(Job(spec, list(args), dict(kwargs)),
                                                 task.request.id, queue, headers=headers,
                                                 delivery_tag=uuid.uuid4().hex)
     try:

@@ -108,9 +108,9 @@ class Intake:
         `headers` are ours that a job carries across its retries (workers.base)."""
         argsrepr, kwargsrepr = shown_args(job.args, job.kwargs)
         # ignore_result=None: as send_task sends it, so the task's own setting decides
-        message = self.app.amqp.create_task_message(job_id, job.task.name, list(job.args), dict(job.kwargs),
-                                                    ignore_result=None, argsrepr=argsrepr,
-                                                    kwargsrepr=kwargsrepr)
+        message = self.app.amqp.create_task_message(job_id, job.task.name, list(job.args),
+                                                    dict(job.kwargs), ignore_result=None,
+                                                    argsrepr=argsrepr, kwargsrepr=kwargsrepr)
         content_type, encoding, body = serialize(message.body, serializer=self.app.conf.task_serializer)
         if isinstance(body, str):
             body = body.encode(encoding)
