@@ -7,9 +7,9 @@ import tempfile
 import click
 
 from integration import jobs
-from web import startup
 from web.cli.context import pass_settings
-from workers.metrics import ensure_multiproc_dir
+
+# each command imports what it runs (Celery, Flask, Sentry) when it runs: `--help` stays quick
 
 DEFAULT_SCHEDULE = os.path.join(tempfile.gettempdir(), "omneo-zendesk-beat-schedule")
 
@@ -29,6 +29,8 @@ def gunicorn_argv(app: str, host: str, port: int, processes: int) -> list[str]:
 @pass_settings
 def web(settings, port: int, host: str, processes: int) -> None:
     """Serve the receivers and the sidebar API with gunicorn."""
+    from workers.metrics import ensure_multiproc_dir
+
     # each gunicorn worker then starts as startup.receiver says (web.wsgi)
     ensure_multiproc_dir(settings.prometheus_multiproc_dir)
     argv = gunicorn_argv("web.wsgi:application", host, port, processes)
@@ -42,6 +44,8 @@ def web(settings, port: int, host: str, processes: int) -> None:
 @pass_settings
 def worker(settings, queues: str, concurrency: int | None, loglevel: str) -> None:
     """Run a Celery worker on the given queues."""
+    from web import startup
+
     app = startup.worker(settings, loglevel)
     argv = ["worker", f"--loglevel={loglevel}", "-Q", queues, "--without-gossip", "--without-mingle"]
     if concurrency:
@@ -58,6 +62,8 @@ def beat(settings, schedule_file: str, loglevel: str) -> None:
     """Run Celery beat: puts the periodic jobs (reconciliation) on their queues.
 
     Run one beat per deployment: a second one queues every periodic job twice."""
+    from web import startup
+
     app = startup.beat(settings, loglevel)
     app.Beat(loglevel=loglevel, schedule=schedule_file, redirect_stdouts=False).run()
 
@@ -73,6 +79,8 @@ def flower(settings, port: int, address: str) -> None:
         click.echo("omneo-zendesk: setting FLOWER_BASIC_AUTH: user:password, required to run Flower",
                    err=True)
         raise SystemExit(2)
+    from web import startup
+
     app = startup.flower(settings)
     app.start(["flower", f"--port={port}", f"--address={address}",
                f"--basic-auth={settings.flower_basic_auth}", "--purge_offline_workers=600"])
@@ -93,7 +101,7 @@ def metrics(settings, port: int, address: str) -> None:
 
     from integration.context import connect_redis
     from web.health import may_read_metrics
-    from workers.metrics import CONTENT_TYPE, render
+    from workers.metrics import CONTENT_TYPE, ensure_multiproc_dir, render
 
     ensure_multiproc_dir(settings.prometheus_multiproc_dir)
     redis_client = connect_redis(settings)
