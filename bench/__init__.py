@@ -1,1 +1,2 @@
-"""Benchmark scripts (run by hand, not by pytest): see bench/README section in RESULTS.md."""
+"""Benchmark scripts (run by hand, not by pytest): what each measures is in bench/README.md,
+the figures in bench/RESULTS.md."""

@@ -31,7 +31,7 @@ import requests  # noqa: E402
 from integration.backfill import Backfill  # noqa: E402
 from integration.context import build_context  # noqa: E402
 from integration.settings import load_settings  # noqa: E402
-from web.devstack import DevStack  # noqa: E402
+from integration.sandbox.devstack import DevStack  # noqa: E402
 
 
 def run_once(dev: DevStack, profiles: int, budget: int) -> dict:

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bench.common import Sandboxes, median, new_stack, pct, ratio, say, signed_webhook, table, wait_until  # noqa: E402
+from bench.common import (Sandboxes, median, new_stack, pct, ratio, say, signed_webhook,  # noqa: E402
+                          start_stack, table, wait_until)
 from integration.backfill import Backfill  # noqa: E402
 from integration.context import build_context  # noqa: E402
 from integration.settings import load_settings  # noqa: E402
@@ -135,10 +136,7 @@ def main(argv=None) -> int:
 
     dev = new_stack(OMNEO_REQUESTS_PER_MINUTE=UNLIMITED, ZENDESK_REQUESTS_PER_MINUTE=rate)
     try:
-        dev.start_redis()
-        dev.start_sandboxes()
-        dev.start_receiver(processes=args.receivers)
-        sb = Sandboxes(dev)
+        sb = start_stack(dev, receiver_processes=args.receivers)
         say(f"seeding and linking {n} profiles")
         requests.post(sb.omneo + "/_sandbox/profiles/bulk", timeout=300,
                       json={"count": n + 2 * LONE, "prefix": "burst-"}).raise_for_status()

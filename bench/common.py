@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # run as `python3 bench/x.py` from a checkout
 import requests  # noqa: E402
 
 from integration.signatures import omneo_signature  # noqa: E402
-from web.devstack import DevStack, wait_until  # noqa: E402,F401  (wait_until: for the scripts)
+from integration.sandbox.devstack import DevStack, free_port, python_argv, wait_until  # noqa: E402
 
 
 def say(*parts) -> None:
@@ -30,6 +30,18 @@ def new_stack(**env) -> DevStack:
     dev = DevStack(tempfile.mkdtemp(prefix="oz-bench-"), base_env=base)
     dev.env.update({"LOG_FORMAT": "json", **{k: str(v) for k, v in env.items()}})
     return dev
+
+
+def start_wsgi(dev: DevStack, name: str, app: str, processes: int = 2) -> str:
+    """Serve another WSGI app (`module:attr`, with a GET /healthz) as `omneo-zendesk web` serves ours."""
+    from web.cli.processes import gunicorn_argv
+
+    port = free_port()
+    proc = dev._spawn(name, python_argv("-m", *gunicorn_argv(app, "127.0.0.1", port, processes)))
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: proc.alive() and requests.get(url + "/healthz", timeout=1).ok, 30, what=name)
+    dev.urls[name] = url
+    return url
 
 
 def signed_webhook(secret: str, body: dict, event: str = "profile.updated") -> tuple[bytes, dict]:
@@ -71,6 +83,14 @@ class Sandboxes:
 
     def configure(self, which: str, **config) -> None:
         self.http.post(getattr(self, which) + "/_sandbox/config", json=config, timeout=10).raise_for_status()
+
+
+def start_stack(dev: DevStack, receiver_processes: int = 1) -> Sandboxes:
+    """Start the stack's Redis, both sandboxes and the receiver (no worker); the sandboxes' handle."""
+    dev.start_redis()
+    dev.start_sandboxes()
+    dev.start_receiver(processes=receiver_processes)
+    return Sandboxes(dev)
 
 
 def process_tree(pid: int) -> list[int]:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from integration import keys  # noqa: E402
 from integration.signatures import omneo_signature  # noqa: E402
-from web.devstack import DevStack, wait_until  # noqa: E402
+from integration.sandbox.devstack import DevStack, wait_until  # noqa: E402
 
 
 def post(dev: DevStack, event: str, body: dict) -> None:

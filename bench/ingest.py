@@ -23,7 +23,7 @@ import redis  # noqa: E402
 
 from bench.common import (ROOT, cpu_seconds, median, new_stack, pct, proc_pid,  # noqa: E402
                           process_tree, profile_body, ratio, redis_commands, say, signed_webhook,
-                          table)
+                          start_wsgi, table)
 
 AIM_SHARE, AIM_P99_MS = 0.5, 50.0
 
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         dev.start_redis()
         dev.start_sandboxes()
         receiver = dev.start_receiver(processes=args.processes)  # no worker: jobs stay queued
-        bare = dev.start_wsgi("bare-flask", "bench.bare_app:application", processes=args.processes)
+        bare = start_wsgi(dev, "bare-flask", "bench.bare_app:application", processes=args.processes)
         targets = {"bare": bare, "receiver": receiver}
         secret = dev.env["OMNEO_WEBHOOK_SECRET"]
         r = redis.Redis.from_url(dev.env["REDIS_URL"])

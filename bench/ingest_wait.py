@@ -17,8 +17,8 @@ import redis  # noqa: E402
 
 from bench.common import new_stack, ratio, say, table  # noqa: E402
 from bench.ingest import answers, load, summary  # noqa: E402
-from web.devstack import cli_argv, free_port, wait_until  # noqa: E402
-from web.redis_topology import ADMIN_PASSWORD, ADMIN_USER, start_replicated_redis  # noqa: E402
+from integration.sandbox.devstack import cli_argv, free_port, wait_until  # noqa: E402
+from integration.sandbox.redis_topology import ADMIN_PASSWORD, ADMIN_USER, start_replicated_redis  # noqa: E402
 
 
 def start_receiver(dev, name: str, processes: int, env: dict) -> str:

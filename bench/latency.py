@@ -20,8 +20,9 @@ import requests  # noqa: E402
 import redis  # noqa: E402
 
 from bench.common import (Sandboxes, new_stack, pct, redis_commands, say, signed_webhook,  # noqa: E402
-                          table, wait_until)
-from web.devstack import SANDBOX_OMNEO_TOKEN, SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN  # noqa: E402
+                          start_stack, table, wait_until)
+from integration.sandbox.devstack import (SANDBOX_OMNEO_TOKEN, SANDBOX_ZENDESK_EMAIL,  # noqa: E402
+                                          SANDBOX_ZENDESK_TOKEN)
 
 UNLIMITED = 100_000
 
@@ -108,11 +109,8 @@ def main(argv=None) -> int:
 
     dev = new_stack(ZENDESK_REQUESTS_PER_MINUTE=UNLIMITED, OMNEO_REQUESTS_PER_MINUTE=UNLIMITED)
     try:
-        dev.start_redis()
-        dev.start_sandboxes()
-        dev.start_receiver(processes=2)
+        sb = start_stack(dev, receiver_processes=2)
         dev.start_worker(concurrency=args.concurrency)
-        sb = Sandboxes(dev)
         driver = Driver(dev, sb)
         say(f"seeding {args.idle + args.backlog} synced profiles")
         idle_ids = driver.seed(args.idle, "idle")

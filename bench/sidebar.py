@@ -29,7 +29,7 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from integration import keys  # noqa: E402
-from web.devstack import DevStack  # noqa: E402
+from integration.sandbox.devstack import DevStack  # noqa: E402
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import (Sandboxes, new_stack, ratio, say, signed_webhook, table,  # noqa: E402
-                          wait_until)
+from bench.common import (Sandboxes, new_stack, ratio, say, signed_webhook, start_stack,  # noqa: E402
+                          table, wait_until)
 
 AIM_SHARE, AIM_429 = 0.90, 0.01
 UNLIMITED = 100_000  # the largest budget the settings accept
@@ -73,10 +73,7 @@ def main(argv=None) -> int:
 
     dev = new_stack(OMNEO_REQUESTS_PER_MINUTE=UNLIMITED)
     try:
-        dev.start_redis()
-        dev.start_sandboxes()
-        dev.start_receiver()
-        sb = Sandboxes(dev)
+        sb = start_stack(dev)
 
         say(f"unthrottled run: {args.unthrottled} profiles")
         fast = dev.start_worker("worker-unthrottled", concurrency=args.concurrency,

@@ -15,22 +15,19 @@ syncs one profile at a time with `sync_profile`.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections import deque
 from typing import Callable
 
-from integration import keys, mapping
+from integration import keys, mapping, tier_field
 from integration.bulk_jobs import (BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS,  # noqa: F401
                                    BackfillStopped, Batch, BulkJobs, Totals)
 from integration.context import Context
 from integration.errors import ApiError, LockBusy
 from integration.paging import advance
 from integration.profiles import is_gone
-from integration.sync import ensure_tier_field, sync_profile
-
-log = logging.getLogger(__name__)
+from integration.sync import sync_profile
 
 
 class Backfill(BulkJobs):
@@ -70,8 +67,7 @@ class Backfill(BulkJobs):
         else:
             self.checkpoint = {"after_id": None, "started_at": time.time(), "finished": False}
         self._save()
-        if "tier" in self.ctx.settings.sync_attributes:
-            ensure_tier_field(self.ctx)
+        tier_field.ensure_for_sync(self.ctx)
         outstanding: deque[Batch] = deque()
         after_id = self.checkpoint.get("after_id")
         self.open()

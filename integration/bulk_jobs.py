@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
-from integration import mapping
+from integration import mapping, retry
 from integration.context import Context
 from integration.errors import ApiError, JobLimitReached, PermanentError, RateLimited, TransientError
 from integration.profiles import set_link
@@ -296,7 +296,7 @@ class BulkJobs:
     def _call(self, fn, *args, **kwargs):
         """One API call of the pipeline. The shared limiter paces it and waits out a 429 pause;
         a short outage is waited out here a few times, then the run stops."""
-        for attempt in range(5):
+        for attempt in range(retry.PIPELINE_ATTEMPTS):
             try:
                 return fn(*args, **kwargs)
             except JobLimitReached:
@@ -306,7 +306,7 @@ class BulkJobs:
             except TransientError:
                 if self.stop.is_set():
                     break
-                self.sleep(min(30.0, 2.0 ** attempt))
+                self.sleep(retry.pipeline_wait(attempt))
         raise BackfillStopped(self.stopped_message)
 
 

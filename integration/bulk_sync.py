@@ -35,22 +35,19 @@ links need folding (a manual link, a merge) are synced one at a time under the l
 """
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections import deque
 
-from integration import keys, mapping, zendesk_user_changes
+from integration import keys, mapping, tier_field, zendesk_user_changes
 from integration.bulk_jobs import BATCH_SIZE, BackfillStopped, Batch, BulkJobs
 from integration.context import Context
 from integration.errors import ApiError, TransientError
 from integration.lease import Lease
 from integration.profiles import is_gone
 from integration.state import email_digest
-from integration.sync import _older, ensure_tier_field, sync_locked
+from integration.sync import _older, sync_locked
 from integration.redis_values import text
-
-log = logging.getLogger(__name__)
 
 DRAIN_LEASE_SECONDS = 15.0  # renewed as the drain goes; short, so a dead drain's lease frees soon
 # While jobs are out, a part batch waits this long for more profiles before it is sent: a burst
@@ -173,8 +170,7 @@ class BulkSync(BulkJobs):
 
     def run(self, deadline: float) -> None:
         outstanding: deque[Batch] = deque()
-        if "tier" in self.ctx.settings.sync_attributes:
-            ensure_tier_field(self.ctx)
+        tier_field.ensure_for_sync(self.ctx)
         self.open()
         try:
             idle_since = None

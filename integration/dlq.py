@@ -7,11 +7,8 @@ import uuid
 
 import redis
 
-from integration import keys
+from integration import jobs, keys
 from integration.redis_values import text
-
-# the job a dead letter written outside a task (reconciliation, bulk sync) replays
-SYNC_JOB = "omneo_zendesk.sync_profile"
 
 
 class DeadLetters:
@@ -48,9 +45,10 @@ class DeadLetters:
         return entry_id
 
     def add_failed_sync(self, profile_id: str, error: dict, reason: str) -> str:
-        """A profile that a run outside the sync task could not sync: replayed as its sync job."""
-        return self.add(task=SYNC_JOB, args=[profile_id], kwargs={}, error=dict(error, reason=reason),
-                        attempts=1, profile_id=profile_id)
+        """A profile that a run outside the sync task (reconciliation, bulk sync) could not sync:
+        replayed as its sync job."""
+        return self.add(task=jobs.SYNC_PROFILE.name, args=[profile_id], kwargs={},
+                        error=dict(error, reason=reason), attempts=1, profile_id=profile_id)
 
     def get(self, entry_id: str) -> dict | None:
         raw = self.r.hget(keys.DLQ_ENTRIES, entry_id)

@@ -21,10 +21,11 @@ import logging
 import time
 import uuid
 
-from integration import folding, keys, paths, sync, zendesk_users
+from integration import keys, paths, sync, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, TransientError
-from integration.profiles import is_gone
+from integration.profiles import live_profile
+from integration.requesters import linked_profile
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None 
     profile_id = str(profile_id)
     started = time.time()
     with ctx.state.profile_lock(profile_id):
-        if folding.live_profile(ctx, profile_id) is not None:
+        if live_profile(ctx, profile_id) is not None:
             raise ProfileStillLive("omneo", f"profile {profile_id} is still live in Omneo; "
                                             "erasure waits until Omneo has deleted it")
         ctx.state.mark_erased(profile_id)
@@ -119,8 +120,8 @@ def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) 
 
 def _live_claimant(ctx: Context, profile_id: str, user_id: str) -> str | None:
     """Id of another live Omneo profile whose `zendesk` identity names this user, if any."""
-    other = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, user_id)
-    if is_gone(other) or str(other.get("id")) == profile_id:
+    other = linked_profile(ctx, user_id)
+    if other is None or str(other.get("id")) == profile_id:
         return None
     return str(other["id"])
 
@@ -131,7 +132,7 @@ def _repoint(ctx: Context, profile_id: str, user_id: str, user: dict, live_id: s
     own user when it has one, and synced with the live profile's attributes."""
     # the live profile's lock too: its own sync must not run in between
     with ctx.state.profile_lock(live_id):
-        live = folding.live_profile(ctx, live_id)
+        live = live_profile(ctx, live_id)
         if live is None:
             raise TransientError("omneo", f"profile {live_id}, which claims Zendesk user {user_id}, "
                                           "went away meanwhile; erasure retries")

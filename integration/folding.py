@@ -13,7 +13,7 @@ from typing import Iterable
 from integration import paths, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
-from integration.profiles import is_gone
+from integration.profiles import live_profile
 
 @dataclass
 class Folded:
@@ -24,14 +24,6 @@ class Folded:
     @property
     def changed(self) -> bool:
         return bool(self.folded or self.repointed)
-
-
-def live_profile(ctx: Context, profile_id: str) -> dict | None:
-    """The profile as Omneo has it now, or None when it is gone (deleted, merged away)."""
-    profile = ctx.omneo.find_profile(str(profile_id))
-    if is_gone(profile):
-        return None
-    return profile
 
 
 def merged_from(profile: dict, handle: str) -> set[str]:

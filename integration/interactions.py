@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from integration import keys, mapping
+from integration import keys, mapping, requesters
 from integration.context import Context
 from integration.errors import NotFound, PermanentError
-from integration.profiles import is_gone, set_link
+from integration.profiles import set_link
 from integration.redis_values import text
 from integration.settings import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
                                   TICKET_STATUS_CHANGED)
@@ -134,31 +134,13 @@ class Match:
     reason: str | None = None
 
 
-def _live(profile: dict | None) -> dict | None:
-    return None if is_gone(profile) else profile
-
-
 def resolve_requester(ctx: Context, requester_id: str) -> Match:
-    """The Omneo profile of a Zendesk user: its external_id, then our identity, then its email."""
+    """The Zendesk user and its Omneo profile (`requesters.resolve`, from its external_id on)."""
     user = ctx.zendesk.find_user(requester_id)
     if user is None:
         return Match(None, None, reason="requester not found in Zendesk")
-    external_id = (user.get("external_id") or "").strip()
-    if external_id:
-        profile = _live(ctx.omneo.find_profile(external_id))
-        if profile:
-            return Match(profile, user, "external_id")
-    profile = _live(ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle,
-                                                         str(user["id"])))
-    if profile:
-        return Match(profile, user, "identity")
-    if user.get("email"):
-        found = [p for p in ctx.omneo.find_profiles_by_email(user["email"]) if _live(p)]
-        if len(found) == 1:
-            return Match(found[0], user, "email")
-        if found:
-            return Match(None, user, reason="requester email matches several Omneo profiles")
-    return Match(None, user, reason="no Omneo profile for the requester")
+    found = requesters.resolve(ctx, str(user["id"]), user.get("email"), user.get("external_id"))
+    return Match(found.profile, user, found.how, found.reason)
 
 
 def link_requester(ctx: Context, match: Match) -> list[str]:

@@ -1,8 +1,9 @@
 """Manual links: an agent gave a profile a `zendesk` identity in CX Manager; Zendesk follows."""
 from __future__ import annotations
 
-from integration import folding, mapping, sync
+from integration import mapping, sync
 from integration.context import Context
+from integration.profiles import live_profile
 
 
 def link_identity(ctx: Context, profile_id: str, zendesk_user_id: str | None = None) -> dict:
@@ -17,7 +18,7 @@ def link_identity(ctx: Context, profile_id: str, zendesk_user_id: str | None = N
     if ctx.state.is_erased(profile_id):
         return {"outcome": "skipped", "reason": "erased"}
     with ctx.state.profile_lock(profile_id):
-        profile = folding.live_profile(ctx, profile_id)
+        profile = live_profile(ctx, profile_id)
         if profile is None:
             return {"outcome": "skipped", "reason": "profile not found"}
         linked = mapping.identity_of(profile, ctx.settings.omneo_identity_handle)

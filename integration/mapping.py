@@ -5,8 +5,8 @@ import hashlib
 import json
 import re
 
-TIER_FIELD_KEY = "omneo_tier"
-TIER_FIELD_TITLE = "Omneo tier"
+from integration import tier_field
+
 TIER_TAG_PREFIX = "omneo_tier_"
 
 
@@ -40,7 +40,7 @@ def zendesk_user(profile: dict, attributes: tuple[str, ...]) -> dict:
             user["phone"] = phone
     if "tier" in attributes:
         handle = tier_handle(profile)
-        user["user_fields"] = {TIER_FIELD_KEY: handle}
+        user["user_fields"] = {tier_field.KEY: handle}
         user["tags"] = [tier_tag(handle)] if handle else []
     if "name" not in user:
         user["name"] = f"Omneo customer {profile['id']}"
@@ -61,8 +61,8 @@ def drifted(user: dict, zendesk_user_: dict) -> list[str]:
                 continue
             out.append(key)
     if "user_fields" in user:
-        theirs = (zendesk_user_.get("user_fields") or {}).get(TIER_FIELD_KEY)
-        if theirs != user["user_fields"][TIER_FIELD_KEY]:
+        theirs = (zendesk_user_.get("user_fields") or {}).get(tier_field.KEY)
+        if theirs != user["user_fields"][tier_field.KEY]:
             out.append("tier")
     return out
 

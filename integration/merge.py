@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import contextlib
 
-from integration import folding, keys, mapping, sync
+from integration import keys, mapping, sync
 from integration.context import Context
+from integration.profiles import live_profile
 
 
 def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict:
@@ -23,7 +24,7 @@ def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict
         # a stable order: jobs over the same profiles meet at the first lock, never each hold one
         for pid in sorted({winner_id, *losers}):
             held.enter_context(ctx.state.profile_lock(pid))
-        winner = folding.live_profile(ctx, winner_id)
+        winner = live_profile(ctx, winner_id)
         if winner is None:
             return {"outcome": "skipped", "reason": "winning profile not found"}
         loser_users = _loser_users(ctx, losers)

@@ -1,11 +1,10 @@
 """Omneo API v3 client: profiles, identities, interactions, rewards, webhooks."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from integration.errors import NotFound
 from integration.http import ApiClient, Limiter
-from integration.paging import advance
 from integration.paths import Paths, same_email, search_email
 
 P = Paths("omneo")
@@ -80,19 +79,6 @@ class OmneoClient(ApiClient):
             rows, _ = self.profiles_page(ids=chunk[start:start + 100], page_size=100)
             found.update({str(p["id"]): p for p in rows if str(p["id"]) in wanted})
         return found
-
-    def iter_profiles(self, per_page: int = 100, updated_since: str | None = None,
-                      after_id: str | None = None) -> Iterator[dict]:
-        """Every profile in id order (optionally those updated since an Omneo timestamp, or those
-        after an id), page by page. Keyset pages (`filter[id][gt]`) so that profiles created or
-        deleted meanwhile cannot shift a page boundary and make us skip one."""
-        while True:
-            rows, _ = self.profiles_page(page_size=per_page, updated_since=updated_since,
-                                         after_id=after_id)
-            yield from rows
-            if len(rows) < per_page:
-                return
-            after_id = advance("omneo", "profiles by id", after_id, str(rows[-1]["id"]))
 
     # identities
     def list_identities(self, profile_id: str) -> list[dict]:

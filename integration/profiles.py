@@ -15,6 +15,12 @@ def is_gone(profile: dict | None) -> bool:
     return profile is None or profile.get("profile_type") in GONE_PROFILE_TYPES
 
 
+def live_profile(ctx: Context, profile_id: str) -> dict | None:
+    """The profile as Omneo has it now, or None when it is gone."""
+    profile = ctx.omneo.find_profile(str(profile_id))
+    return None if is_gone(profile) else profile
+
+
 def set_link(ctx: Context, profile_id: str, identities: list[dict], user_id: str) -> None:
     """Leave the profile with exactly one active `zendesk` identity, naming `user_id`.
 

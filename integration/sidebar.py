@@ -1,8 +1,8 @@
 """What the Zendesk sidebar shows for one requester: their Omneo profile, balances, active
 benefits and latest purchases. Plain functions over a Context; nothing here knows Flask.
 
-The requester is resolved to a profile by the `zendesk` identity (the Zendesk user id), then by
-email. The Omneo calls behind one view run concurrently on a small thread pool, each through the
+The requester is resolved to a profile by `integration.requesters` (the `zendesk` identity, then
+the email). The Omneo calls behind one view run concurrently on a small thread pool, each through the
 context's shared Omneo rate limiter. The assembled view is cached for SIDEBAR_CACHE_SECONDS under
 `keys.sidebar_cache(profile_id)` (erasure drops it); which profile a Zendesk user resolved to is
 remembered for as long, so a warm view costs no Omneo call at all. Every view carries the time it
@@ -16,7 +16,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from integration import keys, sidebar_last_known
+from integration import keys, requesters, sidebar_last_known
 from integration.context import Context
 from integration.errors import NotFound
 from integration.pools import ProcessPool
@@ -44,7 +44,8 @@ def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None,
         view = assemble_view(ctx, linked)
         if view is not None:
             return _remember(ctx, zendesk_user_id, view)
-    profile = resolve_requester(ctx, zendesk_user_id, email)
+    # from the JWT's claims alone: no Zendesk read, so no external_id step (integration.requesters)
+    profile = requesters.resolve(ctx, zendesk_user_id, email).profile
     if profile is None or ctx.state.is_erased(str(profile["id"])):
         return not_found(ctx, email)
     profile_id = str(profile["id"])
@@ -62,24 +63,6 @@ def not_found(ctx: Context, email: str | None) -> dict:
     """No Omneo profile: where in CX Manager the agent can look the email up and link it."""
     return {"found": False,
             "cx_manager_search_url": ctx.settings.cx_manager_search(email) if email else None}
-
-
-def resolve_requester(ctx: Context, zendesk_user_id: str, email: str | None) -> dict | None:
-    """The Omneo profile of a Zendesk user: by the `zendesk` identity, else the one profile with
-    that email. Several profiles sharing an email are not guessed between."""
-    handle = ctx.settings.omneo_identity_handle
-    profile = ctx.omneo.search_profile_by_identity(handle, zendesk_user_id)
-    if _live(profile):
-        return profile
-    if email:
-        matches = [p for p in ctx.omneo.find_profiles_by_email(email) if _live(p)]
-        if len(matches) == 1:
-            return matches[0]
-    return None
-
-
-def _live(profile: dict | None) -> bool:
-    return not is_gone(profile)
 
 
 def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) -> dict | None:
@@ -102,7 +85,7 @@ def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) ->
         for future in futures.values():
             future.cancel()
     profile = profile or results["profile"]
-    if not _live(profile):
+    if is_gone(profile):
         return None
     return {
         "found": True,

@@ -16,7 +16,6 @@ from integration.lease import RELEASE_IF_HELD
 
 SEEN_TTL = 3 * 24 * 3600  # longer than either sender keeps retrying a delivery
 PENDING_TTL = 3600
-LOCK_TTL_MS = 305_000  # Settings.profile_lock_ttl_seconds gives the one a worker uses
 
 
 def email_digest(email: str) -> str:
@@ -24,7 +23,7 @@ def email_digest(email: str) -> str:
 
 
 class State:
-    def __init__(self, client: redis.Redis, lock_ttl_ms: int = LOCK_TTL_MS):
+    def __init__(self, client: redis.Redis, lock_ttl_ms: int):
         self.r = client
         self.lock_ttl_ms = lock_ttl_ms
         self._release = client.register_script(RELEASE_IF_HELD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from integration import folding, keys, mapping, zendesk_user_changes, zendesk_users
+from integration import folding, mapping, tier_field, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, NotFound, PermanentError
 from integration.profiles import is_gone, set_link
@@ -65,7 +65,7 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
         folded = folding.consolidate(ctx, profile, linked + also, released)
 
     if "user_fields" in payload:
-        ensure_tier_field(ctx)
+        tier_field.ensure_for_sync(ctx)
     user, created = upsert_user(ctx, payload)
     if "email" in payload:
         # a linked or folded contact keeps the addresses it writes in from
@@ -143,17 +143,3 @@ def make_email_primary(ctx: Context, user: dict, email: str, retire_others: bool
                 pass
     user["email"] = email
     return True
-
-
-def ensure_tier_field(ctx: Context) -> None:
-    """The tier user field must exist before a user can carry it; checked once a day."""
-    if ctx.redis.get(keys.ZENDESK_FIELDS_READY):
-        return
-    fields = ctx.zendesk.list_user_fields()
-    if not any(f.get("key") == mapping.TIER_FIELD_KEY for f in fields):
-        try:
-            ctx.zendesk.create_user_field(mapping.TIER_FIELD_KEY, mapping.TIER_FIELD_TITLE)
-        except PermanentError as exc:
-            if exc.status != 422:  # created meanwhile by another worker
-                raise
-    ctx.redis.set(keys.ZENDESK_FIELDS_READY, "1", ex=86400)

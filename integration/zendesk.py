@@ -90,9 +90,6 @@ class ZendeskClient(ApiClient):
     def create_or_update_many(self, users: list[dict]) -> dict:
         return self.request("POST", "/users/create_or_update_many", json={"users": users})["job_status"]
 
-    def get_job_status(self, job_id: str) -> dict:
-        return self.request("GET", P.path("job_statuses", P.token(job_id, "Zendesk job id")))["job_status"]
-
     def get_user(self, user_id) -> dict:
         return self.request("GET", _user(user_id))["user"]
 

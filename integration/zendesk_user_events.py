@@ -19,10 +19,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from integration import folding, keys, mapping, sync, zendesk_user_changes, zendesk_users
+from integration import keys, mapping, sync, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, PermanentError
-from integration.profiles import is_gone
+from integration.profiles import live_profile
+from integration.requesters import linked_profile
 from integration.settings import USER_EVENT_PREFIX
 from integration.redis_values import text
 
@@ -109,7 +110,7 @@ def handle(ctx: Context, job: dict) -> dict:
 def _locked(ctx: Context, job: dict, profile_id: str) -> dict:
     if ctx.state.is_erased(profile_id):  # erased while this job waited for the lock
         return {"outcome": "skipped", "reason": "erased"}
-    profile = folding.live_profile(ctx, profile_id)
+    profile = live_profile(ctx, profile_id)
     if profile is None:
         return {"outcome": "skipped", "reason": "profile not found"}
     if _stale(ctx, job):
@@ -122,12 +123,10 @@ def _profile_of(ctx: Context, job: dict) -> str | None:
     """The live profile the event's user stands for: the external_id it had (or had before an
     edit), else the profile whose `zendesk` identity names it."""
     for candidate in (job.get("previous_external_id"), job.get("external_id")):
-        if candidate and folding.live_profile(ctx, candidate) is not None:
+        if candidate and live_profile(ctx, candidate) is not None:
             return candidate
-    found = ctx.omneo.search_profile_by_identity(ctx.settings.omneo_identity_handle, job["user_id"])
-    if not is_gone(found):
-        return str(found["id"])
-    return None
+    found = linked_profile(ctx, job["user_id"])
+    return str(found["id"]) if found is not None else None
 
 
 def _stale(ctx: Context, job: dict) -> bool:

@@ -3,7 +3,7 @@ personal-data filter, one line a request with the request id and, for an accepte
 job id the app answered with. The path is logged without its query string, and no client
 address is logged.
 
-Served with `--logger-class web.access_log.AccessLog` (web.cli.gunicorn_argv)."""
+Served with `--logger-class web.access_log.AccessLog` (web.cli.processes.gunicorn_argv)."""
 from __future__ import annotations
 
 import logging

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Callable
 
 import redis
 from flask import current_app, request
 
+from integration.settings import Settings
 from web.responses import accepted, ignored, problem
 from workers.intake import COALESCED, DUPLICATE, PARKED, Job
 
@@ -40,6 +42,16 @@ def read_body():
     if size > limit:
         return too_large
     return b"".join(chunks), None
+
+
+def signed_body(signed: Callable[[Settings, bytes], bool], refused: str):
+    """(the app's extension, the raw body, None), or a refusal in place of None: a body over the
+    bound (413), or one `signed(settings, raw)` does not accept (401, saying `refused`)."""
+    ext = current_app.extensions["omneo_zendesk"]
+    raw, refusal = read_body()
+    if refusal is None and not signed(ext.settings, raw):
+        refusal = problem(401, refused)
+    return ext, raw, refusal
 
 
 def read_json_object(raw: bytes):

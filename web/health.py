@@ -7,9 +7,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from web.responses import problem
 
+from integration import jobs
 from integration.zendesk_auth import auth_problem
 from workers import metrics as job_metrics
-from workers.celery_app import QUEUES
 
 bp = Blueprint("health", __name__)
 
@@ -49,4 +49,4 @@ def metrics():
         body, status = problem(401, "/metrics wants Authorization: Bearer <METRICS_TOKEN>")
         body.headers["WWW-Authenticate"] = "Bearer"
         return body, status
-    return Response(job_metrics.render(ext.redis, QUEUES), mimetype=job_metrics.CONTENT_TYPE)
+    return Response(job_metrics.render(ext.redis, jobs.QUEUES), mimetype=job_metrics.CONTENT_TYPE)

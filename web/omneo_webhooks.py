@@ -5,12 +5,12 @@ import functools
 import hashlib
 import time
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from marshmallow import ValidationError
 
-from integration import paths
+from integration import jobs, paths
 from integration.signatures import verify_omneo
-from web.delivery import enqueue_once, read_body, read_json_object
+from web.delivery import enqueue_once, read_json_object, signed_body
 from web.responses import ignored, problem
 from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,
                          first_error)
@@ -22,24 +22,24 @@ SYNC_EVENTS = {"profile.created", "profile.updated"}
 
 
 def _sync(settings, body: dict):
-    return Job("omneo_zendesk.sync_profile", [body["id"]], coalesce_profile=body["id"],
+    return Job(jobs.SYNC_PROFILE, [body["id"]], coalesce_profile=body["id"],
                updated_at=body.get("updated_at")), {}
 
 
 def _merge(settings, body: dict):
-    return (Job("omneo_zendesk.merge_profiles", [body["id"], body["merged_ids"]]),
+    return (Job(jobs.MERGE_PROFILES, [body["id"], body["merged_ids"]]),
             {"merged_ids": body["merged_ids"]})
 
 
 def _link(settings, body: dict):
-    return Job("omneo_zendesk.link_identity", [body["profile_id"], body["zendesk_user_id"]]), {}
+    return Job(jobs.LINK_IDENTITY, [body["profile_id"], body["zendesk_user_id"]]), {}
 
 
 def _erase(settings, body: dict):
     handle = settings.omneo_identity_handle
     linked = [str(i.get("identifier")) for i in body.get("identities") or []
               if i.get("handle") == handle and paths.is_id(i.get("identifier"), paths.ZENDESK_ID)]
-    return Job("omneo_zendesk.erase_profile", [body["id"]],
+    return Job(jobs.ERASE_PROFILE, [body["id"]],
                {"zendesk_user_id": linked[0] if linked else None, "requested_at": time.time()}), {}
 
 
@@ -63,13 +63,11 @@ def schema_for(event: str, handle: str):
 
 @bp.post("/webhooks/omneo")
 def receive():
-    ext = current_app.extensions["omneo_zendesk"]
-    raw, refusal = read_body()
+    ext, raw, refusal = signed_body(
+        lambda s, raw: verify_omneo(s.omneo_webhook_secret, raw, request.headers.get("X-Omneo-Hmac-SHA256")),
+        "missing or wrong X-Omneo-Hmac-SHA256 signature")
     if refusal:
         return refusal
-    if not verify_omneo(ext.settings.omneo_webhook_secret, raw,
-                        request.headers.get("X-Omneo-Hmac-SHA256")):
-        return problem(401, "missing or wrong X-Omneo-Hmac-SHA256 signature")
     event = (request.headers.get("X-Omneo-Event") or "").strip()
     if not event:
         return problem(400, "X-Omneo-Event header is required")

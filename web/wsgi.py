@@ -4,13 +4,6 @@ from __future__ import annotations
 import os
 
 from integration.settings import load_settings
-from integration.zendesk_auth import warn_if_deprecated
-from web.app import create_app
-from workers.logs import configure_logging
-from workers.sentry import init_sentry
+from web import startup
 
-_settings = load_settings(os.environ)
-configure_logging(_settings.log_format)
-init_sentry(_settings, "web")
-warn_if_deprecated(_settings, "web")
-application = create_app(_settings)
+application = startup.receiver(load_settings(os.environ))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError
 
-from integration import zendesk_user_events
+from integration import jobs, zendesk_user_events
 from integration.settings import USER_EVENTS
 from web.delivery import enqueue_once
 from web.responses import ignored, problem
@@ -12,7 +12,6 @@ from web.schemas import ZendeskUserEvent, first_error
 from workers.intake import Job
 
 USER_EVENT = ZendeskUserEvent()
-TASK = "omneo_zendesk.zendesk_user_event"
 
 
 def receive(ext, payload: dict):
@@ -25,4 +24,5 @@ def receive(ext, payload: dict):
     job = zendesk_user_events.user_job(body)
     if job is None:
         return ignored(f"this {body['type']} event needs no repair")
-    return enqueue_once(ext, "zendesk", job["event_id"], body["type"], Job(TASK, [job]), kind=job["kind"])
+    return enqueue_once(ext, "zendesk", job["event_id"], body["type"], Job(jobs.ZENDESK_USER_EVENT, [job]),
+                        kind=job["kind"])

@@ -6,14 +6,14 @@ TICKET_EVENTS setting names, dedupe by the event id, and enqueue the interaction
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from marshmallow import ValidationError
 
-from integration import interactions
+from integration import interactions, jobs
 from integration.settings import USER_EVENT_PREFIX
 from integration.signatures import verify_zendesk
 from web import zendesk_user_webhooks
-from web.delivery import enqueue_once, read_body, read_json_object
+from web.delivery import enqueue_once, read_json_object, signed_body
 from web.responses import ignored, problem
 from web.schemas import ZendeskTicketEvent, first_error
 from workers.intake import Job
@@ -24,15 +24,14 @@ TICKET_EVENT = ZendeskTicketEvent()
 
 @bp.post("/webhooks/zendesk")
 def receive():
-    ext = current_app.extensions["omneo_zendesk"]
-    raw, refusal = read_body()
+    ext, raw, refusal = signed_body(
+        lambda s, raw: verify_zendesk(s.zendesk_webhook_secret, raw,
+                                      request.headers.get("X-Zendesk-Webhook-Signature"),
+                                      request.headers.get("X-Zendesk-Webhook-Signature-Timestamp")),
+        "missing or wrong X-Zendesk-Webhook-Signature, or a "
+        "X-Zendesk-Webhook-Signature-Timestamp more than 5 minutes off")
     if refusal:
         return refusal
-    if not verify_zendesk(ext.settings.zendesk_webhook_secret, raw,
-                          request.headers.get("X-Zendesk-Webhook-Signature"),
-                          request.headers.get("X-Zendesk-Webhook-Signature-Timestamp")):
-        return problem(401, "missing or wrong X-Zendesk-Webhook-Signature, or a "
-                            "X-Zendesk-Webhook-Signature-Timestamp more than 5 minutes off")
     payload, refusal = read_json_object(raw)
     if refusal:
         return refusal
@@ -51,4 +50,4 @@ def receive():
         return ignored(f"this {event_type} event is not recorded as an interaction")
     job = interactions.ticket_job(body, activity)
     return enqueue_once(ext, "zendesk", job["event_id"], event_type,
-                        Job("omneo_zendesk.ticket_interaction", [job]), kind=activity.kind)
+                        Job(jobs.TICKET_INTERACTION, [job]), kind=activity.kind)

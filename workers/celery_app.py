@@ -1,27 +1,15 @@
-"""The Celery app: Redis broker, one queue per kind of job, late acks, one job at a time per process."""
+"""The Celery app: Redis broker, the queues and routes integration.jobs declares, late acks, one
+job at a time per process."""
 from __future__ import annotations
 
 from celery import Celery
 from kombu import Queue
 
-from integration import redis_conn
+from integration import jobs, redis_conn
 from integration.settings import Settings
 from workers import runtime
 
 SENTINEL_TRANSPORT = "workers.sentinel_transport:SentinelTransport"
-QUEUES = ("sync", "erasure", "interactions", "reconcile")
-
-TASK_QUEUES = {
-    "omneo_zendesk.sync_profile": "sync",
-    "omneo_zendesk.merge_profiles": "sync",
-    "omneo_zendesk.link_identity": "sync",
-    "omneo_zendesk.zendesk_user_event": "sync",
-    "omneo_zendesk.erase_profile": "erasure",
-    "omneo_zendesk.ticket_interaction": "interactions",
-    "omneo_zendesk.reconcile": "reconcile",
-    # the burst drain runs beside the sync queue, not behind the backlog it drains
-    "omneo_zendesk.sync_batch": "reconcile",
-}
 
 
 def broker_transport_options(settings: Settings) -> dict:
@@ -58,9 +46,9 @@ def create_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         result_backend=None,
-        task_queues=[Queue(name) for name in QUEUES],
-        task_default_queue="sync",
-        task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
+        task_queues=[Queue(name) for name in jobs.QUEUES],
+        task_default_queue=jobs.QUEUES[0],
+        task_routes={spec.name: {"queue": spec.queue} for spec in jobs.ALL},
         task_time_limit=settings.task_time_limit_seconds,
         task_soft_time_limit=settings.task_time_limit_seconds * 0.9,
         task_serializer="json",
@@ -85,10 +73,10 @@ def beat_schedule(settings: Settings) -> dict:
     interval = settings.reconcile_interval_seconds
     return {
         "reconcile": {
-            "task": "omneo_zendesk.reconcile",
+            "task": jobs.RECONCILE.name,
             "schedule": float(interval),
             "kwargs": {"trigger": "beat"},
             # a run that waited a whole interval in the queue is stale: the next one is coming
-            "options": {"queue": TASK_QUEUES["omneo_zendesk.reconcile"], "expires": interval},
+            "options": {"queue": jobs.RECONCILE.queue, "expires": interval},
         },
     }

@@ -19,8 +19,7 @@ from celery import Task
 from celery.exceptions import Reject
 from celery.signals import worker_ready
 
-from integration import keys, redis_conn
-from workers.celery_app import QUEUES, TASK_QUEUES
+from integration import jobs, keys, redis_conn
 from workers.intake import Intake, Job
 
 log = logging.getLogger("omneo_zendesk.jobs")
@@ -55,8 +54,9 @@ def schedule(task: Task, client: redis.Redis, args: tuple, kwargs: dict, headers
     If Redis cannot take the retry (an outage, a failover), the current message is rejected for
     redelivery, not acknowledged: Kombu puts it back on its queue, or, Redis still down, it stays
     unacknowledged and comes back after the visibility timeout."""
-    queue = TASK_QUEUES[task.name]
-    message = Intake(task.app, client).envelope(Job(task.name, list(args), dict(kwargs)),
+    spec = jobs.BY_NAME[task.name]
+    queue = spec.queue
+    message = Intake(task.app, client).envelope(Job(spec, list(args), dict(kwargs)),
                                                 task.request.id, queue, headers=headers,
                                                 delivery_tag=uuid.uuid4().hex)
     try:
@@ -69,7 +69,7 @@ def move_due(client: redis.Redis) -> int:
     """Move every due message back to its queue; how many were moved."""
     move = client.register_script(_MOVE)
     moved = 0
-    for queue in QUEUES:
+    for queue in jobs.QUEUES:
         while True:
             n = int(move(keys=[keys.due(queue), queue], args=[BATCH]))
             moved += n

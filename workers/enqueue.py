@@ -5,14 +5,17 @@ import uuid
 
 from celery import Celery
 
+from integration import jobs
+from integration.jobs import TaskSpec
 from workers import metrics
-from workers.celery_app import TASK_QUEUES
 
 
-def send(app: Celery, task: str, *args, **kwargs) -> str:
+def send(app: Celery, task: TaskSpec, *args, headers: dict | None = None, **kwargs) -> str:
+    """Queue the task `task` declares with these arguments, as a new job; returns its id."""
     job_id = uuid.uuid4().hex
-    app.send_task(task, args=list(args), kwargs=kwargs, task_id=job_id, queue=TASK_QUEUES[task])
-    metrics.JOBS_ENQUEUED.labels(task).inc()
+    app.send_task(task.name, args=list(args), kwargs=kwargs, task_id=job_id, queue=task.queue,
+                  headers=headers)
+    metrics.JOBS_ENQUEUED.labels(task.name).inc()
     return job_id
 
 
@@ -22,11 +25,8 @@ def replay(app: Celery, entry: dict) -> str:
     it back under the same id if the job fails for good again."""
     from workers.base import DEAD_LETTER
 
-    task = entry["task"]
-    if task not in TASK_QUEUES:
-        raise KeyError(f"unknown task {task}")
-    job_id = uuid.uuid4().hex
-    app.send_task(task, args=list(entry.get("args") or []), kwargs=dict(entry.get("kwargs") or {}),
-                  task_id=job_id, queue=TASK_QUEUES[task], headers={DEAD_LETTER: entry["id"]})
-    metrics.JOBS_ENQUEUED.labels(task).inc()
-    return job_id
+    task = jobs.BY_NAME.get(entry["task"])
+    if task is None:
+        raise KeyError(f"unknown task {entry['task']}")
+    return send(app, task, *(entry.get("args") or []), headers={DEAD_LETTER: entry["id"]},
+                **dict(entry.get("kwargs") or {}))

@@ -28,14 +28,13 @@ from celery import Celery
 from kombu.serialization import dumps as serialize
 from kombu.utils.json import dumps as json_dumps
 
-from integration import bulk_sync, keys
+from integration import bulk_sync, jobs, keys
+from integration.jobs import TaskSpec
 from integration.state import PENDING_TTL, SEEN_TTL
 from workers import metrics, sentry
-from workers.celery_app import TASK_QUEUES
 from workers.logs import shown_args
 
 QUEUED, DUPLICATE, COALESCED, PARKED = "queued", "duplicate", "coalesced", "parked"
-SYNC, DRAIN = "omneo_zendesk.sync_profile", "omneo_zendesk.sync_batch"
 
 # KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark; for a sync that
 # may be parked also the drain's queue, bulk_sync.BACKLOG_KEYS and bulk_sync.PARK_KEYS
@@ -68,10 +67,10 @@ return {'queued', ARGV[2]}
 
 @dataclass(frozen=True)
 class Job:
-    """A task to run: its name, arguments and, for a sync, the profile whose syncs coalesce and
-    the `updated_at` its webhook gave (kept when the sync is parked)."""
+    """A task to run (as integration.jobs declares it), its arguments and, for a sync, the
+    profile whose syncs coalesce and the `updated_at` its webhook gave (kept when it is parked)."""
 
-    task: str
+    task: TaskSpec
     args: list
     kwargs: dict = field(default_factory=dict)
     coalesce_profile: str | None = None
@@ -102,15 +101,15 @@ class Intake:
     def accept(self, source: str, delivery_id: str, job: Job) -> Outcome:
         """Queue `job` for the first delivery of `delivery_id` from `source`."""
         job_id = uuid.uuid4().hex
-        queue = TASK_QUEUES[job.task]
+        queue = job.task.queue
         marks = [keys.seen(source, delivery_id)]
         if job.coalesce_profile:
             marks.append(keys.pending_sync(job.coalesce_profile))
         call = dict(keys=[queue, *marks],
                     args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
-        if job.task == SYNC and job.coalesce_profile and self.bulk_threshold > 0:
+        if job.task == jobs.SYNC_PROFILE and job.coalesce_profile and self.bulk_threshold > 0:
             drain_id, drain_message = self._next_drain()
-            call["keys"] += [TASK_QUEUES[DRAIN], *bulk_sync.BACKLOG_KEYS, *bulk_sync.PARK_KEYS]
+            call["keys"] += [jobs.SYNC_BATCH.queue, *bulk_sync.BACKLOG_KEYS, *bulk_sync.PARK_KEYS]
             call["args"] += [self.bulk_threshold, drain_message, drain_id,
                              *bulk_sync.park_args(job.coalesce_profile, job.updated_at)]
         if not self.min_replicas:
@@ -125,13 +124,13 @@ class Intake:
                 raise NotReplicated(f"{acked} of {self.min_replicas} replicas acknowledged")
         status = status.decode()
         if status == QUEUED:
-            metrics.JOBS_ENQUEUED.labels(job.task).inc()
+            metrics.JOBS_ENQUEUED.labels(job.task.name).inc()
         elif status == PARKED and named:
             # queued: the next drain needs an id of its own (one sent with this id by a thread
             # that took it meanwhile finds the drain's lease taken, and ends)
             if self._drain and self._drain[0] == named.decode():
                 self._drain = None
-            metrics.JOBS_ENQUEUED.labels(DRAIN).inc()
+            metrics.JOBS_ENQUEUED.labels(jobs.SYNC_BATCH.name).inc()
         return Outcome(status, named.decode() or None)
 
     def _next_drain(self) -> tuple[str, bytes]:
@@ -140,7 +139,8 @@ class Intake:
         drain = self._drain
         if drain is None:
             job_id = uuid.uuid4().hex
-            drain = self._drain = (job_id, self.envelope(Job(DRAIN, []), job_id, TASK_QUEUES[DRAIN]))
+            drain = self._drain = (job_id, self.envelope(Job(jobs.SYNC_BATCH, []), job_id,
+                                                         jobs.SYNC_BATCH.queue))
         return drain
 
     def envelope(self, job: Job, job_id: str, queue: str, headers: dict | None = None,
@@ -149,9 +149,9 @@ class Intake:
         `headers` are ours that a job carries across its retries (workers.base)."""
         argsrepr, kwargsrepr = shown_args(job.args, job.kwargs)
         # ignore_result=None: as send_task sends it, so the task's own setting decides
-        message = self.app.amqp.create_task_message(job_id, job.task, list(job.args), dict(job.kwargs),
-                                                    ignore_result=None, argsrepr=argsrepr,
-                                                    kwargsrepr=kwargsrepr)
+        message = self.app.amqp.create_task_message(job_id, job.task.name, list(job.args),
+                                                    dict(job.kwargs), ignore_result=None,
+                                                    argsrepr=argsrepr, kwargsrepr=kwargsrepr)
         content_type, encoding, body = serialize(message.body, serializer=self.app.conf.task_serializer)
         if isinstance(body, str):
             body = body.encode(encoding)

@@ -4,26 +4,31 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import bulk_sync, erasure, interactions, linking, merge, sync, zendesk_user_events
+from integration import bulk_sync, erasure, interactions, jobs, linking, merge, sync, zendesk_user_events
+from integration.jobs import TaskSpec
 from workers import metrics, runtime
 from workers.base import IntegrationTask
-from workers.celery_app import TASK_QUEUES
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.sync_profile")
+def task(spec: TaskSpec):
+    """A task named as integration.jobs declares it (its queue comes from the same declaration)."""
+    return shared_task(bind=True, base=IntegrationTask, name=spec.name)
+
+
+@task(jobs.SYNC_PROFILE)
 def sync_profile(self, profile_id: str):
     from workers import enqueue
 
     ctx = runtime.context()
     ctx.state.release_pending_sync(profile_id, self.request.id)
-    if not bulk_sync.backed_up(ctx, TASK_QUEUES[self.name]):
+    if not bulk_sync.backed_up(ctx, jobs.SYNC_PROFILE.queue):
         return sync.sync_profile(ctx, profile_id)
     if bulk_sync.park(ctx, profile_id):
-        enqueue.send(self.app, "omneo_zendesk.sync_batch")
+        enqueue.send(self.app, jobs.SYNC_BATCH)
     return {"outcome": "parked"}
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.sync_batch")
+@task(jobs.SYNC_BATCH)
 def sync_batch(self):
     from workers import enqueue
 
@@ -34,33 +39,33 @@ def sync_batch(self):
     except SoftTimeLimitExceeded:  # its unfinished batches are parked again: the next drain goes on
         result = {"outcome": "stopped at the time limit", "more": True}
     if result.get("more"):
-        enqueue.send(self.app, "omneo_zendesk.sync_batch")
+        enqueue.send(self.app, jobs.SYNC_BATCH)
     return result
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.ticket_interaction")
+@task(jobs.TICKET_INTERACTION)
 def ticket_interaction(self, job: dict):
     result = interactions.record_ticket_event(runtime.context(), job)
     metrics.TICKET_EVENTS.labels(result["outcome"]).inc()
     return result
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.merge_profiles")
+@task(jobs.MERGE_PROFILES)
 def merge_profiles(self, profile_id: str, merged_ids: list):
     return merge.merge_profiles(runtime.context(), profile_id, merged_ids)
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.link_identity")
+@task(jobs.LINK_IDENTITY)
 def link_identity(self, profile_id: str, zendesk_user_id: str | None = None):
     return linking.link_identity(runtime.context(), profile_id, zendesk_user_id)
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.zendesk_user_event")
+@task(jobs.ZENDESK_USER_EVENT)
 def zendesk_user_event(self, job: dict):
     return zendesk_user_events.handle(runtime.context(), job)
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.erase_profile")
+@task(jobs.ERASE_PROFILE)
 def erase_profile(self, profile_id: str, zendesk_user_id: str | None = None,
                   requested_at: float | None = None):
     return erasure.erase_profile(runtime.context(), profile_id, zendesk_user_id=zendesk_user_id,
@@ -72,7 +77,7 @@ def erase_profile(self, profile_id: str, zendesk_user_id: str | None = None,
 RECONCILE_BUDGET_SECONDS = 200
 
 
-@shared_task(bind=True, base=IntegrationTask, name="omneo_zendesk.reconcile")
+@task(jobs.RECONCILE)
 def reconcile(self, trigger: str = "beat"):
     from integration import reconcile as reconciliation
     from workers import enqueue
@@ -80,7 +85,7 @@ def reconcile(self, trigger: str = "beat"):
     ctx = runtime.context()
 
     def erase(profile_id: str, zendesk_user_id: str) -> None:
-        enqueue.send(self.app, "omneo_zendesk.erase_profile", profile_id,
+        enqueue.send(self.app, jobs.ERASE_PROFILE, profile_id,
                      zendesk_user_id=zendesk_user_id)
 
     # beat may run in several processes: a run that finished within half an interval counts
@@ -88,5 +93,5 @@ def reconcile(self, trigger: str = "beat"):
     report = reconciliation.run(ctx, erase=erase, trigger=trigger,
                                 budget_seconds=RECONCILE_BUDGET_SECONDS, min_interval_seconds=interval)
     if report.get("complete") is False:
-        enqueue.send(self.app, "omneo_zendesk.reconcile", trigger="continuation")
+        enqueue.send(self.app, jobs.RECONCILE, trigger="continuation")
     return report

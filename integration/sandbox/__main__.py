@@ -5,11 +5,8 @@ The first line printed is `<name> sandbox listening on <url>`, for whoever start
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-import threading
 
-from integration.sandbox.base import ServerThread
+from integration.sandbox.base import ServerThread, serve_until_signalled
 from integration.sandbox.omneo import OmneoSandbox
 from integration.sandbox.zendesk import ZendeskSandbox
 
@@ -40,13 +37,7 @@ def main(argv=None) -> None:
                            webhook_secret=args.webhook_secret or "sandbox-webhook-secret",
                            rate_per_minute=args.rate_per_minute)
     server = ServerThread(app, port=args.port).start()
-    print(f"{args.api} sandbox listening on {server.url}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    server.stop()
-    sys.exit(0)
+    serve_until_signalled(f"{args.api} sandbox listening on {server.url}", server.stop)
 
 
 if __name__ == "__main__":

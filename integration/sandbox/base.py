@@ -1,13 +1,17 @@
-"""What both sandboxes share: routing, auth, a sliding-window rate limit, JSON, control routes."""
+"""What both sandboxes share: routing, auth, a sliding-window rate limit, JSON, control routes; and
+how a stand-in runs as its own process."""
 from __future__ import annotations
 
 import collections
 import json
 import math
 import re
+import signal
+import sys
 import threading
 import time
 from datetime import datetime, timezone
+from typing import Callable
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -223,3 +227,14 @@ class ServerThread:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+def serve_until_signalled(banner: str, stop: Callable[[], None]) -> None:
+    """Print `banner` (DevStack waits for it), serve until SIGTERM or SIGINT, then `stop()` and exit."""
+    print(banner, flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done.wait()
+    stop()
+    sys.exit(0)

@@ -12,7 +12,8 @@ import redis
 import requests
 
 from integration.signatures import omneo_signature, zendesk_signature
-from web.devstack import SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN, DevStack, cli_argv, wait_until
+from integration.sandbox.devstack import (SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN, DevStack, cli_argv,
+                                          wait_until)
 
 FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.2", "RETRY_MAX_SECONDS": "1", "TASK_MAX_ATTEMPTS": "4",
                 "LOG_FORMAT": "json"}

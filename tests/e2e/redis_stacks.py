@@ -1,4 +1,5 @@
-"""Stacks of real processes on production-shaped Redis (web/redis_topology.py) for the e2e tests."""
+"""Stacks of real processes on production-shaped Redis (integration/sandbox/redis_topology.py) for the
+e2e tests."""
 from __future__ import annotations
 
 import os
@@ -7,8 +8,8 @@ import redis
 
 from integration.redis_conn import parse
 from tests.e2e.conftest import FAST_RETRIES, Stack
-from web.devstack import DevStack
-from web.redis_topology import start_tls_redis
+from integration.sandbox.devstack import DevStack
+from integration.sandbox.redis_topology import start_tls_redis
 
 ACL_PASSWORD = "acl-user-password-7f3a"
 

@@ -12,7 +12,7 @@ import pytest
 from integration import keys
 from tests.e2e.redis_stacks import start_tls_stack, tls_stack
 from tests.e2e.test_crash_safety import CREATE_OR_UPDATE, calls_to, finished, in_flight
-from web.devstack import wait_until
+from integration.sandbox.devstack import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ from integration.sandbox.omneo import OmneoSandbox
 from integration.sandbox.zendesk import ZendeskSandbox
 from integration.signatures import omneo_signature
 from tests.e2e.test_dev_demo import processes_of
-from web.devstack import DevStack, wait_until
+from integration.sandbox.devstack import DevStack, wait_until
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from integration import keys
 from integration.signatures import omneo_signature, zendesk_signature
 from tests.e2e.conftest import Stack, start_stack
 from tests.unit.hostile import HOSTILE_JSON_IDS, Tally
-from web.devstack import SANDBOX_APP_SECRET
+from integration.sandbox.devstack import SANDBOX_APP_SECRET
 
 pytestmark = pytest.mark.e2e
 METRICS_TOKEN = "metrics-token-0123456789"

@@ -11,8 +11,8 @@ from celery import Celery
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.transport import Transport
 
-from web.devstack import DevStack
-from workers.celery_app import QUEUES
+from integration import jobs
+from integration.sandbox.devstack import DevStack
 from workers.intake import Intake, Job
 
 # The Kombu versions this comparison has passed on; pyproject.toml pins the same range. Widen both
@@ -74,20 +74,18 @@ def sentry(request):
 
 
 @pytest.mark.parametrize("job", [
-    Job("omneo_zendesk.sync_profile", ["p-1"]),
-    Job("omneo_zendesk.erase_profile", ["p-2"], {"zendesk_user_id": "42", "requested_at": 1.5}),
-    Job("omneo_zendesk.ticket_interaction", [{"event_id": "e", "subject": "Ünïcode ✓"}]),
+    Job(jobs.SYNC_PROFILE, ["p-1"]),
+    Job(jobs.ERASE_PROFILE, ["p-2"], {"zendesk_user_id": "42", "requested_at": 1.5}),
+    Job(jobs.TICKET_INTERACTION, [{"event_id": "e", "subject": "Ünïcode ✓"}]),
 ])
 def test_intake_message_matches_what_send_task_writes(broker, sentry, job):
-    from workers.celery_app import TASK_QUEUES
-
     app = Celery("omneo_zendesk", broker=broker)
     app.conf.update(task_queues=None, task_serializer="json", task_send_sent_event=False)
     r = redis.Redis.from_url(broker)
-    queue = TASK_QUEUES[job.task]
-    assert queue in QUEUES
+    queue = job.task.queue
+    assert queue in jobs.QUEUES
 
-    app.send_task(job.task, args=job.args, kwargs=job.kwargs, task_id="by-kombu", queue=queue)
+    app.send_task(job.task.name, args=job.args, kwargs=job.kwargs, task_id="by-kombu", queue=queue)
     Intake(app, r).accept("test", "delivery-1", job)
 
     ours, kombus = r.lpop(queue), r.lpop(queue)

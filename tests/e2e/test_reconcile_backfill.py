@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import requests
 
-from web.devstack import cli_argv
+from integration.sandbox.devstack import cli_argv
 
 pytestmark = pytest.mark.e2e
 
@@ -143,7 +143,7 @@ def test_backfill_of_1000_profiles_resumes_after_an_interruption(stack):
 def test_two_beats_make_one_reconciliation_an_interval(stack):
     """Two `omneo-zendesk beat` processes (a deployment that runs one too many) both send the
     reconciliation when it falls due; the task's own lease lets one of them run."""
-    from web.devstack import Process
+    from integration.sandbox.devstack import Process
 
     env = {**stack.env, "RECONCILE_INTERVAL_SECONDS": "10"}
     seen = len(stack.worker_log())

@@ -11,8 +11,8 @@ import requests
 
 from tests.e2e.conftest import Stack
 from tests.e2e.redis_stacks import new_dev
-from web.devstack import wait_until
-from web.redis_topology import ADMIN_PASSWORD, ADMIN_USER, MASTER_NAME, start_replicated_redis
+from integration.sandbox.devstack import wait_until
+from integration.sandbox.redis_topology import ADMIN_PASSWORD, ADMIN_USER, MASTER_NAME, start_replicated_redis
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,5 @@
 """The whole stack on a Redis that speaks only TLS, asks for client certificates and knows the
-product as the least-privilege ACL user of README (web/redis_topology.py): receiver, worker,
+product as the least-privilege ACL user of README (integration/sandbox/redis_topology.py): receiver, worker,
 beat, Flower and the CLI all work, no command of theirs is refused, and the user can do nothing
 else."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ import requests
 from integration import keys
 from tests.e2e.redis_stacks import client_for, start_tls_stack, tls_stack
 from tests.e2e.test_sidebar_api import bearer, sidebar
-from web.devstack import cli_argv, free_port, wait_until
-from web.redis_topology import ACL_USER, ADMIN_USER
+from integration.sandbox.devstack import cli_argv, free_port, wait_until
+from integration.sandbox.redis_topology import ACL_USER, ADMIN_USER
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from integration import jobs
 from integration.settings import load_settings
 from tests.e2e.conftest import FAST_RETRIES
-from web.devstack import DevStack, wait_until
+from integration.sandbox.devstack import DevStack, wait_until
 from workers import enqueue
 from workers.celery_app import create_celery
 
@@ -64,7 +65,7 @@ def test_worker_sends_the_dead_letter_to_sentry_without_personal_data(tmp_path, 
             "body": {"error": "RecordInvalid", "details": {"email": [{"description":
                      f"Email {PERSON['email']} is already being used by {PERSON['first_name']}"}]}}}]}
                       ).raise_for_status()
-        job_id = enqueue.send(create_celery(load_settings(dev.env)), "omneo_zendesk.sync_profile", "p-sentry")
+        job_id = enqueue.send(create_celery(load_settings(dev.env)), jobs.SYNC_PROFILE, "p-sentry")
 
         wait_until(lambda: any(b"job dead-lettered" in body for body in received), 60,
                    what="the Sentry event")

@@ -96,7 +96,7 @@ def test_expired_cache_goes_back_to_omneo(stack):
 def test_cache_seconds_setting_is_respected(stack):
     """A receiver started with SIDEBAR_CACHE_SECONDS=2 serves from cache, then, once two
     seconds have passed, from Omneo again."""
-    from web.devstack import cli_argv, free_port, wait_until
+    from integration.sandbox.devstack import cli_argv, free_port, wait_until
 
     port = free_port()
     proc = stack.dev._spawn("receiver-ttl", cli_argv("web", "--host", "127.0.0.1", "--port", str(port),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration import keys
+from integration import jobs, keys
 from integration.settings import load_settings
 
 pytestmark = pytest.mark.e2e
@@ -79,7 +79,7 @@ def test_duplicate_delivery_and_rerun_job_make_one_interaction(stack):
     from integration.interactions import classify, ticket_job
 
     app = create_celery(load_settings(stack.env))
-    job_id = enqueue.send(app, "omneo_zendesk.ticket_interaction",
+    job_id = enqueue.send(app, jobs.TICKET_INTERACTION,
                           ticket_job(sent["event"], classify(sent["event"])))
     assert stack.wait(lambda: stack.job_outcome(job_id), what="the re-run") == "duplicate"
     assert len(stack.interactions()) == 1

@@ -15,7 +15,7 @@ import requests
 from integration import keys
 from tests.e2e.conftest import FAST_RETRIES, Stack
 from tests.e2e.test_sentry_e2e import Ingest
-from web.devstack import SANDBOX_ZENDESK_CLIENT_SECRET, DevStack
+from integration.sandbox.devstack import SANDBOX_ZENDESK_CLIENT_SECRET, DevStack
 
 pytestmark = pytest.mark.e2e
 

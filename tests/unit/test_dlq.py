@@ -94,11 +94,11 @@ def test_cli_lists_json_shows_and_purges(monkeypatch):
     from click.testing import CliRunner
 
     from tests.unit.test_settings import GOOD
-    from web import cli_dlq
+    from web.cli import dead_letters
     from web.cli import main
 
     r = fakeredis.FakeRedis()
-    monkeypatch.setattr(cli_dlq, "connect_redis", lambda url: r)
+    monkeypatch.setattr(dead_letters, "connect_redis", lambda url: r)
     store = DeadLetters(r)
     entry_id = store.add(task="omneo_zendesk.sync_profile", args=["p9"], kwargs={},
                          error={"type": "PermanentError", "status": 422, "reason": "permanent error"},

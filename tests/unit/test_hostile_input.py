@@ -20,6 +20,7 @@ from celery import Celery
 from prometheus_client import REGISTRY
 
 from integration import keys
+from integration.backfill import Backfill
 from integration.erasure import erase_profile
 from integration.errors import PermanentError
 from integration.omneo import OmneoClient
@@ -317,21 +318,27 @@ def test_class_8_settings_and_every_command_fail_with_one_line(settings, tmp_pat
         assert run.returncode != 0 and len(lines) == 1, (run.args, run.stderr)
         assert "Traceback" not in run.stderr and "s3cretpw" not in run.stderr + run.stdout
     # a paging loop whose cursor does not advance (an API that ignores the filter)
-    omneo = OmneoClient("https://api.acme.getomneo.com/api/v3", token="t")
     zendesk = ZendeskClient("https://acme.zendesk.com", email="a@example.com", api_token="t")
     with responses.RequestsMock() as mock:
-        mock.get("https://api.acme.getomneo.com/api/v3/profiles",
-                 json={"data": [{"id": f"p-{i}"} for i in range(2)], "meta": {}})
         mock.get("https://acme.zendesk.com/api/v2/incremental/users/cursor",
                  json={"users": [], "after_cursor": "c1", "end_of_stream": False})
         with pytest.raises(PermanentError, match="did not advance|same page"):
-            list(omneo.iter_profiles(per_page=2))
-        with pytest.raises(PermanentError, match="did not advance|same page"):
             list(zendesk.iter_users_since(cursor="c1"))
-        tally.saw("stalled")
         tally.saw("stalled")
         assert len(mock.calls) < 5
     tally.check()
+
+
+def test_class_8_the_backfill_stops_on_omneo_pages_that_do_not_advance(ctx, monkeypatch):
+    """Omneo's keyset pages (`filter[id][gt]`) answered with the same full page again: the
+    backfill stops, permanently, after the second read instead of paging forever."""
+    page = [{"id": f"p-{i:03d}", "first_name": "Same", "email": f"same{i}@example.com",
+             "profile_type": "active", "identities": []} for i in range(100)]
+    reads = []
+    monkeypatch.setattr(ctx.omneo, "profiles_page", lambda **kw: (reads.append(kw) or page, {}))
+    with pytest.raises(PermanentError, match="did not advance|same page"):
+        Backfill(ctx, poll_seconds=0, sleep=lambda s: None).run()
+    assert len(reads) == 2
 
 
 # 9. dependencies

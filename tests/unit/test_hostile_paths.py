@@ -33,7 +33,6 @@ G = "GET"
 ZENDESK_ROUTES = {
     "create_or_update_user": ("POST", "/api/v2/users/create_or_update", []),
     "create_or_update_many": ("POST", "/api/v2/users/create_or_update_many", []),
-    "get_job_status": (G, "/api/v2/job_statuses/{id}", [lambda c, v: c.get_job_status(v)]),
     "get_user": (G, "/api/v2/users/{id}", [lambda c, v: c.get_user(v)]),
     "find_user": (G, "/api/v2/users/{id}", [lambda c, v: c.find_user(v)]),
     "update_user": ("PUT", "/api/v2/users/{id}", [lambda c, v: c.update_user(v, {"name": "x"})]),
@@ -75,7 +74,6 @@ OMNEO_ROUTES = {
     "profiles_page": (G, "/api/v3/profiles", [lambda c, v: c.profiles_page(ids=["p-1", v]),
                                               lambda c, v: c.profiles_page(after_id=v)]),
     "find_profiles": (G, "/api/v3/profiles", [lambda c, v: c.find_profiles(["p-1", v])]),
-    "iter_profiles": (G, "/api/v3/profiles", [lambda c, v: list(c.iter_profiles(after_id=v))]),
     "list_identities": (G, "/api/v3/profiles/{id}/identities", [lambda c, v: c.list_identities(v)]),
     "add_identity": ("POST", "/api/v3/profiles/{id}/identities",
                      [lambda c, v: c.add_identity(v, "zendesk", "1")]),

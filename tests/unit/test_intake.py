@@ -3,6 +3,7 @@ import pytest
 from celery import Celery
 
 from integration import keys
+from integration.jobs import ERASE_PROFILE, SYNC_PROFILE, TICKET_INTERACTION
 from tests.unit.messages import decode
 from workers.intake import COALESCED, DUPLICATE, QUEUED, Intake, Job
 
@@ -17,7 +18,7 @@ def jobs(r, queue):
 
 
 def test_first_delivery_queues_the_job_on_its_queue(intake, fake_redis):
-    out = intake.accept("omneo", "d1", Job("omneo_zendesk.erase_profile", ["p1"], {"zendesk_user_id": "7"}))
+    out = intake.accept("omneo", "d1", Job(ERASE_PROFILE, ["p1"], {"zendesk_user_id": "7"}))
     assert out.status == QUEUED
     assert jobs(fake_redis, "erasure") == [{"name": "omneo_zendesk.erase_profile", "task_id": out.job_id,
                                              "args": ["p1"], "kwargs": {"zendesk_user_id": "7"},
@@ -26,7 +27,7 @@ def test_first_delivery_queues_the_job_on_its_queue(intake, fake_redis):
 
 
 def test_a_repeat_delivery_queues_nothing(intake, fake_redis):
-    job = Job("omneo_zendesk.ticket_interaction", [{"event_id": "e1"}])
+    job = Job(TICKET_INTERACTION, [{"event_id": "e1"}])
     assert intake.accept("zendesk", "e1", job).status == QUEUED
     again = intake.accept("zendesk", "e1", job)
     assert (again.status, again.job_id) == (DUPLICATE, None)
@@ -34,12 +35,12 @@ def test_a_repeat_delivery_queues_nothing(intake, fake_redis):
 
 
 def test_syncs_of_one_profile_coalesce_until_the_queued_one_starts(intake, fake_redis):
-    first = intake.accept("omneo", "d1", Job("omneo_zendesk.sync_profile", ["p1"], coalesce_profile="p1"))
-    second = intake.accept("omneo", "d2", Job("omneo_zendesk.sync_profile", ["p1"], coalesce_profile="p1"))
-    other = intake.accept("omneo", "d3", Job("omneo_zendesk.sync_profile", ["p2"], coalesce_profile="p2"))
+    first = intake.accept("omneo", "d1", Job(SYNC_PROFILE, ["p1"], coalesce_profile="p1"))
+    second = intake.accept("omneo", "d2", Job(SYNC_PROFILE, ["p1"], coalesce_profile="p1"))
+    other = intake.accept("omneo", "d3", Job(SYNC_PROFILE, ["p2"], coalesce_profile="p2"))
     assert (first.status, second.status, other.status) == (QUEUED, COALESCED, QUEUED)
     assert second.job_id == first.job_id
     assert [j["task_id"] for j in jobs(fake_redis, "sync")] == [first.job_id, other.job_id]
     fake_redis.delete(keys.pending_sync("p1"))  # what the job does when it starts
-    third = intake.accept("omneo", "d4", Job("omneo_zendesk.sync_profile", ["p1"], coalesce_profile="p1"))
+    third = intake.accept("omneo", "d4", Job(SYNC_PROFILE, ["p1"], coalesce_profile="p1"))
     assert third.status == QUEUED and fake_redis.llen("sync") == 3

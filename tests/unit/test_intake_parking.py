@@ -7,6 +7,7 @@ import pytest
 from celery import Celery
 
 from integration import bulk_sync, keys
+from integration.jobs import MERGE_PROFILES, SYNC_PROFILE
 from integration.lease import Lease
 from tests.unit.messages import decode
 from tests.unit.test_intake import jobs
@@ -21,7 +22,7 @@ def intake(fake_redis):
 
 
 def sync(pid, updated_at=None):
-    return Job("omneo_zendesk.sync_profile", [pid], coalesce_profile=pid, updated_at=updated_at)
+    return Job(SYNC_PROFILE, [pid], coalesce_profile=pid, updated_at=updated_at)
 
 
 def fill(intake, n=THRESHOLD):
@@ -104,7 +105,7 @@ def test_off_never_parks(fake_redis):
 
 def test_only_syncs_are_parked(intake, fake_redis):
     fill(intake)
-    out = intake.accept("omneo", "m1", Job("omneo_zendesk.merge_profiles", ["p1", ["p2"]]))
+    out = intake.accept("omneo", "m1", Job(MERGE_PROFILES, ["p1", ["p2"]]))
     assert out.status == QUEUED and parked(fake_redis) == []
     assert decode(fake_redis.lindex("sync", 0))["name"] == "omneo_zendesk.merge_profiles"
 

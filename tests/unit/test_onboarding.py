@@ -8,7 +8,7 @@ import requests
 from click.testing import CliRunner
 
 from web.cli import main
-from web.fakeredis_server import serve
+from integration.sandbox.fakeredis_server import serve
 
 
 @pytest.fixture(scope="module")

@@ -128,7 +128,7 @@ def test_lease_expires_and_is_released_only_by_its_holder(ctx):
 
 
 def reconcile_lock_free(ctx) -> bool:
-    from web.devstack import wait_until
+    from integration.sandbox.devstack import wait_until
 
     return wait_until(lambda: not ctx.redis.exists(keys.RECONCILE_LOCK), 5, what="the lease to expire")
 

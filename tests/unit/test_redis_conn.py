@@ -61,7 +61,8 @@ def test_bad_redis_settings_are_refused_in_one_line_naming_them(env, named):
 def test_a_retry_waits_in_the_due_set_until_due_and_is_moved_once(fake_redis):
     app = Celery("t", broker="memory://")
 
-    @app.task(name="omneo_zendesk.sync_profile", bind=True)
+    # not shared: a shared task of this name would meet ours in every app made after this one
+    @app.task(name="omneo_zendesk.sync_profile", bind=True, shared=False)
     def sync_profile(self, profile_id):
         return None
 

@@ -43,28 +43,20 @@
     client.invoke('resize', { width: '100%', height: height + 'px' });
   }
 
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    node.className = className;
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
   function listItem(primary, secondary, value) {
-    var li = document.createElement('li');
-    li.className = 'list__item';
-    var main = document.createElement('div');
-    main.className = 'list__main';
-    var p = document.createElement('div');
-    p.className = 'list__primary';
-    p.textContent = primary;
-    main.appendChild(p);
-    if (secondary) {
-      var s = document.createElement('div');
-      s.className = 'list__secondary';
-      s.textContent = secondary;
-      main.appendChild(s);
-    }
+    var li = element('li', 'list__item');
+    var main = element('div', 'list__main');
+    main.appendChild(element('div', 'list__primary', primary));
+    if (secondary) { main.appendChild(element('div', 'list__secondary', secondary)); }
     li.appendChild(main);
-    if (value) {
-      var v = document.createElement('div');
-      v.className = 'list__value';
-      v.textContent = value;
-      li.appendChild(v);
-    }
+    if (value) { li.appendChild(element('div', 'list__value', value)); }
     return li;
   }
 

@@ -10,6 +10,7 @@ import redis
 
 from integration.context import connect_redis
 from integration.erasure import audit_records
+from web.cli.context import pass_settings
 
 
 @click.group()
@@ -20,11 +21,9 @@ def erasures() -> None:
 @erasures.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON array of the records")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="only the newest N")
-def list_(as_json: bool, limit: int | None) -> None:
+@pass_settings
+def list_(settings, as_json: bool, limit: int | None) -> None:
     """Erasures, newest first: profile, Zendesk user, outcome and times."""
-    from web.cli import settings_or_exit  # imported late: web.cli registers this group
-
-    settings = settings_or_exit()
     try:
         records = audit_records(connect_redis(settings), limit)
     except redis.RedisError as exc:

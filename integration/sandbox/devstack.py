@@ -128,7 +128,7 @@ class DevStack:
         self.env = dict(base_env if base_env is not None else os.environ)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         # child processes import this checkout, whichever copy is installed
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         self.env["PYTHONPATH"] = os.pathsep.join(p for p in (root, self.env.get("PYTHONPATH")) if p)
         # the receiver's /metrics sums every process of this stack (see workers/metrics.py)
         self.env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(self.log_dir / "metrics"))
@@ -155,7 +155,8 @@ class DevStack:
                                          "--save", "", "--appendonly", "no", "--dir", str(data)])
             proc.wait_for_log("Ready to accept connections", 20)
         else:  # slow in-process fallback; only for `dev` on a machine without Redis
-            proc = self._spawn("redis", python_argv("-m", "web.fakeredis_server", "--port", str(port)))
+            proc = self._spawn("redis", python_argv("-m", "integration.sandbox.fakeredis_server",
+                                                    "--port", str(port)))
             proc.wait_for_log("listening", 20)
         url = f"redis://127.0.0.1:{port}/0"
         self.env["REDIS_URL"] = url
@@ -216,21 +217,11 @@ class DevStack:
         self.urls["receiver"] = url
         return url
 
-    def start_wsgi(self, name: str, app: str, processes: int = 2, port: int | None = None) -> str:
-        """Serve another WSGI app (`module:attr`, with a GET /healthz) as `omneo-zendesk web` serves ours."""
-        from web.cli import gunicorn_argv
-
-        port = port or free_port()
-        proc = self._spawn(name, python_argv("-m", *gunicorn_argv(app, "127.0.0.1", port, processes)))
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: proc.alive() and requests.get(url + "/healthz", timeout=1).ok, 30,
-                   what=name)
-        self.urls[name] = url
-        return url
-
-    def start_worker(self, name: str = "worker", queues: str = "sync,erasure,interactions,reconcile",
-                     concurrency: int = 2, env: dict | None = None) -> Process:
-        proc = self._spawn(name, cli_argv("worker", "-Q", queues, "-c", str(concurrency),
+    def start_worker(self, name: str = "worker", queues: str | None = None, concurrency: int = 2,
+                     env: dict | None = None) -> Process:
+        """A worker on `queues` (comma-separated; default: the worker's own, every queue)."""
+        chosen = ["-Q", queues] if queues else []
+        proc = self._spawn(name, cli_argv("worker", *chosen, "-c", str(concurrency),
                                           "--loglevel", "INFO"), env)
         proc.wait_for_log("ready.", 60)
         return proc

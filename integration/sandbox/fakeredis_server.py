@@ -4,16 +4,16 @@ fakeredis speaks the Redis protocol well enough for Celery, our Lua rate limiter
 it is far slower than a real server, so `DevStack` only falls back to it when the
 binary is missing. Nothing is persisted: stopping it loses the queues and dead letters.
 
-    python -m web.fakeredis_server --port 6390
+    python -m integration.sandbox.fakeredis_server --port 6390
 """
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 import threading
 
 from fakeredis import TcpFakeServer
+
+from integration.sandbox.base import serve_until_signalled
 
 
 def serve(host: str, port: int) -> TcpFakeServer:
@@ -26,19 +26,13 @@ def serve(host: str, port: int) -> TcpFakeServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m web.fakeredis_server")
+    parser = argparse.ArgumentParser(prog="python -m integration.sandbox.fakeredis_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6379)
     args = parser.parse_args(argv)
     server = serve(args.host, args.port)
     host, port = server.server_address[:2]
-    print(f"fakeredis listening on redis://{host}:{port}/0", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    server.shutdown()
-    sys.exit(0)
+    serve_until_signalled(f"fakeredis listening on redis://{host}:{port}/0", server.shutdown)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,9 @@ import requests
 
 from integration import onboarding
 from integration.errors import ApiError, AuthFailure
-from web.cli_app import check_service_url
+from web.cli.app_package import check_service_url
+from web.cli.context import pass_settings
 from web.tables import render_table
-
-
-def _settings():
-    from web.cli import settings_or_exit
-
-    return settings_or_exit()
 
 
 def _shared_redis(settings):
@@ -36,11 +31,11 @@ def _print_rows(rows: list[onboarding.Row]) -> None:
 @click.command()
 @click.option("--public-url", default=None, help="where Omneo and Zendesk reach our receiver "
               "(default: PUBLIC_URL)")
-def check(public_url: str | None) -> None:
+@pass_settings
+def check(settings, public_url: str | None) -> None:
     """Check the settings and both APIs with these credentials; exit 1 when something fails."""
     from integration.context import connect_redis
 
-    settings = _settings()
     rows = [onboarding.Row("settings", "ok", "every variable valid")]
     rows.append(onboarding.check_redis(connect_redis(settings)))
     omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
@@ -58,7 +53,8 @@ def check(public_url: str | None) -> None:
 @click.option("--public-url", default=None, help="the https URL Omneo and Zendesk reach our "
               "receiver at, e.g. https://oz.example.com (default: PUBLIC_URL)")
 @click.option("--show-secret", is_flag=True, help="print the Zendesk webhook's signing secret")
-def setup(public_url: str | None, show_secret: bool) -> None:
+@pass_settings
+def setup(settings, public_url: str | None, show_secret: bool) -> None:
     """Register our Omneo webhooks and the Zendesk ticket- and user-event
     webhooks (idempotent).
 
@@ -70,7 +66,6 @@ def setup(public_url: str | None, show_secret: bool) -> None:
       3. allowed scopes: users:read users:write tickets:read webhooks:read webhooks:write
       4. save; Identifier -> ZENDESK_CLIENT_ID, Secret (shown once) -> ZENDESK_CLIENT_SECRET
     """
-    settings = _settings()
     public_url = public_url or settings.public_url
     if not public_url:
         click.echo("omneo-zendesk: setup needs the receiver's public URL: pass --public-url or set "

@@ -1,6 +1,7 @@
 """`omneo-zendesk dlq ...`: list, show, replay and purge the dead-letter store."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import datetime, timezone
@@ -10,16 +11,10 @@ import redis
 
 from integration.context import connect_redis
 from integration.dlq import DeadLetters
+from web.cli.context import pass_settings
 
 
-def settings_or_exit():
-    from web.cli import settings_or_exit as load  # web.cli imports this module
-
-    return load()
-
-
-def _store() -> DeadLetters:
-    settings = settings_or_exit()
+def _store(settings) -> DeadLetters:
     client = connect_redis(settings)
     try:
         client.ping()
@@ -66,9 +61,10 @@ def dlq() -> None:
 
 @dlq.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON array of the entries")
-def list_(as_json: bool) -> None:
+@pass_settings
+def list_(settings, as_json: bool) -> None:
     """List dead letters, newest first."""
-    entries = _store().list()
+    entries = _store(settings).list()
     if as_json:
         click.echo(json.dumps(entries, indent=2, default=str))
         return
@@ -85,25 +81,40 @@ def list_(as_json: bool) -> None:
 
 @dlq.command()
 @click.argument("entry_id")
-def show(entry_id: str) -> None:
+@pass_settings
+def show(settings, entry_id: str) -> None:
     """Show one dead letter in full."""
-    entry = _store().get(entry_id)
+    entry = _store(settings).get(entry_id)
     if entry is None:
         _fail(f"no dead letter with id {entry_id!r} (see `omneo-zendesk dlq list`)")
     click.echo(json.dumps(entry, indent=2, default=str))
 
 
-@dlq.command()
-@click.argument("entry_id", required=False)
-@click.option("--all", "every", is_flag=True, help="replay every dead letter")
-def replay(entry_id: str | None, every: bool) -> None:
+def _on_entries(verb: str):
+    """A `dlq` command on one entry (by its ID) or on --all of them, called with the settings,
+    the store and the entries chosen."""
+    def decorate(command):
+        @dlq.command(command.__name__)
+        @click.argument("entry_id", required=False)
+        @click.option("--all", "every", is_flag=True, help=f"{verb} every dead letter")
+        @pass_settings
+        @functools.wraps(command)
+        def chosen(settings, entry_id: str | None, every: bool) -> None:
+            store = _store(settings)
+            command(settings, store, _pick(store, entry_id, every))
+
+        return chosen
+
+    return decorate
+
+
+@_on_entries("replay")
+def replay(settings, store: DeadLetters, entries: list[dict]) -> None:
     """Run dead letters again; each leaves the store once its job succeeds."""
     from workers import enqueue
     from workers.celery_app import create_celery
 
-    store = _store()
-    entries = _pick(store, entry_id, every)
-    app = create_celery(settings_or_exit())
+    app = create_celery(settings)
     for entry in entries:
         store.mark_replayed(entry["id"])
         try:
@@ -115,13 +126,9 @@ def replay(entry_id: str | None, every: bool) -> None:
         click.echo("no dead letters")
 
 
-@dlq.command()
-@click.argument("entry_id", required=False)
-@click.option("--all", "every", is_flag=True, help="purge every dead letter")
-def purge(entry_id: str | None, every: bool) -> None:
+@_on_entries("purge")
+def purge(settings, store: DeadLetters, entries: list[dict]) -> None:
     """Delete dead letters without running them."""
-    store = _store()
-    entries = _pick(store, entry_id, every)
     for entry in entries:
         store.remove(entry["id"])
     click.echo(f"purged {len(entries)} dead letter{'s' if len(entries) != 1 else ''}")

@@ -6,11 +6,7 @@ import sys
 
 import click
 
-def settings_or_exit():
-    from web.cli import settings_or_exit as load  # imported late: web.cli imports this module
-
-    return load()
-
+from web.cli.context import pass_settings
 
 COLUMNS = ("missing_created", "drifted_repaired", "orphans_erased", "orphans_claimed",
            "dead_lettered", "errors")
@@ -25,23 +21,24 @@ def reconcile() -> None:
 @click.option("--queue", "on_queue", is_flag=True,
               help="Hand the run to a worker instead of running it in this process.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
-def run_now(on_queue: bool, as_json: bool) -> None:
+@pass_settings
+def run_now(settings, on_queue: bool, as_json: bool) -> None:
     """Run a reconciliation now (once across the deployment: waits for no other run)."""
+    from integration import jobs
     from integration import reconcile as reconciliation
     from integration.context import build_context
     from workers import enqueue
     from workers.celery_app import create_celery
 
-    settings = settings_or_exit()
     app = create_celery(settings)
     if on_queue:
-        job_id = enqueue.send(app, "omneo_zendesk.reconcile", trigger="manual")
+        job_id = enqueue.send(app, jobs.RECONCILE, trigger="manual")
         click.echo(f"reconciliation queued as job {job_id}")
         return
     ctx = build_context(settings)
 
     def erase(profile_id: str, zendesk_user_id: str) -> None:
-        enqueue.send(app, "omneo_zendesk.erase_profile", profile_id, zendesk_user_id=zendesk_user_id)
+        enqueue.send(app, jobs.ERASE_PROFILE, profile_id, zendesk_user_id=zendesk_user_id)
 
     report = reconciliation.run(ctx, erase=erase, trigger="manual")
     if as_json:
@@ -57,13 +54,14 @@ def run_now(on_queue: bool, as_json: bool) -> None:
 @reconcile.command()
 @click.option("--limit", type=click.IntRange(1, 50), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print state and runs as JSON.")
-def status(limit: int, as_json: bool) -> None:
+@pass_settings
+def status(settings, limit: int, as_json: bool) -> None:
     """Show where reconciliation stands and its last runs, newest first."""
     from integration import keys
     from integration import reconcile as reconciliation
     from integration.context import build_context
 
-    ctx = build_context(settings_or_exit())
+    ctx = build_context(settings)
     state = reconciliation.read_state(ctx)
     runs = reconciliation.last_runs(ctx, limit)
     running = bool(ctx.redis.exists(keys.RECONCILE_LOCK))

@@ -9,7 +9,7 @@ import datetime
 import ipaddress
 from pathlib import Path
 
-from web.devstack import DevStack, free_port, wait_until
+from integration.sandbox.devstack import DevStack, free_port, wait_until
 
 ACL_USER = "omneo-zendesk"
 ADMIN_USER = "admin"

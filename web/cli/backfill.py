@@ -7,12 +7,15 @@ import threading
 
 import click
 
+from web.cli.context import pass_settings
+
 
 @click.command()
 @click.option("--resume", is_flag=True, help="Go on from where an interrupted backfill stopped.")
 @click.option("--jobs", type=click.IntRange(1, 25), default=25, show_default=True,
               help="Bulk jobs in flight at once (Zendesk allows 30 per account).")
-def backfill(resume: bool, jobs: int) -> None:
+@pass_settings
+def backfill(settings, resume: bool, jobs: int) -> None:
     """Sync every Omneo profile to a Zendesk user, 100 users a request, with a progress bar.
 
     Ctrl-C (or SIGTERM) stops it cleanly: jobs already sent are seen through and the checkpoint
@@ -20,9 +23,8 @@ def backfill(resume: bool, jobs: int) -> None:
     then redone on resume, which is harmless)."""
     from integration.backfill import Backfill, BackfillStopped
     from integration.context import build_context
-    from web.cli import settings_or_exit
 
-    ctx = build_context(settings_or_exit())
+    ctx = build_context(settings)
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -1,4 +1,4 @@
-"""The production processes beside `web` and `worker`: `beat`, `flower` and `metrics`."""
+"""The production processes: `web`, `worker`, `beat`, `flower` and `metrics`."""
 from __future__ import annotations
 
 import os
@@ -6,37 +6,65 @@ import tempfile
 
 import click
 
+from integration import jobs
+from web.cli.context import pass_settings
+
+# each command imports what it runs (Celery, Flask, Sentry) when it runs: `--help` stays quick
+
 DEFAULT_SCHEDULE = os.path.join(tempfile.gettempdir(), "omneo-zendesk-beat-schedule")
 
 
-def _settings():
-    from web.cli import settings_or_exit
+def gunicorn_argv(app: str, host: str, port: int, processes: int) -> list[str]:
+    """How production serves a WSGI app; the benchmarks serve their baseline app the same way."""
+    return ["gunicorn", app, "--bind", f"{host}:{port}", "--workers", str(processes),
+            "--worker-class", "gthread", "--threads", "4", "--timeout", "30",
+            "--logger-class", "web.access_log.AccessLog"]
 
-    return settings_or_exit()
+
+@click.command()
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 8000)), show_default="$PORT or 8000")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--workers", "processes", type=int, default=lambda: int(os.environ.get("WEB_CONCURRENCY", 2)),
+              show_default="$WEB_CONCURRENCY or 2")
+@pass_settings
+def web(settings, port: int, host: str, processes: int) -> None:
+    """Serve the receivers and the sidebar API with gunicorn."""
+    from workers.metrics import ensure_multiproc_dir
+
+    # each gunicorn worker then starts as startup.receiver says (web.wsgi)
+    ensure_multiproc_dir(settings.prometheus_multiproc_dir)
+    argv = gunicorn_argv("web.wsgi:application", host, port, processes)
+    os.execvp(argv[0], argv)
+
+
+@click.command()
+@click.option("--queues", "-Q", default=",".join(jobs.QUEUES), show_default=True)
+@click.option("--concurrency", "-c", type=int, default=None, help="processes (default: one per core)")
+@click.option("--loglevel", default="INFO", show_default=True)
+@pass_settings
+def worker(settings, queues: str, concurrency: int | None, loglevel: str) -> None:
+    """Run a Celery worker on the given queues."""
+    from web import startup
+
+    app = startup.worker(settings, loglevel)
+    argv = ["worker", f"--loglevel={loglevel}", "-Q", queues, "--without-gossip", "--without-mingle"]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    app.worker_main(argv)
 
 
 @click.command()
 @click.option("--schedule-file", default=DEFAULT_SCHEDULE, show_default=True,
               help="where beat remembers when each entry last ran")
 @click.option("--loglevel", default="INFO", show_default=True)
-def beat(schedule_file: str, loglevel: str) -> None:
+@pass_settings
+def beat(settings, schedule_file: str, loglevel: str) -> None:
     """Run Celery beat: puts the periodic jobs (reconciliation) on their queues.
 
     Run one beat per deployment: a second one queues every periodic job twice."""
-    from workers.metrics import ensure_multiproc_dir
+    from web import startup
 
-    settings = _settings()
-    ensure_multiproc_dir(settings.prometheus_multiproc_dir)
-    from workers.celery_app import create_celery
-    from workers.logs import configure_logging
-    from workers.sentry import init_sentry
-
-    configure_logging(settings.log_format, loglevel)
-    init_sentry(settings, "beat")
-    from integration.zendesk_auth import warn_if_deprecated
-
-    warn_if_deprecated(settings, "beat")
-    app = create_celery(settings)
+    app = startup.beat(settings, loglevel)
     app.Beat(loglevel=loglevel, schedule=schedule_file, redirect_stdouts=False).run()
 
 
@@ -44,16 +72,16 @@ def beat(schedule_file: str, loglevel: str) -> None:
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 5555)),
               show_default="$PORT or 5555")
 @click.option("--address", default="0.0.0.0", show_default=True)
-def flower(port: int, address: str) -> None:
+@pass_settings
+def flower(settings, port: int, address: str) -> None:
     """Run Flower, Celery's dashboard (workers, queues, tasks), behind basic auth."""
-    settings = _settings()
     if not settings.flower_basic_auth:
         click.echo("omneo-zendesk: setting FLOWER_BASIC_AUTH: user:password, required to run Flower",
                    err=True)
         raise SystemExit(2)
-    from workers.celery_app import create_celery
+    from web import startup
 
-    app = create_celery(settings)
+    app = startup.flower(settings)
     app.start(["flower", f"--port={port}", f"--address={address}",
                f"--basic-auth={settings.flower_basic_auth}", "--purge_offline_workers=600"])
 
@@ -61,10 +89,10 @@ def flower(port: int, address: str) -> None:
 @click.command()
 @click.option("--port", type=int, default=9100, show_default=True)
 @click.option("--address", default="0.0.0.0", show_default=True)
-def metrics(port: int, address: str) -> None:
+@pass_settings
+def metrics(settings, port: int, address: str) -> None:
     """Serve this host's metrics (PROMETHEUS_MULTIPROC_DIR) for Prometheus, on a worker machine
     that runs no receiver."""
-    settings = _settings()
     if not settings.prometheus_multiproc_dir:
         click.echo("omneo-zendesk: setting PROMETHEUS_MULTIPROC_DIR: the directory the workers on "
                    "this host write their metrics to", err=True)
@@ -72,7 +100,6 @@ def metrics(port: int, address: str) -> None:
     from wsgiref.simple_server import make_server
 
     from integration.context import connect_redis
-    from workers.celery_app import QUEUES
     from web.health import may_read_metrics
     from workers.metrics import CONTENT_TYPE, ensure_multiproc_dir, render
 
@@ -87,7 +114,7 @@ def metrics(port: int, address: str) -> None:
             start_response("401 Unauthorized", [("Content-Type", "text/plain"),
                                                 ("WWW-Authenticate", "Bearer")])
             return [b"/metrics wants Authorization: Bearer <METRICS_TOKEN>\n"]
-        body = render(redis_client, QUEUES)
+        body = render(redis_client, jobs.QUEUES)
         start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]
 
