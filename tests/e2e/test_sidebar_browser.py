@@ -7,6 +7,7 @@ screenshot of each under test-artifacts/sidebar/ (listed in README).
 """
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import time
@@ -84,11 +85,11 @@ class Sidebar:
     """One sidebar iframe as an agent sees it."""
 
     def __init__(self, browser, zaf: ZafHost, requester: dict | None, locale: str,
-                 scheme: str, background: bool):
+                 scheme: str, background: bool, timezone: str = "UTC"):
         self.zaf = zaf
         self.scheme = scheme
         self.context = browser.new_context(viewport={"width": SIDEBAR_WIDTH, "height": 640},
-                                           device_scale_factor=2, timezone_id="UTC")
+                                           device_scale_factor=2, timezone_id=timezone)
         self.page = self.context.new_page()
         self.outside: list[str] = []
         self.page.route("**/*", self._route)
@@ -143,8 +144,8 @@ def open_sidebar(browser, zaf):
     opened = []
 
     def make(requester=REQUESTER, wait_for="found", locale="en-US", scheme="light",
-             background=False) -> Sidebar:
-        sidebar = Sidebar(browser, zaf, requester, locale, scheme, background)
+             background=False, timezone="UTC") -> Sidebar:
+        sidebar = Sidebar(browser, zaf, requester, locale, scheme, background, timezone)
         opened.append(sidebar)
         return sidebar.open(wait_for)
 
@@ -304,6 +305,12 @@ def test_nothing_is_fetched_until_the_app_is_activated(stack, open_sidebar):
     assert len(sidebar.proxied()) == 1
 
 
+def zone_at_local_hour(hour: int) -> tuple[str, int]:
+    """A fixed-offset zone where the clock now reads `hour` o'clock, and its offset in hours."""
+    offset = (hour - time.gmtime().tm_hour + 12) % 24 - 12
+    return ("UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"), offset  # Etc/GMT-3 is UTC+3
+
+
 def test_omneo_down_shows_the_last_known_view_with_its_age(stack, open_sidebar):
     seed_margaret(stack)
     open_sidebar()  # an agent saw Margaret earlier ...
@@ -314,14 +321,17 @@ def test_omneo_down_shows_the_last_known_view_with_its_age(stack, open_sidebar):
     stack.redis.set(keys.sidebar_last_known("p-margaret"), json.dumps(raw))
     stack.redis.delete(keys.sidebar_cache("p-margaret"))
     omneo_down(stack)
+    # the agent's clock reads 8-something, so the view is from today and German shows '08:mm'
+    zone, offset = zone_at_local_hour(8)
+    local = time.gmtime(calendar.timegm(then) + offset * 3600)
     for locale, scheme, title, text, updated in (
             ("en-US", "light", "Omneo isn’t answering", "Showing what Omneo said as of {t}.",
              "Updated 14 minutes ago"),
             ("de", "dark", "Omneo antwortet nicht", "Angezeigt wird der Stand von {t}.",
              "Aktualisiert vor 14 Minuten")):
-        sidebar = open_sidebar(locale=locale, scheme=scheme)
-        clock = (f"{then.tm_hour % 12 or 12}:{then.tm_min:02d} {'AM' if then.tm_hour < 12 else 'PM'}"
-                 if locale == "en-US" else f"{then.tm_hour:02d}:{then.tm_min:02d}")
+        sidebar = open_sidebar(locale=locale, scheme=scheme, timezone=zone)
+        clock = (f"{local.tm_hour % 12 or 12}:{local.tm_min:02d} {'AM' if local.tm_hour < 12 else 'PM'}"
+                 if locale == "en-US" else f"{local.tm_hour:02d}:{local.tm_min:02d}")
         assert sidebar.page.locator('[data-field="stale"]').is_visible()
         assert sidebar.visible_text('[data-field="stale_title"]') == title
         assert sidebar.visible_text('[data-field="stale_text"]') == text.format(t=clock)

@@ -61,14 +61,15 @@
     var d = parse(timestamp);
     return d ? new Intl.DateTimeFormat(this.locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(d) : '';
   };
-  // when a view was fetched: the time of day if today, else the date and time, in local time
+  // when a view was fetched: the time of day if today, else the date and time, in local time;
+  // timeStyle keeps each locale's own clock ('08:05' in German, '8:05 AM' in US English)
   Translator.prototype.moment = function (timestamp, now) {
     var d = parse(timestamp);
     if (!d) return '';
     var today = new Date(now).toDateString() === d.toDateString();
-    var options = today ? { hour: 'numeric', minute: '2-digit' }
-                        : { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' };
-    return new Intl.DateTimeFormat(this.locale, options).format(d);
+    if (today) return new Intl.DateTimeFormat(this.locale, { timeStyle: 'short' }).format(d);
+    var day = new Intl.DateTimeFormat(this.locale, { day: 'numeric', month: 'short' }).format(d);
+    return day + ', ' + new Intl.DateTimeFormat(this.locale, { timeStyle: 'short' }).format(d);
   };
   Translator.prototype.updated = function (timestamp, now) {
     var d = parse(timestamp);
