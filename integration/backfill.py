@@ -2,8 +2,8 @@
 
 Profiles are read in id order with keyset pages (`filter[id][gt]`), each page of 100 mapped and
 sent as one `create_or_update_many` job through the shared bulk-job pipeline
-(integration/bulk_jobs.py: jobs polled together, per-user results, email promotion, identities
-and watermarks, dead letters).
+(integration/bulk_jobs.py: jobs polled together; integration/bulk_results.py: per-user results,
+email promotion, identities and watermarks, dead letters).
 
 The checkpoint (`keys.BACKFILL_CHECKPOINT`) is the last profile id of the last page whose every
 user is finished, saved as pages finish in order; `resume` starts after it. Redoing a page is

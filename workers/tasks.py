@@ -4,7 +4,8 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import bulk_sync, erasure, interactions, jobs, linking, merge, sync, zendesk_user_events
+from integration import (bulk_parking, bulk_sync, erasure, interactions, jobs, linking, merge, sync,
+                         zendesk_user_events)
 from integration.jobs import TaskSpec
 from workers import metrics, runtime
 from workers.base import IntegrationTask
@@ -21,9 +22,9 @@ def sync_profile(self, profile_id: str):
 
     ctx = runtime.context()
     ctx.state.release_pending_sync(profile_id, self.request.id)
-    if not bulk_sync.backed_up(ctx, jobs.SYNC_PROFILE.queue):
+    if not bulk_parking.backed_up(ctx, jobs.SYNC_PROFILE.queue):
         return sync.sync_profile(ctx, profile_id)
-    if bulk_sync.park(ctx, profile_id):
+    if bulk_parking.park(ctx, profile_id):
         enqueue.send(self.app, jobs.SYNC_BATCH)
     return {"outcome": "parked"}
 

@@ -1,4 +1,4 @@
-"""Parking at intake (workers/intake.py with integration/bulk_sync.py's rule): once syncs are backed
+"""Parking at intake (workers/intake.py with integration/bulk_parking.py's rule): once syncs are backed
 up, the receiver's one Redis call parks the profile and queues at most one drain, instead of a job
 a webhook; below the threshold a sync is queued as before."""
 import dataclasses
@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 from celery import Celery
 
-from integration import bulk_sync, keys
+from integration import bulk_parking, keys
 from integration.jobs import MERGE_PROFILES, SYNC_PROFILE
 from integration.lease import Lease
 from tests.unit.messages import decode
@@ -113,9 +113,9 @@ def test_only_syncs_are_parked(intake, fake_redis):
 def test_intake_and_the_sync_task_share_one_rule(intake, ctx, fake_redis):
     at = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, bulk_sync_threshold=THRESHOLD))
     fill(intake, THRESHOLD - 1)
-    assert not bulk_sync.backed_up(at, "sync")
+    assert not bulk_parking.backed_up(at, "sync")
     assert intake.accept("omneo", "d1", sync("p1")).status == QUEUED
-    assert bulk_sync.backed_up(at, "sync")
+    assert bulk_parking.backed_up(at, "sync")
     assert intake.accept("omneo", "d2", sync("p2")).status == PARKED
 
 
