@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from integration import keys
+from integration.settings import load_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -208,8 +209,10 @@ def test_receiver_validates_deletion_bodies(stack):
 def test_erasure_is_served_while_the_sync_queue_is_backed_up(stack):
     user = synced(stack, "gone-6")
     delete_profile(stack, "gone-6")
-    backlog = 30
-    stack.configure("omneo", latency=0.5)  # every sync job now takes at least half a second
+    # as many syncs as stay queued one by one (BULK_SYNC_THRESHOLD, 20 by default: more are parked
+    # for the burst drain, on another queue), each taking at least a second
+    backlog = load_settings(stack.env).bulk_sync_threshold
+    stack.configure("omneo", latency=1.0)
     try:
         for n in range(backlog):
             assert stack.post_omneo("profile.updated", {"id": f"slow-{n}"}).status_code == 202
