@@ -124,7 +124,8 @@ def start_replicated_redis(dev: DevStack, password: str, replicas: int = 2, sent
         conf = dev.log_dir / f"{name}.conf"
         conf.write_text("\n".join([
             f"port {port}", "bind 127.0.0.1", 'save ""', "appendonly no", f"dir {dev.log_dir}",
-            f"dbfilename {name}.rdb", f"masteruser {ADMIN_USER}", f"masterauth {ADMIN_PASSWORD}",
+            f"dbfilename {name}.rdb", "repl-diskless-sync-delay 0", f"masteruser {ADMIN_USER}",
+            f"masterauth {ADMIN_PASSWORD}",
             *_users(password), *extra]) + "\n")
         procs[name] = dev._spawn(name, ["redis-server", str(conf)])
         procs[name].wait_for_log("Ready to accept connections", 20)
@@ -136,7 +137,9 @@ def start_replicated_redis(dev: DevStack, password: str, replicas: int = 2, sent
             f"port {port}", "bind 127.0.0.1", f"dir {dev.log_dir}",
             f"sentinel monitor {MASTER_NAME} 127.0.0.1 {primary} 2",
             f"sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}",
-            f"sentinel failover-timeout {MASTER_NAME} 10000",
+            # a failed election is tried again after twice this: short, as on a loaded machine
+            # the first one may not finish
+            f"sentinel failover-timeout {MASTER_NAME} 4000",
             f"sentinel auth-user {MASTER_NAME} {ADMIN_USER}",
             f"sentinel auth-pass {MASTER_NAME} {ADMIN_PASSWORD}"]) + "\n")
         procs[f"sentinel-{i}"] = dev._spawn(f"sentinel-{i}", ["redis-server", str(conf), "--sentinel"])
