@@ -21,8 +21,7 @@ from collections import deque
 from typing import Callable
 
 from integration import keys, mapping, tier_field
-from integration.bulk_jobs import (BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS,  # noqa: F401
-                                   BackfillStopped, Batch, BulkJobs, Totals)
+from integration.bulk_jobs import BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS, Batch, BulkJobs, Totals
 from integration.context import Context
 from integration.errors import ApiError, LockBusy
 from integration.paging import advance

@@ -16,8 +16,8 @@ from integration.context import Context
 from integration.errors import NotFound, PermanentError
 from integration.profiles import set_link
 from integration.redis_values import text
-from integration.settings import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
-                                  TICKET_STATUS_CHANGED)
+from integration.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
+                                        TICKET_STATUS_CHANGED)
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ import time
 from integration import keys
 from integration.context import Context
 from integration.lease import Lease
-from integration.reconcile_passes import Run, Watermark  # noqa: F401 (Watermark: tested here)
+from integration.reconcile_passes import Run
 from integration.reconcile_repairs import Erase
 from integration.redis_values import text
 

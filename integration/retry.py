@@ -1,6 +1,6 @@
 """Whose fault a failure is, and how long to wait before trying again: the one retry policy.
 
-Celery tasks (through `workers.policy`), the reconciliation and the bulk-job pipeline of the
+The Celery base task (`workers.base`), the reconciliation and the bulk-job pipeline of the
 backfill and the burst sync all sort failures with `fault`:
 - `WAIT`: not the job's fault and not a failure of it: a profile lock held by another job, the
   shared API budget (a 429), or the deployment's refused credentials. Waited out; never a dead

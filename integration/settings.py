@@ -20,9 +20,6 @@ from integration.setting_kinds import (EMAIL, MILLISECONDS, NAME, REQUIRED, SECO
                                        Setting, Text, Whole, at_least, comma_names, markdown_table, pattern,
                                        profile_url)
 from integration.zendesk_events import DEFAULT_TICKET_EVENTS, KNOWN_TICKET_EVENTS, ZENDESK_EVENT_PREFIX
-# the event names' older home: modules that import them from here keep working
-from integration.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,  # noqa: F401
-                                        TICKET_STATUS_CHANGED, USER_EVENT_PREFIX, USER_EVENTS)
 
 ALL_SYNC_ATTRIBUTES = ("name", "email", "mobile", "tier")
 # What every Zendesk call of ours needs (README lists which call needs which). User fields, job

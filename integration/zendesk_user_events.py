@@ -24,7 +24,7 @@ from integration.context import Context
 from integration.errors import Conflict, PermanentError
 from integration.profiles import live_profile
 from integration.requesters import linked_profile
-from integration.settings import USER_EVENT_PREFIX
+from integration.zendesk_events import USER_EVENT_PREFIX
 from integration.redis_values import text
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError
 
 from integration import jobs, zendesk_user_events
-from integration.settings import USER_EVENTS
+from integration.zendesk_events import USER_EVENTS
 from web.delivery import enqueue_once
 from web.responses import ignored, problem
 from web.schemas import ZendeskUserEvent, first_error

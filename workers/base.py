@@ -1,4 +1,4 @@
-"""The one base task: every job's retry, dead-letter, logging and metrics policy lives here."""
+"""The one base task: every job applies `integration.retry` here, with its dead letters, logs and metrics."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,8 @@ import time
 from billiard.exceptions import TimeLimitExceeded
 from celery import Task
 
-from workers import due, metrics, policy, runtime
+from integration import retry
+from workers import due, metrics, runtime
 
 log = logging.getLogger("omneo_zendesk.jobs")
 
@@ -22,7 +23,7 @@ class IntegrationTask(Task):
     acks_late = True
     reject_on_worker_lost = True
     ignore_result = True
-    max_retries = None  # policy.decide owns the limit
+    max_retries = None  # retry.decide owns the limit
     typing = True
 
     def about(self, args: tuple, kwargs: dict, exc: BaseException | None = None) -> dict:
@@ -48,7 +49,7 @@ class IntegrationTask(Task):
         started = time.monotonic()
         try:
             result = self.run(*args, **kwargs)
-        except Exception as exc:  # sorted by policy.decide into retry or dead letter
+        except Exception as exc:  # sorted by retry.decide into retry or dead letter
             return self._failed(exc, args, kwargs)
         finally:
             metrics.JOB_SECONDS.labels(self.name).observe(time.monotonic() - started)
@@ -67,8 +68,8 @@ class IntegrationTask(Task):
         failures, waits = self._counter(FAILURES), self._counter(WAITS)
         first_at = float(self._counter(FIRST_AT) or time.time())
         replayed = self._header(DEAD_LETTER)
-        decision = policy.decide(exc, failures, waits, settings)
-        error = policy.describe(exc)
+        decision = retry.decide(exc, failures, waits, settings)
+        error = retry.describe(exc)
         if decision.action == "retry":
             metrics.JOBS.labels(self.name, "retried").inc()
             log.warning("job will retry", extra={

@@ -5,7 +5,8 @@ from __future__ import annotations
 from integration import tier_field
 from integration.omneo import OmneoClient
 from integration.onboarding.rows import Row
-from integration.settings import USER_EVENTS, Settings
+from integration.settings import Settings
+from integration.zendesk_events import USER_EVENTS
 from integration.zendesk import ZendeskClient
 
 OMNEO_TRIGGERS = ("profile.created", "profile.updated", "profile.deleted", "profile.merged",

@@ -16,7 +16,7 @@ from integration.omneo import OmneoClient
 from integration.errors import PermanentError
 from integration.zendesk import ZendeskClient
 from tests.unit.hostile import HOSTILE_IDS, Tally
-from workers import policy
+from integration import retry
 
 ZENDESK_BASE, OMNEO_BASE = "https://acme.zendesk.com", "https://api.acme.getomneo.com/api/v3"
 ID = "{id}"
@@ -213,10 +213,10 @@ def test_a_hostile_id_in_an_api_answer_dead_letters_with_the_reason(ctx, zendesk
         before = len(zendesk_sandbox.call_log)
         with pytest.raises(PermanentError) as raised:
             record_ticket_event(ctx, job)
-        decision = policy.decide(raised.value, 0, 0, settings)
+        decision = retry.decide(raised.value, 0, 0, settings)
         tally.saw(decision.action)
         assert decision.action == "dead_letter" and decision.reason == "permanent error"
-        assert "malformed Zendesk user id" in policy.describe(raised.value)["message"]
+        assert "malformed Zendesk user id" in retry.describe(raised.value)["message"]
         tally.off_route += [c for c in list(zendesk_sandbox.call_log)[before:]
                             if c["path"] != "/api/v2/tickets/900"]
     tally.check()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from integration import keys, reconcile
+from integration import keys, reconcile, reconcile_passes
 from integration.http import Limiter
 from integration.lease import Lease
 from integration.sync import sync_profile
@@ -29,7 +29,7 @@ def run(ctx, erased=None, **kwargs):
 
 # the watermark itself
 def test_watermark_advances_over_done_points_only():
-    mark = reconcile.Watermark("2025-01-01 00:00:00")
+    mark = reconcile_passes.Watermark("2025-01-01 00:00:00")
     mark.done("2025-01-01 00:00:05")
     mark.done("2025-01-01 00:00:07")
     mark.failed()
@@ -38,7 +38,7 @@ def test_watermark_advances_over_done_points_only():
 
 
 def test_watermark_without_work_stays_put():
-    mark = reconcile.Watermark(None)
+    mark = reconcile_passes.Watermark(None)
     mark.failed()
     mark.done("2025-01-01 00:00:01")
     assert mark.value is None

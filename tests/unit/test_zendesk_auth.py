@@ -18,7 +18,7 @@ from integration.sandbox.base import ServerThread
 from integration.sandbox.zendesk import ZendeskSandbox
 from integration.zendesk import ZendeskClient
 from integration.zendesk_auth import ClientCredentials, TokenProvider, auth_problem
-from workers import policy
+from integration import retry
 
 CLIENT_ID, SECRET = "omneo_zendesk_test", "the-client-secret-0123"
 SCOPES = "users:read users:write tickets:read"
@@ -216,7 +216,7 @@ def test_marketplace_headers_are_sent_when_set(sandbox):
 def test_auth_failure_waits_and_is_never_dead_lettered(settings):
     exc = AuthFailure("zendesk", "setting ZENDESK_CLIENT_SECRET: refused", "ZENDESK_CLIENT_SECRET")
     for failures, waits in ((0, 0), (50, 500), (settings.task_max_attempts, 10_000)):
-        decision = policy.decide(exc, failures, waits, settings)
+        decision = retry.decide(exc, failures, waits, settings)
         assert decision.action == "retry" and not decision.counts_as_failure
         assert 0 <= decision.countdown <= settings.retry_max_seconds
 
