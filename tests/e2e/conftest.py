@@ -155,15 +155,22 @@ class Stack:
         return records
 
 
-def start_stack(log_dir, extra_env: dict | None = None, workers: int = 1, concurrency: int = 2,
-                zendesk_rate: int | None = None) -> DevStack:
-    """A whole stack of real processes; `extra_env` adds settings, `workers` worker processes."""
+def new_dev(log_dir, extra_env: dict | None = None) -> DevStack:
+    """A launcher whose processes see none of this machine's OMNEO_/ZENDESK_/REDIS_ settings."""
     dev = DevStack(log_dir, base_env={
         k: v for k, v in os.environ.items() if not k.startswith(("OMNEO_", "ZENDESK_", "REDIS_"))})
     dev.env.update(FAST_RETRIES)
     dev.env.update(extra_env or {})
+    return dev
+
+
+def start_stack(log_dir, extra_env: dict | None = None, workers: int = 1, concurrency: int = 2,
+                zendesk_rate: int | None = None, start_redis=DevStack.start_redis) -> DevStack:
+    """A whole stack of real processes; `extra_env` adds settings, `workers` worker processes,
+    `start_redis(dev)` the Redis they use (a plain redis-server by default)."""
+    dev = new_dev(log_dir, extra_env)
     try:
-        dev.start_redis()
+        start_redis(dev)
         dev.start_sandboxes(zendesk_rate=zendesk_rate)
         dev.start_receiver()
         for i in range(workers):

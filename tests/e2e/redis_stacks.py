@@ -2,14 +2,12 @@
 e2e tests."""
 from __future__ import annotations
 
-import os
-
 import redis
 
 from integration.redis_conn import parse
-from tests.e2e.conftest import FAST_RETRIES, Stack
 from integration.sandbox.devstack import DevStack
 from integration.sandbox.redis_topology import start_tls_redis
+from tests.e2e.conftest import Stack, start_stack
 
 ACL_PASSWORD = "acl-user-password-7f3a"
 
@@ -19,27 +17,13 @@ def client_for(url: str) -> redis.Redis:
     return redis.Redis(host=t.host, port=t.port, **t.client_kwargs())
 
 
-def new_dev(log_dir, extra_env: dict | None = None) -> DevStack:
-    dev = DevStack(log_dir, base_env={
-        k: v for k, v in os.environ.items() if not k.startswith(("OMNEO_", "ZENDESK_", "REDIS_"))})
-    dev.env.update(FAST_RETRIES, **(extra_env or {}))
-    return dev
-
-
 def start_tls_stack(log_dir, extra_env: dict | None = None, workers: int = 1,
                     concurrency: int = 2) -> DevStack:
     """Receiver and workers on TLS with client certificates, as the least-privilege ACL user."""
-    dev = new_dev(log_dir, extra_env)
-    try:
+    def tls_redis(dev: DevStack) -> None:
         _, dev.admin_url = start_tls_redis(dev, ACL_PASSWORD)
-        dev.start_sandboxes()
-        dev.start_receiver()
-        for i in range(workers):
-            dev.start_worker("worker" if i == 0 else f"worker-{i + 1}", concurrency=concurrency)
-    except BaseException:
-        dev.stop()
-        raise
-    return dev
+
+    return start_stack(log_dir, extra_env, workers, concurrency, start_redis=tls_redis)
 
 
 def tls_stack(dev: DevStack) -> Stack:

@@ -9,10 +9,9 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import Stack
-from tests.e2e.redis_stacks import new_dev
 from integration.sandbox.devstack import wait_until
 from integration.sandbox.redis_topology import ADMIN_PASSWORD, ADMIN_USER, MASTER_NAME, start_replicated_redis
+from tests.e2e.conftest import Stack, new_dev
 
 pytestmark = pytest.mark.e2e
 
