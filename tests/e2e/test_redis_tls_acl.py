@@ -10,11 +10,13 @@ import pytest
 import redis
 import requests
 
-from integration import keys
+from integration import keys, zendesk_user_changes
+from integration.context import build_context
 from tests.e2e.redis_stacks import client_for, start_tls_stack, tls_stack
 from tests.e2e.test_sidebar_api import bearer, sidebar
 from integration.sandbox.devstack import cli_argv, free_port, wait_until
 from integration.sandbox.redis_topology import ACL_USER, ADMIN_USER
+from integration.settings import load_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -107,6 +109,16 @@ def test_the_acl_user_can_do_nothing_else(stack):
                    lambda: ours.config_get("*"), lambda: ours.acl_list(), ours.shutdown):
         with pytest.raises(redis.exceptions.NoPermissionError):
             denied()
+
+
+def test_the_burst_drain_and_user_event_stores_are_allowed_to_the_acl_user(stack):
+    """Commands only the burst drain (MGET of watermarks) and Zendesk user events (HSETNX of an
+    email change) use, which the whole-stack run above does not reach."""
+    ctx = build_context(load_settings(stack.env))
+    assert ctx.state.get_synced_many(["p-acl-1", "p-acl-2"]) == {"p-acl-1": None, "p-acl-2": None}
+    change = {"event_id": "ev-acl-1", "kind": "identity_changed", "time": "2026-12-01T00:00:00Z"}
+    assert zendesk_user_changes.record_email_change(ctx, "p-acl-1", change) is True
+    assert stack.redis.acl_log() == []
 
 
 def test_a_client_without_its_certificate_or_on_plain_tcp_is_refused(stack):

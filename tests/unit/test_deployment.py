@@ -93,3 +93,10 @@ def test_readme_settings_table_names_every_setting():
     readme = (ROOT / "README.md").read_text()
     missing = sorted(n for n in SETTINGS if f"| `{n}` |" not in readme)
     assert not missing, f"README.md's settings table lacks {missing}"
+
+
+def test_readme_gives_the_acl_user_the_e2e_tests_run_as():
+    from integration.sandbox.redis_topology import acl_setuser
+
+    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()]
+    assert acl_setuser("PASSWORD") in lines
