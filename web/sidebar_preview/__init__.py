@@ -18,6 +18,7 @@ import time
 from importlib import resources
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -61,7 +62,10 @@ class ZafHost:
     def __call__(self, environ, start_response):
         request = Request(environ)
         if request.path == "/_zaf_proxy" and request.method == "POST":
-            response = self.proxy(request.get_json(force=True))
+            # JSON only: a cross-site form or text/plain post (no preflight) gets nothing signed
+            options = request.get_json(silent=True) if request.is_json else None
+            response = (self.proxy(options) if isinstance(options, dict)
+                        else Response("a JSON object, please", 415))
         elif request.path == "/_zaf/sdk.js":
             response = Response(self.fake_sdk, mimetype="text/javascript")
         elif request.path == "/_zaf/context":
@@ -104,7 +108,11 @@ class ZafHost:
                            algorithm=spec.get("algorithm", "HS256"))
         headers = {k: self._fill(v).replace("{{jwt.token}}", token)
                    for k, v in (options.get("headers") or {}).items()}
-        url = self._fill(options["url"]).replace("{{jwt.token}}", token)
+        url = self._fill(options.get("url", "")).replace("{{jwt.token}}", token)
+        if _origin(url) != _origin(self.settings.get("service_url", "")):
+            # as Zendesk's proxy keeps secure requests to the app's domain whitelist
+            return _json({"status": 403, "text": "secure requests go to the service URL only",
+                          "json": None})
         try:
             resp = requests.request(options.get("type", "GET"), url, headers=headers, timeout=20)
         except requests.RequestException as exc:
@@ -164,6 +172,11 @@ setInterval(function () {{
   }});
 }}, 500);
 </script></body></html>"""
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
 
 
 def _json(body: dict) -> Response:
