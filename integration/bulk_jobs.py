@@ -29,7 +29,6 @@ BATCH_SIZE = 100  # Zendesk's maximum for create_or_update_many
 # job limit's 429 lowers it (`_start_job`)
 MAX_OUTSTANDING = 25
 POLL_SECONDS = 1.0
-JOB_LIMIT_TRIES = 10  # refusals of a job for the account's job limit before the run stops
 # Identity writes and watermarks of finished jobs are done by a few threads while the next jobs
 # are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
 LINK_WORKERS = 8
@@ -149,8 +148,8 @@ class BulkJobs(JobResults):
         """Start a bulk job. Refused for the account's limit of jobs queued or running, the rest
         of it is someone else's: from then on this run keeps no more out than it had, and waits
         for one of its own to finish (with none out, for Retry-After) before asking again; after
-        JOB_LIMIT_TRIES refusals the run stops (a drain's batches are parked again)."""
-        for _ in range(JOB_LIMIT_TRIES):
+        retry.JOB_LIMIT_TRIES refusals the run stops (a drain's batches are parked again)."""
+        for _ in range(retry.JOB_LIMIT_TRIES):
             try:
                 return self._call(self.ctx.zendesk.create_or_update_many, payloads)["id"]
             except JobLimitReached as exc:

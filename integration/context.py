@@ -25,8 +25,7 @@ class Context:
     dead_letters: DeadLetters
 
 
-def connect_redis(settings: Settings) -> redis.Redis:
-    return redis_conn.connect(settings)
+connect_redis = redis_conn.connect  # the one connection maker, under the name callers use
 
 
 def build_context(settings: Settings, client: redis.Redis | None = None,

@@ -37,6 +37,8 @@ AUTH_WAIT_STEPS = 16
 # The bulk-job pipeline waits out a short outage in-process (1, 2, 4, 8, 16 s), then stops its run.
 PIPELINE_ATTEMPTS = 5
 PIPELINE_BASE_SECONDS, PIPELINE_CAP_SECONDS = 1.0, 30.0
+# Refusals of a bulk job for the account's job limit (each waited out) before the run stops.
+JOB_LIMIT_TRIES = 10
 
 
 def fault(exc: BaseException) -> str:

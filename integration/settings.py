@@ -17,7 +17,7 @@ from marshmallow.validate import OneOf
 
 from integration.redis_conn import RedisUrlError, parse
 from integration.setting_kinds import (EMAIL, MILLISECONDS, NAME, REQUIRED, SECONDS, URL, Flag, Names, Number,
-                                       Setting, Text, Whole, at_least, comma_names, markdown_table, pattern,
+                                       Setting, Text, Whole, at_least, markdown_table, pattern,
                                        profile_url)
 from integration.zendesk_events import DEFAULT_TICKET_EVENTS, KNOWN_TICKET_EVENTS, ZENDESK_EVENT_PREFIX
 
@@ -252,11 +252,6 @@ def _first_error(messages: dict) -> str:
     if text.startswith(name):
         return f"setting {text}"
     return f"setting {name}: {text}"
-
-
-def ticket_event_names(value: str) -> tuple[str, ...]:
-    """`TICKET_EVENTS` items as Zendesk's full type names; the `zen:event-type:` prefix is optional."""
-    return comma_names(value, ZENDESK_EVENT_PREFIX)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from integration import keys, mapping, sync, zendesk_user_changes, zendesk_users
+from integration import keys, mapping, paths, sync, zendesk_user_changes, zendesk_users
 from integration.context import Context
 from integration.errors import Conflict, PermanentError
 from integration.profiles import live_profile
 from integration.requesters import linked_profile
-from integration.zendesk_events import USER_EVENT_PREFIX
 from integration.redis_values import text
+from integration.zendesk_events import USER_EVENT_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ _CLOCKS = {DELETED: "active", EXTERNAL_ID: "external_id"}
 def _id(value) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
-    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    return text if text.isdigit() else None
+    candidate = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return candidate if paths.is_id(candidate, paths.ZENDESK_ID) else None
 
 
 def survivor_of(event: dict, source_id: str) -> str | None:

@@ -34,6 +34,9 @@ def readyz():
     return jsonify(status="ok", redis=True, zendesk_auth={"ok": True})
 
 
+METRICS_UNAUTHORIZED = "/metrics wants Authorization: Bearer <METRICS_TOKEN>"
+
+
 def may_read_metrics(token: str | None, authorization: str | None) -> bool:
     """Anyone when METRICS_TOKEN is unset; else only `Authorization: Bearer <METRICS_TOKEN>`."""
     if not token:
@@ -46,7 +49,7 @@ def may_read_metrics(token: str | None, authorization: str | None) -> bool:
 def metrics():
     ext = current_app.extensions["omneo_zendesk"]
     if not may_read_metrics(ext.settings.metrics_token, request.headers.get("Authorization")):
-        body, status = problem(401, "/metrics wants Authorization: Bearer <METRICS_TOKEN>")
+        body, status = problem(401, METRICS_UNAUTHORIZED)
         body.headers["WWW-Authenticate"] = "Bearer"
         return body, status
     return Response(job_metrics.render(ext.redis, jobs.QUEUES), mimetype=job_metrics.CONTENT_TYPE)

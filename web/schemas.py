@@ -90,7 +90,7 @@ class ZendeskUserDetail(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = Identifier(required=True, validate=validate.Regexp(r"^\d{1,20}$", error="must be a Zendesk user id (digits)"))
+    id = ZendeskId(required=True)
     external_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=255))
 
 

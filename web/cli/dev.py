@@ -19,7 +19,7 @@ import click
 
 from integration import jobs, onboarding
 from integration.context import connect_redis
-from integration.settings import SettingsError, load_settings
+from web.cli.context import CliContext
 from web.cli.demo import Demo
 from web.tables import render_table
 
@@ -105,11 +105,7 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
     port = port if port and _port_free(port) else free_port()
     receiver = f"http://127.0.0.1:{port}"
     if real:
-        try:
-            load_settings(stack.env)
-        except SettingsError as exc:
-            click.echo(f"omneo-zendesk: {exc}", err=True)
-            return 2
+        CliContext(stack.env).settings  # a bad setting: one line and exit 2, as every command
     else:
         click.echo("starting the Omneo and Zendesk sandboxes ...", err=True)
         stack.start_sandboxes()
@@ -152,7 +148,7 @@ def _start_preview(stack: DevStack, port: int) -> ZafHost:
 def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
     """What `setup` does in production: Omneo's webhooks (so edits in the sandbox are delivered
     for real) and Zendesk's ticket and user webhooks, whose signing secret the receiver then uses."""
-    settings = load_settings(stack.env)
+    settings = CliContext(stack.env).settings
     omneo, zendesk = onboarding.clients(settings, connect_redis(settings))
     urls = onboarding.receiver_urls(receiver)
     onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)

@@ -100,7 +100,7 @@ def metrics(settings, port: int, address: str) -> None:
     from wsgiref.simple_server import make_server
 
     from integration.context import connect_redis
-    from web.health import may_read_metrics
+    from web.health import METRICS_UNAUTHORIZED, may_read_metrics
     from workers.metrics import CONTENT_TYPE, ensure_multiproc_dir, render
 
     ensure_multiproc_dir(settings.prometheus_multiproc_dir)
@@ -113,7 +113,7 @@ def metrics(settings, port: int, address: str) -> None:
         if not may_read_metrics(settings.metrics_token, environ.get("HTTP_AUTHORIZATION")):
             start_response("401 Unauthorized", [("Content-Type", "text/plain"),
                                                 ("WWW-Authenticate", "Bearer")])
-            return [b"/metrics wants Authorization: Bearer <METRICS_TOKEN>\n"]
+            return [f"{METRICS_UNAUTHORIZED}\n".encode()]
         body = render(redis_client, jobs.QUEUES)
         start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]
