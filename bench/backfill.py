@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redis  # noqa: E402
 import requests  # noqa: E402
 
-from integration.backfill import Backfill  # noqa: E402
-from integration.context import build_context  # noqa: E402
-from integration.settings import load_settings  # noqa: E402
+from integration.bulk.backfill import Backfill  # noqa: E402
+from integration.wiring import build_context  # noqa: E402
+from integration.settings.declared import load_settings  # noqa: E402
 from integration.sandbox.devstack import DevStack  # noqa: E402
 
 

@@ -29,9 +29,9 @@ import requests  # noqa: E402
 
 from bench.common import (Sandboxes, median, new_stack, pct, ratio, say, signed_webhook,  # noqa: E402
                           start_stack, table, wait_until)
-from integration.backfill import Backfill  # noqa: E402
-from integration.context import build_context  # noqa: E402
-from integration.settings import load_settings  # noqa: E402
+from integration.bulk.backfill import Backfill  # noqa: E402
+from integration.wiring import build_context  # noqa: E402
+from integration.settings.declared import load_settings  # noqa: E402
 
 UNLIMITED = 100_000
 LONE = 5  # lone updates per run
@@ -59,7 +59,7 @@ def trace(dev, sb, t0: float, stop: threading.Event, rows: list) -> None:
     Zendesk requests so far."""
     import redis
 
-    from integration import keys
+    from integration.store import keys
     r = redis.Redis.from_url(dev.env["REDIS_URL"])
     while not stop.wait(0.5):
         pipe = r.pipeline(transaction=False)

@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # run as `python3 bench/x.py` from a checkout
 
 import requests  # noqa: E402
 
-from integration.signatures import omneo_signature  # noqa: E402
+from integration.apis.signatures import omneo_signature  # noqa: E402
 from integration.sandbox.devstack import DevStack, free_port, python_argv, wait_until  # noqa: E402
 
 

@@ -25,8 +25,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from integration import keys  # noqa: E402
-from integration.signatures import omneo_signature  # noqa: E402
+from integration.store import keys  # noqa: E402
+from integration.apis.signatures import omneo_signature  # noqa: E402
 from integration.sandbox.devstack import DevStack, wait_until  # noqa: E402
 
 

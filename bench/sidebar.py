@@ -28,7 +28,7 @@ import jwt  # noqa: E402
 import redis  # noqa: E402
 import requests  # noqa: E402
 
-from integration import keys  # noqa: E402
+from integration.store import keys  # noqa: E402
 from integration.sandbox.devstack import DevStack  # noqa: E402
 
 

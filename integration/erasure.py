@@ -21,11 +21,13 @@ import logging
 import time
 import uuid
 
-from integration import keys, paths, sync, zendesk_users
-from integration.context import Context
+from integration.apis import paths
+from integration.profiles import sync, user_rules
+from integration.store import keys
+from integration.wiring import Context
 from integration.errors import Conflict, NotFound, TransientError
-from integration.profiles import live_profile
-from integration.requesters import linked_profile
+from integration.profiles.profile_rules import live_profile
+from integration.profiles.requesters import linked_profile
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +96,13 @@ def _names(user: dict, profile_id: str) -> bool:
 
 
 def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) -> dict:
-    active = zendesk_users.is_present(user)
+    active = user_rules.is_present(user)
     claimant = _live_claimant(ctx, profile_id, user_id)
     if claimant is not None:
         if not active:  # nothing left to hand over, and not ours to purge
             return {"zendesk_user_id": user_id, "outcome": ALREADY_GONE}
         return _repoint(ctx, profile_id, user_id, user, claimant)
-    if user is not None and not zendesk_users.is_end_user(user):
+    if user is not None and not user_rules.is_end_user(user):
         raise Conflict("zendesk", f"Zendesk user {user_id} of profile {profile_id} is staff "
                                   f"({user.get('role')}); not erased, check it by hand")
     deleted = purged = False

@@ -11,12 +11,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from integration import keys, mapping, requesters
-from integration.context import Context
+from integration.profiles import mapping, requesters
+from integration.store import keys
+from integration.wiring import Context
 from integration.errors import NotFound, PermanentError
-from integration.profiles import set_link
-from integration.redis_values import text
-from integration.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
+from integration.profiles.profile_rules import set_link
+from integration.store.decoding import text
+from integration.apis.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
                                         TICKET_STATUS_CHANGED)
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from integration.errors import (ApiError, AuthFailure, LockBusy, PermanentError,
                                 TransientError)
 
 if TYPE_CHECKING:
-    from integration.settings import Settings
+    from integration.settings.declared import Settings
 
 WAIT, PERMANENT, TRANSIENT = "wait", "permanent", "transient"
 

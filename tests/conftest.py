@@ -5,11 +5,11 @@ import fakeredis
 import pytest
 import requests
 
-from integration.context import build_context
+from integration.wiring import build_context
 from integration.sandbox.base import ServerThread
 from integration.sandbox.omneo import OmneoSandbox
 from integration.sandbox.zendesk import ZendeskSandbox
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from flask import Flask, request
 from prometheus_client import Counter
 from werkzeug.exceptions import HTTPException
 
-from integration.context import connect_redis
-from integration.settings import Settings
+from integration.wiring import connect_redis
+from integration.settings.declared import Settings
 from web.responses import problem
 from workers.celery_app import create_celery
 from workers.intake import Intake

@@ -9,7 +9,7 @@ from typing import Callable
 import redis
 from flask import current_app, request
 
-from integration.settings import Settings
+from integration.settings.declared import Settings
 from web.responses import accepted, ignored, problem
 from workers.intake import COALESCED, DUPLICATE, PARKED, Job
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from web.responses import problem
 
 from integration import jobs
-from integration.zendesk_auth import auth_problem
+from integration.apis.zendesk_auth import auth_problem
 from workers import metrics as job_metrics
 
 bp = Blueprint("health", __name__)

@@ -8,8 +8,9 @@ import time
 from flask import Blueprint, request
 from marshmallow import ValidationError
 
-from integration import jobs, paths
-from integration.signatures import verify_omneo
+from integration import jobs
+from integration.apis import paths
+from integration.apis.signatures import verify_omneo
 from web.delivery import enqueue_once, read_json_object, signed_body
 from web.responses import ignored, problem
 from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,

@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import (INCLUDE, Schema, ValidationError, fields, post_load, validate,
                          validates_schema)
 
-from integration import paths
-from integration.profiles import GONE_PROFILE_TYPES
+from integration.apis import paths
+from integration.profiles.profile_rules import GONE_PROFILE_TYPES
 
 
 class Identifier(fields.Field):

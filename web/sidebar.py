@@ -22,10 +22,10 @@ import redis
 from flask import Blueprint, current_app, g, jsonify, request
 from prometheus_client import Counter, Histogram
 
-from integration import paths
-from integration.context import Context, build_context
+from integration.apis import paths
+from integration.wiring import Context, build_context
 from integration.errors import ApiError, RateLimited
-from integration.sidebar_last_known import OmneoTimeout, answer
+from integration.sidebar.last_known import OmneoTimeout, answer
 from web.responses import problem
 
 log = logging.getLogger("omneo_zendesk.web")

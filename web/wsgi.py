@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 from web import startup
 
 application = startup.receiver(load_settings(os.environ))

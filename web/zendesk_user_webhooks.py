@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import ValidationError
 
-from integration import jobs, zendesk_user_events
-from integration.zendesk_events import USER_EVENTS
+from integration import jobs
+from integration.profiles import user_events
+from integration.apis.zendesk_events import USER_EVENTS
 from web.delivery import enqueue_once
 from web.responses import ignored, problem
 from web.schemas import ZendeskUserEvent, first_error
@@ -21,7 +22,7 @@ def receive(ext, payload: dict):
         return problem(400, first_error(exc.messages))
     if body["type"] not in USER_EVENTS:
         return ignored(f"user event {body['type']} is not acted on")
-    job = zendesk_user_events.user_job(body)
+    job = user_events.user_job(body)
     if job is None:
         return ignored(f"this {body['type']} event needs no repair")
     return enqueue_once(ext, "zendesk", job["event_id"], body["type"], Job(jobs.ZENDESK_USER_EVENT, [job]),

@@ -10,8 +10,8 @@ from flask import Blueprint, request
 from marshmallow import ValidationError
 
 from integration import interactions, jobs
-from integration.zendesk_events import USER_EVENT_PREFIX
-from integration.signatures import verify_zendesk
+from integration.apis.zendesk_events import USER_EVENT_PREFIX
+from integration.apis.signatures import verify_zendesk
 from web import zendesk_user_webhooks
 from web.delivery import enqueue_once, read_json_object, signed_body
 from web.responses import ignored, problem

@@ -5,8 +5,9 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
-from integration import jobs, redis_conn
-from integration.settings import Settings
+from integration import jobs
+from integration.store import connection
+from integration.settings.declared import Settings
 from workers import runtime
 
 SENTINEL_TRANSPORT = "workers.sentinel_transport:SentinelTransport"
@@ -25,7 +26,7 @@ def broker_transport_options(settings: Settings) -> dict:
     """
     timeout = settings.broker_visibility_timeout_seconds
     return {
-        **redis_conn.celery_broker(settings)["transport_options"],
+        **connection.celery_broker(settings)["transport_options"],
         "visibility_timeout": timeout,
         # Kombu sweeps for overdue messages every interval x throttle seconds (default 10 x 10);
         # sweep at a twentieth of the timeout instead, so recovery is not left to that default.
@@ -36,7 +37,7 @@ def broker_transport_options(settings: Settings) -> dict:
 
 def create_celery(settings: Settings) -> Celery:
     runtime.configure(settings)
-    broker = redis_conn.celery_broker(settings)
+    broker = connection.celery_broker(settings)
     app = Celery("omneo_zendesk", broker=broker["broker_url"], include=["workers.tasks"])
     app.conf.update(
         broker_use_ssl=broker["broker_use_ssl"],

@@ -19,7 +19,8 @@ from celery import Task
 from celery.exceptions import Reject
 from celery.signals import worker_ready
 
-from integration import jobs, keys, redis_conn
+from integration import jobs
+from integration.store import connection, keys
 from workers.intake import Intake, Job
 
 log = logging.getLogger("omneo_zendesk.jobs")
@@ -90,6 +91,6 @@ def run_poller(client: redis.Redis, stop: threading.Event, interval: float = POL
 def _start_poller(sender=None, **_):
     from workers import runtime
 
-    client = redis_conn.connect(runtime.settings())
+    client = connection.connect(runtime.settings())
     threading.Thread(target=run_poller, args=(client, threading.Event()), name="oz-due-poller",
                      daemon=True).start()

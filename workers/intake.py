@@ -28,22 +28,24 @@ from celery import Celery
 from kombu.serialization import dumps as serialize
 from kombu.utils.json import dumps as json_dumps
 
-from integration import bulk_parking, jobs, keys
+from integration import jobs
+from integration.bulk import parking
+from integration.store import keys
 from integration.jobs import TaskSpec
-from integration.state import PENDING_TTL, SEEN_TTL
+from integration.store.state import PENDING_TTL, SEEN_TTL
 from workers import metrics, sentry
 from workers.logs import shown_args
 
 QUEUED, DUPLICATE, COALESCED, PARKED = "queued", "duplicate", "coalesced", "parked"
 
 # KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark; for a sync that
-# may be parked also the drain's queue, bulk_parking.BACKLOG_KEYS and bulk_parking.PARK_KEYS
+# may be parked also the drain's queue, parking.BACKLOG_KEYS and parking.PARK_KEYS
 # ARGV: message, job id, seen TTL, pending TTL; to park also the threshold, the drain job's message
-# and id, and bulk_parking.park_args
+# and id, and parking.park_args
 # A duplicate writes too (the mark's TTL), so that WAIT after it covers the mark it found: a repeat
 # is answered as one only once the mark, and the job queued with it, are on the replicas.
 # A sync whose job is still queued coalesces into it before any parking: that job reads the newest.
-_ACCEPT = bulk_parking.LUA + """
+_ACCEPT = parking.LUA + """
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return {'duplicate', ''}
@@ -109,9 +111,9 @@ class Intake:
                     args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
         if job.task == jobs.SYNC_PROFILE and job.coalesce_profile and self.bulk_threshold > 0:
             drain_id, drain_message = self._next_drain()
-            call["keys"] += [jobs.SYNC_BATCH.queue, *bulk_parking.BACKLOG_KEYS, *bulk_parking.PARK_KEYS]
+            call["keys"] += [jobs.SYNC_BATCH.queue, *parking.BACKLOG_KEYS, *parking.PARK_KEYS]
             call["args"] += [self.bulk_threshold, drain_message, drain_id,
-                             *bulk_parking.park_args(job.coalesce_profile, job.updated_at)]
+                             *parking.park_args(job.coalesce_profile, job.updated_at)]
         if not self.min_replicas:
             status, named = self._accept(**call)
         else:

@@ -14,7 +14,7 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 from celery.utils.saferepr import saferepr
 from pythonjsonlogger.json import JsonFormatter
 
-from integration.scrub import FILTERED, PERSONAL_KEYS, scrub, scrub_text
+from integration.redaction import FILTERED, PERSONAL_KEYS, scrub, scrub_text
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)

@@ -16,7 +16,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
                                Histogram, generate_latest)
 from prometheus_client.core import GaugeMetricFamily
 
-from integration import keys
+from integration.store import keys
 
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome (succeeded, retried, dead_lettered)",
                ["task", "outcome"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from integration.context import Context, build_context
-from integration.settings import Settings
+from integration.wiring import Context, build_context
+from integration.settings.declared import Settings
 
 _settings: Settings | None = None
 _context: Context | None = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import (bulk_parking, bulk_sync, erasure, interactions, jobs, linking, merge, sync,
-                         zendesk_user_events)
+from integration import erasure, interactions, jobs
+from integration.bulk import drain, parking
+from integration.profiles import linking, merge, sync, user_events
 from integration.jobs import TaskSpec
 from workers import metrics, runtime
 from workers.base import IntegrationTask
@@ -22,9 +23,9 @@ def sync_profile(self, profile_id: str):
 
     ctx = runtime.context()
     ctx.state.release_pending_sync(profile_id, self.request.id)
-    if not bulk_parking.backed_up(ctx, jobs.SYNC_PROFILE.queue):
+    if not parking.backed_up(ctx, jobs.SYNC_PROFILE.queue):
         return sync.sync_profile(ctx, profile_id)
-    if bulk_parking.park(ctx, profile_id):
+    if parking.park(ctx, profile_id):
         enqueue.send(self.app, jobs.SYNC_BATCH)
     return {"outcome": "parked"}
 
@@ -36,7 +37,7 @@ def sync_batch(self):
     ctx = runtime.context()
     # a quarter of the job's time limit to take new batches, the rest to see them through
     try:
-        result = bulk_sync.drain(ctx, budget_seconds=runtime.settings().task_time_limit_seconds / 4)
+        result = drain.drain(ctx, budget_seconds=runtime.settings().task_time_limit_seconds / 4)
     except SoftTimeLimitExceeded:  # its unfinished batches are parked again: the next drain goes on
         result = {"outcome": "stopped at the time limit", "more": True}
     if result.get("more"):
@@ -63,7 +64,7 @@ def link_identity(self, profile_id: str, zendesk_user_id: str | None = None):
 
 @task(jobs.ZENDESK_USER_EVENT)
 def zendesk_user_event(self, job: dict):
-    return zendesk_user_events.handle(runtime.context(), job)
+    return user_events.handle(runtime.context(), job)
 
 
 @task(jobs.ERASE_PROFILE)
@@ -80,7 +81,7 @@ RECONCILE_BUDGET_SECONDS = 200
 
 @task(jobs.RECONCILE)
 def reconcile(self, trigger: str = "beat"):
-    from integration import reconcile as reconciliation
+    from integration.reconcile import reconciliation
     from workers import enqueue
 
     ctx = runtime.context()

@@ -5,7 +5,7 @@ idempotently; both report in `Row`s. The names below are the package's whole int
 """
 from __future__ import annotations
 
-from integration.omneo import OmneoClient
+from integration.apis.omneo import OmneoClient
 from integration.onboarding.checks import check_omneo, check_receiver, check_redis, check_zendesk
 from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WEBHOOK_NAME,
                                                   ZENDESK_WEBHOOK_NAME, ensure_omneo_webhooks,
@@ -13,8 +13,8 @@ from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WE
                                                   ensure_zendesk_webhook, list_omneo_webhooks,
                                                   zendesk_subscriptions)
 from integration.onboarding.rows import Row
-from integration.settings import Settings
-from integration.zendesk import ZendeskClient, zendesk_client
+from integration.settings.declared import Settings
+from integration.apis.zendesk import ZendeskClient, zendesk_client
 
 __all__ = ["OMNEO_TRIGGERS", "ZENDESK_USER_WEBHOOK_NAME", "ZENDESK_WEBHOOK_NAME", "Row",
            "check_omneo", "check_receiver", "check_redis", "check_zendesk", "clients",

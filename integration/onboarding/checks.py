@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Callable
 from urllib.parse import urlsplit
 
-from integration import tier_field
+from integration.profiles import tier_field
 from integration.errors import ApiError, NotFound, PermanentError, TransientError
-from integration.omneo import OmneoClient
+from integration.apis.omneo import OmneoClient
 from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WEBHOOK_NAME,
                                                   ZENDESK_WEBHOOK_NAME, list_omneo_webhooks)
 from integration.onboarding.rows import Row
-from integration.settings import Settings
-from integration.zendesk import ZendeskClient
+from integration.settings.declared import Settings
+from integration.apis.zendesk import ZendeskClient
 
 
 def _where(url: str) -> str:
@@ -92,7 +92,7 @@ def check_omneo(settings: Settings, omneo: OmneoClient) -> list[Row]:
 
 
 def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
-    from integration.zendesk_auth_check import auth_rows
+    from integration.onboarding.zendesk_auth_check import auth_rows
 
     where = _where(settings.zendesk_base_url)
     oauth = settings.zendesk_auth_mode == "client_credentials"

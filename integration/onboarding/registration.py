@@ -2,12 +2,12 @@
 update what differs, so running setup twice leaves exactly one webhook per trigger."""
 from __future__ import annotations
 
-from integration import tier_field
-from integration.omneo import OmneoClient
+from integration.profiles import tier_field
+from integration.apis.omneo import OmneoClient
 from integration.onboarding.rows import Row
-from integration.settings import Settings
-from integration.zendesk_events import USER_EVENTS
-from integration.zendesk import ZendeskClient
+from integration.settings.declared import Settings
+from integration.apis.zendesk_events import USER_EVENTS
+from integration.apis.zendesk import ZendeskClient
 
 OMNEO_TRIGGERS = ("profile.created", "profile.updated", "profile.deleted", "profile.merged",
                   "identity.created", "identity.updated")

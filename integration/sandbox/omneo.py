@@ -14,7 +14,7 @@ import requests
 from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, json_response, omneo_time
-from integration.signatures import omneo_signature
+from integration.apis.signatures import omneo_signature
 
 API = "/api/v3"
 SIGNALS = (-1, 0, 1)

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
 from integration.sandbox.zendesk_oauth import OAuthServer
 from integration.sandbox.zendesk_user_events import UserEvents
-from integration.signatures import zendesk_signature
+from integration.apis.signatures import zendesk_signature
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 API = "/api/v2"

@@ -11,7 +11,7 @@ import pytest
 import redis
 import requests
 
-from integration.signatures import omneo_signature, zendesk_signature
+from integration.apis.signatures import omneo_signature, zendesk_signature
 from integration.sandbox.devstack import (SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN, DevStack, cli_argv,
                                           wait_until)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from integration.redis_conn import parse
+from integration.store.connection import parse
 from integration.sandbox.devstack import DevStack
 from integration.sandbox.redis_topology import start_tls_redis
 from tests.e2e.conftest import Stack, start_stack

@@ -8,7 +8,7 @@ import collections
 import pytest
 import requests
 
-from integration import keys
+from integration.store import keys
 from tests.e2e.conftest import Stack, start_stack
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration import keys
+from integration.store import keys
 from tests.e2e.conftest import Stack, start_stack
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from integration import keys
+from integration.store import keys
 from tests.e2e.redis_stacks import start_tls_stack, tls_stack
 from tests.e2e.test_crash_safety import CREATE_OR_UPDATE, calls_to, finished, in_flight
 from integration.sandbox.devstack import wait_until

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from integration.dlq import DeadLetters
+from integration.store.dead_letters import DeadLetters
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ import requests
 from integration.sandbox.base import ServerThread
 from integration.sandbox.omneo import OmneoSandbox
 from integration.sandbox.zendesk import ZendeskSandbox
-from integration.signatures import omneo_signature
+from integration.apis.signatures import omneo_signature
 from tests.e2e.test_dev_demo import processes_of
 from integration.sandbox.devstack import DevStack, wait_until
 

@@ -9,8 +9,8 @@ import jwt
 import pytest
 import requests
 
-from integration import keys
-from integration.settings import load_settings
+from integration.store import keys
+from integration.settings.declared import load_settings
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ import jwt
 import pytest
 import requests
 
-from integration import keys
-from integration.signatures import omneo_signature, zendesk_signature
+from integration.store import keys
+from integration.apis.signatures import omneo_signature, zendesk_signature
 from tests.e2e.conftest import Stack, start_stack
 from tests.unit.hostile import HOSTILE_JSON_IDS, Tally
 from integration.sandbox.devstack import SANDBOX_APP_SECRET

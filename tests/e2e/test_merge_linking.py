@@ -9,8 +9,8 @@ import jwt
 import pytest
 import requests
 
-from integration import keys
-from integration.dlq import DeadLetters
+from integration.store import keys
+from integration.store.dead_letters import DeadLetters
 from integration.erasure import audit_records
 
 pytestmark = pytest.mark.e2e

@@ -10,13 +10,14 @@ import pytest
 import redis
 import requests
 
-from integration import keys, zendesk_user_changes
-from integration.context import build_context
+from integration.profiles import user_changes
+from integration.store import keys
+from integration.wiring import build_context
 from tests.e2e.redis_stacks import client_for, start_tls_stack, tls_stack
 from tests.e2e.test_sidebar_api import bearer, sidebar
 from integration.sandbox.devstack import cli_argv, free_port, wait_until
 from integration.sandbox.redis_topology import ACL_USER, ADMIN_USER
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -117,7 +118,7 @@ def test_the_burst_drain_and_user_event_stores_are_allowed_to_the_acl_user(stack
     ctx = build_context(load_settings(stack.env))
     assert ctx.state.get_synced_many(["p-acl-1", "p-acl-2"]) == {"p-acl-1": None, "p-acl-2": None}
     change = {"event_id": "ev-acl-1", "kind": "identity_changed", "time": "2026-12-01T00:00:00Z"}
-    assert zendesk_user_changes.record_email_change(ctx, "p-acl-1", change) is True
+    assert user_changes.record_email_change(ctx, "p-acl-1", change) is True
     assert stack.redis.acl_log() == []
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from integration import jobs
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 from tests.e2e.conftest import FAST_RETRIES
 from integration.sandbox.devstack import DevStack, wait_until
 from workers import enqueue

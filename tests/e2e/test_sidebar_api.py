@@ -8,7 +8,7 @@ import jwt
 import pytest
 import requests
 
-from integration import keys
+from integration.store import keys
 
 pytestmark = pytest.mark.e2e
 

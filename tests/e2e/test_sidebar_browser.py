@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from integration import keys
+from integration.store import keys
 from tests.e2e.test_erasure import delete_profile, erase
 from web.sidebar_preview import ZafHost
 

@@ -9,7 +9,7 @@ import jwt
 import pytest
 import requests
 
-from integration import keys
+from integration.store import keys
 from tests.e2e.test_erasure import delete_profile, erase, redis_value, synced
 from tests.e2e.test_merge_linking import omneo_merge, subscribe, until, user_ids
 from tests.e2e.test_merge_linking import synced as linked

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from integration import jobs, keys
-from integration.settings import load_settings
+from integration import jobs
+from integration.store import keys
+from integration.settings.declared import load_settings
 
 pytestmark = pytest.mark.e2e
 

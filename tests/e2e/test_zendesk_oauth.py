@@ -12,7 +12,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 import requests
 
-from integration import keys
+from integration.store import keys
 from tests.e2e.conftest import FAST_RETRIES, Stack
 from tests.e2e.test_sentry_e2e import Ingest
 from integration.sandbox.devstack import SANDBOX_ZENDESK_CLIENT_SECRET, DevStack

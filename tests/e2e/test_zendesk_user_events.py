@@ -9,7 +9,7 @@ import jwt
 import pytest
 import requests
 
-from integration import keys
+from integration.store import keys
 from tests.e2e.test_merge_linking import dead_letter, hand_made_user, links, synced, until
 
 pytestmark = pytest.mark.e2e

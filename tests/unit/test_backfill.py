@@ -7,9 +7,9 @@ from urllib.parse import parse_qs
 
 import requests
 
-from integration import keys
-from integration.backfill import Backfill
-from integration.sync import sync_profile
+from integration.store import keys
+from integration.bulk.backfill import Backfill
+from integration.profiles.sync import sync_profile
 
 
 def seed(omneo_url: str, count: int, prefix: str = "bf-") -> None:

@@ -5,7 +5,7 @@ import functools
 
 import pytest
 
-from integration import bulk_parking, bulk_sync
+from integration.bulk import drain, parking
 from integration.errors import JobLimitReached
 from tests.unit.test_bulk_sync import linked, zendesk_name  # noqa: F401 - the fixture
 
@@ -34,23 +34,23 @@ def test_a_drain_waits_for_room_under_the_job_limit(ctx, linked, zendesk_sandbox
         waited.append(seconds)
         zendesk_sandbox.other_jobs = 0  # theirs finish meanwhile
 
-    monkeypatch.setattr(bulk_sync, "BulkSync", functools.partial(bulk_sync.BulkSync, sleep=sleep))
+    monkeypatch.setattr(drain, "BulkSync", functools.partial(drain.BulkSync, sleep=sleep))
     for pid in linked:
-        bulk_parking.park(ctx, pid)
-    result = bulk_sync.drain(ctx, budget_seconds=5)
+        parking.park(ctx, pid)
+    result = drain.drain(ctx, budget_seconds=5)
     assert result["updated"] == 3 and zendesk_sandbox.stats["job_limited"] == 1
     assert waited[0] == 5  # Retry-After, with none of ours out
     assert [zendesk_name(zendesk_sandbox, p) for p in linked] == ["New 1", "New 2", "New 3"]
 
 
 def test_a_drain_stops_when_the_job_limit_stays_reached(ctx, linked, zendesk_sandbox, monkeypatch):  # noqa: F811
-    from integration import keys
+    from integration.store import keys
     from integration.errors import TransientError
 
     zendesk_sandbox.other_jobs = zendesk_sandbox.job_limit
-    monkeypatch.setattr(bulk_sync, "BulkSync", functools.partial(bulk_sync.BulkSync, sleep=lambda s: None))
+    monkeypatch.setattr(drain, "BulkSync", functools.partial(drain.BulkSync, sleep=lambda s: None))
     for pid in linked:
-        bulk_parking.park(ctx, pid)
+        parking.park(ctx, pid)
     with pytest.raises(TransientError):  # the drain job retries later
-        bulk_sync.drain(ctx, budget_seconds=5)
+        drain.drain(ctx, budget_seconds=5)
     assert sorted(m.decode() for m in ctx.redis.zrange(keys.BULK_WAITING, 0, -1)) == linked

@@ -9,7 +9,7 @@ from pathlib import Path
 import fakeredis
 from click.testing import CliRunner
 
-from integration.dlq import DeadLetters
+from integration.store.dead_letters import DeadLetters
 from tests.unit.test_settings import GOOD
 from web.cli import context, dead_letters, main
 

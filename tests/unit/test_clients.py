@@ -3,9 +3,9 @@ import requests
 import responses
 
 from integration.errors import NotFound, PermanentError, RateLimited, TransientError
-from integration.http import USER_AGENT, Limiter
-from integration.omneo import OmneoClient
-from integration.zendesk import ZendeskClient
+from integration.apis.http import USER_AGENT, Limiter
+from integration.apis.omneo import OmneoClient
+from integration.apis.zendesk import ZendeskClient
 
 ZD = "https://acme.zendesk.com"
 OM = "https://api.acme.getomneo.com/api/v3"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.settings import SettingsError, load_settings
+from integration.settings.declared import SettingsError, load_settings
 from tests.unit.test_settings import GOOD
 from workers.celery_app import create_celery
 

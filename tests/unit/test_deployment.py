@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from integration.settings import SettingsSchema
+from integration.settings.declared import SettingsSchema
 from web.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import fakeredis
 
-from integration import keys
-from integration.dlq import DeadLetters
+from integration.store import keys
+from integration.store.dead_letters import DeadLetters
 
 
 def test_entries_keep_task_args_error_attempts_and_times():

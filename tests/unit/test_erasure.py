@@ -3,10 +3,11 @@ import json
 
 import pytest
 
-from integration import erasure, keys
+from integration import erasure
+from integration.store import keys
 from integration.erasure import ProfileStillLive, audit_records, erase_profile
 from integration.errors import Conflict, LockBusy
-from integration.sync import sync_profile
+from integration.profiles.sync import sync_profile
 from tests.unit.test_sync import put
 
 
@@ -226,7 +227,7 @@ def test_a_redelivered_job_writes_one_audit_record(ctx, omneo_sandbox, zendesk_s
 
 @pytest.mark.parametrize("erasure_first", [True, False])
 def test_erasure_and_the_merge_job_agree_in_either_order(ctx, omneo_sandbox, zendesk_sandbox, erasure_first):
-    from integration.merge import merge_profiles
+    from integration.profiles.merge import merge_profiles
 
     mine = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "loser3")
     theirs = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "winner3")

@@ -19,14 +19,14 @@ import responses
 from celery import Celery
 from prometheus_client import REGISTRY
 
-from integration import keys
-from integration.backfill import Backfill
+from integration.store import keys
+from integration.bulk.backfill import Backfill
 from integration.erasure import erase_profile
 from integration.errors import PermanentError
-from integration.omneo import OmneoClient
-from integration.settings import SettingsError, load_settings
-from integration.signatures import omneo_signature, zendesk_signature
-from integration.zendesk import ZendeskClient
+from integration.apis.omneo import OmneoClient
+from integration.settings.declared import SettingsError, load_settings
+from integration.apis.signatures import omneo_signature, zendesk_signature
+from integration.apis.zendesk import ZendeskClient
 from tests.unit.hostile import HOSTILE_JSON_IDS, Tally
 from web.app import create_app
 

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import responses
 
-from integration.http import ApiClient
-from integration.omneo import OmneoClient
+from integration.apis.http import ApiClient
+from integration.apis.omneo import OmneoClient
 from integration.errors import PermanentError
-from integration.zendesk import ZendeskClient
+from integration.apis.zendesk import ZendeskClient
 from tests.unit.hostile import HOSTILE_IDS, Tally
 from integration import retry
 

@@ -2,7 +2,7 @@
 import pytest
 from celery import Celery
 
-from integration import keys
+from integration.store import keys
 from integration.jobs import ERASE_PROFILE, SYNC_PROFILE, TICKET_INTERACTION
 from tests.unit.messages import decode
 from workers.intake import COALESCED, DUPLICATE, QUEUED, Intake, Job

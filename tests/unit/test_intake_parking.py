@@ -6,9 +6,10 @@ import dataclasses
 import pytest
 from celery import Celery
 
-from integration import bulk_parking, keys
+from integration.bulk import parking
+from integration.store import keys
 from integration.jobs import MERGE_PROFILES, SYNC_PROFILE
-from integration.lease import Lease
+from integration.store.locks import Lease
 from tests.unit.messages import decode
 from tests.unit.test_intake import jobs
 from workers.intake import COALESCED, DUPLICATE, PARKED, QUEUED, Intake, Job
@@ -113,9 +114,9 @@ def test_only_syncs_are_parked(intake, fake_redis):
 def test_intake_and_the_sync_task_share_one_rule(intake, ctx, fake_redis):
     at = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, bulk_sync_threshold=THRESHOLD))
     fill(intake, THRESHOLD - 1)
-    assert not bulk_parking.backed_up(at, "sync")
+    assert not parking.backed_up(at, "sync")
     assert intake.accept("omneo", "d1", sync("p1")).status == QUEUED
-    assert bulk_parking.backed_up(at, "sync")
+    assert parking.backed_up(at, "sync")
     assert intake.accept("omneo", "d2", sync("p2")).status == PARKED
 
 

@@ -3,11 +3,12 @@ import json
 
 import pytest
 
-from integration import interactions, keys
+from integration import interactions
+from integration.store import keys
 from integration.errors import TransientError
 from integration.interactions import classify, record_ticket_event, ticket_job
 from integration.sandbox.base import omneo_time
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 
 CREATED = "zen:event-type:ticket.created"
 STATUS = "zen:event-type:ticket.status_changed"

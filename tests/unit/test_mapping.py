@@ -1,4 +1,4 @@
-from integration import mapping
+from integration.profiles import mapping
 
 PROFILE = {"id": "p1", "first_name": "Ada", "last_name": "Lovelace", "email": " ada@example.com ",
            "mobile_phone": "0400 000 001", "mobile_phone_e164": "+61400000001",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
-from integration import keys
+from integration.store import keys
 from integration.errors import Conflict, LockBusy
-from integration.linking import link_identity
-from integration.merge import merge_profiles
-from integration.sync import sync_profile
+from integration.profiles.linking import link_identity
+from integration.profiles.merge import merge_profiles
+from integration.profiles.sync import sync_profile
 from web.schemas import OmneoIdentityEvent, OmneoMergeEvent
 
 

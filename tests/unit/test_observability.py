@@ -12,7 +12,7 @@ import sentry_sdk
 from prometheus_client import CollectorRegistry, generate_latest
 from sentry_sdk.transport import Transport
 
-from integration.keys import DLQ_INDEX
+from integration.store.keys import DLQ_INDEX
 from workers import logs, metrics, runtime
 from workers.sentry import init_sentry, scrub_event
 

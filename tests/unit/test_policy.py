@@ -6,9 +6,9 @@ import random
 import pytest
 
 from integration.errors import Conflict, LockBusy, NotFound, PermanentError, RateLimited, TransientError
-from integration.settings import Settings
+from integration.settings.declared import Settings
 from tests.unit.test_settings import GOOD
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 from integration import retry
 
 

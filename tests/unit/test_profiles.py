@@ -1,8 +1,8 @@
 """The profile and Zendesk user predicates every module shares."""
 import pytest
 
-from integration.profiles import is_gone
-from integration.zendesk_users import is_end_user, is_present
+from integration.profiles.profile_rules import is_gone
+from integration.profiles.user_rules import is_end_user, is_present
 
 
 @pytest.mark.parametrize("profile, gone", [

@@ -9,8 +9,8 @@ import pytest
 import responses
 
 from integration.errors import RateLimited
-from integration.ratelimit import RedisTokenBucket
-from integration.zendesk import ZendeskClient
+from integration.apis.ratelimit import RedisTokenBucket
+from integration.apis.zendesk import ZendeskClient
 
 ZD = "https://acme.zendesk.com"
 

@@ -2,7 +2,7 @@
 import fakeredis
 import pytest
 
-from integration.ratelimit import RedisTokenBucket
+from integration.apis.ratelimit import RedisTokenBucket
 
 
 @pytest.mark.parametrize("per_minute", [60, 200, 240, 400, 700, 2500])

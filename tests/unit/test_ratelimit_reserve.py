@@ -3,8 +3,8 @@ spends it too), the shared bucket slows down before anyone meets a 429, and neve
 import fakeredis
 import pytest
 
-from integration import keys
-from integration.ratelimit import MIN_SHARE, RedisTokenBucket
+from integration.store import keys
+from integration.apis.ratelimit import MIN_SHARE, RedisTokenBucket
 
 PER_MINUTE = 62  # one token a second, a burst of two
 

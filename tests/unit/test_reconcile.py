@@ -4,10 +4,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from integration import keys, reconcile, reconcile_passes
-from integration.http import Limiter
-from integration.lease import Lease
-from integration.sync import sync_profile
+from integration.reconcile import passes, reconciliation
+from integration.store import keys
+from integration.apis.http import Limiter
+from integration.store.locks import Lease
+from integration.profiles.sync import sync_profile
 
 
 @pytest.fixture(autouse=True)
@@ -24,12 +25,12 @@ def put(omneo_sandbox_url: str, **fields) -> dict:
 
 def run(ctx, erased=None, **kwargs):
     erased = [] if erased is None else erased
-    return reconcile.run(ctx, erase=lambda p, u: erased.append((p, u)), **kwargs)
+    return reconciliation.run(ctx, erase=lambda p, u: erased.append((p, u)), **kwargs)
 
 
 # the watermark itself
 def test_watermark_advances_over_done_points_only():
-    mark = reconcile_passes.Watermark("2025-01-01 00:00:00")
+    mark = passes.Watermark("2025-01-01 00:00:00")
     mark.done("2025-01-01 00:00:05")
     mark.done("2025-01-01 00:00:07")
     mark.failed()
@@ -38,7 +39,7 @@ def test_watermark_advances_over_done_points_only():
 
 
 def test_watermark_without_work_stays_put():
-    mark = reconcile_passes.Watermark(None)
+    mark = passes.Watermark(None)
     mark.failed()
     mark.done("2025-01-01 00:00:01")
     assert mark.value is None
@@ -54,12 +55,12 @@ def test_failed_repair_holds_the_omneo_watermark_until_it_is_done(ctx, sandbox_s
     zendesk_sandbox.failures = [{"path": "create_or_update$", "method": "POST", "status": 503, "count": 1}]
     report = run(ctx)
     assert report["counts"]["errors"] == 1 and report["counts"]["missing_created"] == 1
-    state = reconcile.read_state(ctx)
+    state = reconciliation.read_state(ctx)
     assert state.get("omneo_watermark") in (None, "", ) or state["omneo_watermark"] < first["updated_at"]
 
     report = run(ctx)
     assert report["counts"]["missing_created"] == 1  # w-1, looked at again
-    assert reconcile.read_state(ctx)["omneo_watermark"] == second["updated_at"]
+    assert reconciliation.read_state(ctx)["omneo_watermark"] == second["updated_at"]
     assert {u["external_id"] for u in zendesk_sandbox.users.values()} == {"w-1", "w-2"}
 
 
@@ -71,7 +72,7 @@ def test_watermark_skips_unchanged_profiles_next_time(ctx, sandbox_servers):
     report = run(ctx)
     # only profiles at or after the watermark are read again, not the whole tenant
     assert report["counts"]["profiles_checked"] <= 2
-    assert reconcile.read_state(ctx)["omneo_watermark"] == later["updated_at"]
+    assert reconciliation.read_state(ctx)["omneo_watermark"] == later["updated_at"]
 
 
 def test_permanent_failure_is_dead_lettered_and_does_not_hold_the_watermark(ctx, sandbox_servers,
@@ -84,7 +85,7 @@ def test_permanent_failure_is_dead_lettered_and_does_not_hold_the_watermark(ctx,
     assert report["counts"]["dead_lettered"] == 1
     [entry] = ctx.dead_letters.list()
     assert entry["task"] == "omneo_zendesk.sync_profile" and entry["args"] == ["w-5"]
-    assert reconcile.read_state(ctx)["omneo_watermark"] == profile["updated_at"]
+    assert reconciliation.read_state(ctx)["omneo_watermark"] == profile["updated_at"]
 
 
 def test_export_cursor_is_kept_when_a_page_fails(ctx, sandbox_servers, zendesk_sandbox):
@@ -96,10 +97,10 @@ def test_export_cursor_is_kept_when_a_page_fails(ctx, sandbox_servers, zendesk_s
     o.server.app.failures = [{"path": "/profiles$", "method": "GET", "status": 503, "count": 2}]
     report = run(ctx)
     assert report["counts"]["errors"] >= 1
-    assert not reconcile.read_state(ctx).get("zendesk_cursor")
+    assert not reconciliation.read_state(ctx).get("zendesk_cursor")
     report = run(ctx)
     assert report["counts"]["users_checked"] == 1 and report["counts"]["errors"] == 0
-    assert reconcile.read_state(ctx).get("zendesk_cursor")
+    assert reconciliation.read_state(ctx).get("zendesk_cursor")
 
 
 # once only
@@ -138,7 +139,7 @@ def test_scheduled_run_is_skipped_when_one_just_finished(ctx):
     again = run(ctx, trigger="beat", min_interval_seconds=1800)
     assert again == {"outcome": "skipped", "reason": "a reconciliation finished recently"}
     assert run(ctx, trigger="manual")["outcome"] == "done"  # by hand it always runs
-    assert [r["trigger"] for r in reconcile.last_runs(ctx)] == ["manual", "beat"]
+    assert [r["trigger"] for r in reconciliation.last_runs(ctx)] == ["manual", "beat"]
 
 
 def test_beat_sends_reconciliation_every_configured_interval(settings):

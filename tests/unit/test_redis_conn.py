@@ -7,9 +7,9 @@ import ssl
 import pytest
 from celery import Celery
 
-from integration import keys
-from integration.redis_conn import celery_broker, parse
-from integration.settings import SettingsError, load_settings
+from integration.store import keys
+from integration.store.connection import celery_broker, parse
+from integration.settings.declared import SettingsError, load_settings
 from tests.unit.test_settings import GOOD
 from workers import due
 from workers.celery_app import create_celery

@@ -1,7 +1,9 @@
 """The one requester resolver: external_id, then identity, then a single email match; live only."""
 import pytest
 
-from integration import interactions, requesters, sidebar
+from integration import interactions
+from integration.profiles import requesters
+from integration.sidebar import view
 from tests.unit.test_interactions import add_user, put_profile
 
 
@@ -67,5 +69,5 @@ def test_ticket_events_and_the_sidebar_both_resolve_through_it(ctx, omneo_sandbo
     user = add_user(zendesk_sandbox, email="d@example.com", external_id="p-d")
     put_profile(omneo_sandbox, id="p-d", email="d@example.com")
     assert interactions.resolve_requester(ctx, str(user["id"])).how == "external_id"
-    assert sidebar.requester_view(ctx, str(user["id"]), "d@example.com")["found"] is True
+    assert view.requester_view(ctx, str(user["id"]), "d@example.com")["found"] is True
     assert calls == [(str(user["id"]), "d@example.com", "p-d"), (str(user["id"]), "d@example.com", None)]

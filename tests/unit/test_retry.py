@@ -5,10 +5,11 @@ import sys
 
 import pytest
 
-from integration import reconcile, retry
+from integration import retry
+from integration.reconcile import reconciliation
 from integration.errors import (ApiError, AuthFailure, Conflict, LockBusy, NotFound, PermanentError,
                                 RateLimited, TransientError)
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 from tests.unit.test_settings import GOOD
 
 WAITS = [LockBusy("p1"), RateLimited("zendesk", 3), AuthFailure("zendesk", "refused", "ZENDESK_API_TOKEN", 401)]
@@ -58,7 +59,7 @@ class Lease:
 
 @pytest.mark.parametrize("exc", WAITS + PERMANENTS + TRANSIENTS)
 def test_reconciliation_sorts_failures_as_the_tasks_do(ctx, exc):
-    run = reconcile.Run(ctx, lambda p, u: None, "test", None, Lease())
+    run = reconciliation.Run(ctx, lambda p, u: None, "test", None, Lease())
 
     def step():
         raise exc

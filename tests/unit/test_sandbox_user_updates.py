@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from integration import sync
+from integration.profiles import sync
 
 
 def test_user_updates_names_the_write_time_of_each_synced_user(ctx, sandbox_servers):

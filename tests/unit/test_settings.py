@@ -1,6 +1,6 @@
 import pytest
 
-from integration.settings import SettingsError, load_settings
+from integration.settings.declared import SettingsError, load_settings
 
 GOOD = {
     "REDIS_URL": "redis://localhost:6379/0",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from integration.setting_kinds import REQUIRED, markdown_table
-from integration.settings import SETTINGS, Settings, SettingsError, SettingsSchema, load_settings
+from integration.settings.kinds import REQUIRED, markdown_table
+from integration.settings.declared import SETTINGS, Settings, SettingsError, SettingsSchema, load_settings
 
 from .test_settings import GOOD
 

@@ -10,8 +10,8 @@ import jwt
 import pytest
 import requests
 
-from integration import keys
-from integration.sidebar import requester_view
+from integration.store import keys
+from integration.sidebar.view import requester_view
 from web.app import create_app
 from web.sidebar import verify_token, BadToken
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from integration import keys
+from integration.store import keys
 from integration.errors import ApiError
-from integration.sidebar_last_known import answer
+from integration.sidebar.last_known import answer
 
 
 @pytest.fixture

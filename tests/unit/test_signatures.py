@@ -1,4 +1,4 @@
-from integration import signatures
+from integration.apis import signatures
 
 ZENDESK_TEST_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 

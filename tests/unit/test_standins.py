@@ -25,10 +25,10 @@ print(json.dumps(sorted(m for m in sys.modules if m in {standins} or m.startswit
 ENTRY_POINTS = {
     "the receiver (gunicorn's web.wsgi:application)": "import web.wsgi",
     "the Flask app factory": (
-        "import os; from integration.settings import load_settings; from web.app import create_app\n"
+        "import os; from integration.settings.declared import load_settings; from web.app import create_app\n"
         "create_app(load_settings(os.environ))"),
     "the Celery app and its tasks": (
-        "import os; from integration.settings import load_settings; from workers.celery_app import create_celery\n"
+        "import os; from integration.settings.declared import load_settings; from workers.celery_app import create_celery\n"
         "import workers.tasks\ncreate_celery(load_settings(os.environ))"),
     "every command but dev, down to each subcommand's --help": """
 import click

@@ -2,7 +2,7 @@
 import pytest
 
 from integration.errors import Conflict, LockBusy
-from integration.sync import sync_profile
+from integration.profiles.sync import sync_profile
 
 
 def put(omneo, **fields):

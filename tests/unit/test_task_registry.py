@@ -13,7 +13,7 @@ import yaml
 
 import workers.tasks  # noqa: F401  (registers the shared tasks)
 from integration import jobs
-from integration.settings import load_settings
+from integration.settings.declared import load_settings
 from tests.unit.test_settings import GOOD
 from web.cli import main
 from workers.celery_app import create_celery

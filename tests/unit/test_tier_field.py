@@ -1,7 +1,8 @@
 """The tier user field (integration/tier_field.py): created once, when the tier syncs."""
 import dataclasses
 
-from integration import keys, mapping, tier_field
+from integration.profiles import mapping, tier_field
+from integration.store import keys
 
 
 def test_ensure_creates_the_field_once(ctx, zendesk_sandbox):

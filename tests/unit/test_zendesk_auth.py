@@ -12,12 +12,12 @@ import pytest
 import requests
 import responses
 
-from integration import keys
+from integration.store import keys
 from integration.errors import AuthFailure, PermanentError
 from integration.sandbox.base import ServerThread
 from integration.sandbox.zendesk import ZendeskSandbox
-from integration.zendesk import ZendeskClient
-from integration.zendesk_auth import ClientCredentials, TokenProvider, auth_problem
+from integration.apis.zendesk import ZendeskClient
+from integration.apis.zendesk_auth import ClientCredentials, TokenProvider, auth_problem
 from integration import retry
 
 CLIENT_ID, SECRET = "omneo_zendesk_test", "the-client-secret-0123"
@@ -235,7 +235,7 @@ def test_sandbox_grant_refuses_a_lifetime_outside_zendesks_range(sandbox):
 
 
 def test_settings_pair_the_client_credentials_and_bound_the_lifetime(settings):
-    from integration.settings import SettingsError, load_settings
+    from integration.settings.declared import SettingsError, load_settings
 
     base = {"REDIS_URL": "redis://x:6379/0", "OMNEO_TENANT": "acme", "OMNEO_API_TOKEN": "t",
             "OMNEO_WEBHOOK_SECRET": "12345678", "ZENDESK_SUBDOMAIN": "acme",
@@ -259,7 +259,7 @@ def test_settings_pair_the_client_credentials_and_bound_the_lifetime(settings):
 
 
 def test_deprecated_ways_in_warn_at_start_naming_the_date(settings, caplog):
-    from integration.zendesk_auth import warn_if_deprecated
+    from integration.apis.zendesk_auth import warn_if_deprecated
 
     with caplog.at_level("WARNING"):
         warn_if_deprecated(settings, "worker")

@@ -6,7 +6,7 @@ import pytest
 import redis
 from celery import Celery
 
-from integration.signatures import zendesk_signature
+from integration.apis.signatures import zendesk_signature
 from tests.unit.messages import decode
 from web.app import create_app
 

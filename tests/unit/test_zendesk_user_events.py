@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from integration import keys, zendesk_user_events
+from integration.profiles import user_events
+from integration.store import keys
 from integration.errors import Conflict
-from integration.sync import sync_profile
+from integration.profiles.sync import sync_profile
 from tests.unit.test_merge_linking import hand_made, links, put, user_of
 from tests.unit.test_zendesk_receiver import client, post, queued  # noqa: F401  (client: a fixture)
 
@@ -19,7 +20,7 @@ def events(zendesk, name, user_id=None):
     with zendesk.lock:
         found = [e for e in zendesk.user_events.log if e["type"] == "zen:event-type:user." + name
                  and (user_id is None or e["detail"]["id"] == str(user_id))]
-    return [zendesk_user_events.user_job(e) for e in found]
+    return [user_events.user_job(e) for e in found]
 
 
 def only(zendesk, name, user_id=None):
@@ -48,7 +49,7 @@ def test_merge_into_a_walk_in_moves_the_link_external_id_and_drops_both_views(
     job = only(zendesk_sandbox, "merged")
     assert job["survivor_id"] == str(walk_in["id"]) and "email" not in json.dumps(job)
 
-    result = zendesk_user_events.handle(ctx, job)
+    result = user_events.handle(ctx, job)
 
     assert result["survivor"] == str(walk_in["id"]) and result["profile_id"] == "p1"
     assert links(omneo_sandbox, "p1") == [str(walk_in["id"])]
@@ -58,9 +59,9 @@ def test_merge_into_a_walk_in_moves_the_link_external_id_and_drops_both_views(
                                                  keys.sidebar_requester(str(walk_in["id"]))))
     # a duplicate job, and a re-run after its done mark is gone, write nothing
     before = writes(zendesk_sandbox, omneo_sandbox)
-    assert zendesk_user_events.handle(ctx, job)["outcome"] == "duplicate"
+    assert user_events.handle(ctx, job)["outcome"] == "duplicate"
     ctx.redis.delete(keys.zendesk_user_event_done(job["event_id"]))
-    assert zendesk_user_events.handle(ctx, job)["outcome"] == "unchanged"
+    assert user_events.handle(ctx, job)["outcome"] == "unchanged"
     assert writes(zendesk_sandbox, omneo_sandbox) == before
 
 
@@ -70,7 +71,7 @@ def test_merge_into_a_user_of_another_live_profile_is_a_conflict(ctx, omneo_sand
     ctx.zendesk.merge_users(ours["id"], theirs["id"])
 
     with pytest.raises(Conflict) as caught:
-        zendesk_user_events.handle(ctx, only(zendesk_sandbox, "merged"))
+        user_events.handle(ctx, only(zendesk_sandbox, "merged"))
 
     assert caught.value.profile_id == "p1" and "another live Omneo profile" in str(caught.value)
     assert zendesk_sandbox.users[theirs["id"]]["external_id"] == "p2"
@@ -84,15 +85,15 @@ def test_merge_after_its_deactivation_relinks_and_a_late_deactivation_is_a_no_op
     ctx.zendesk.merge_users(ours["id"], walk_in["id"])
     deactivated, merged = only(zendesk_sandbox, "active_changed"), only(zendesk_sandbox, "merged")
 
-    assert zendesk_user_events.handle(ctx, deactivated)["outcome"] == "unlinked"
+    assert user_events.handle(ctx, deactivated)["outcome"] == "unlinked"
     assert links(omneo_sandbox, "p1") == []
-    zendesk_user_events.handle(ctx, merged)
+    user_events.handle(ctx, merged)
     assert links(omneo_sandbox, "p1") == [str(walk_in["id"])]
     assert not ctx.redis.exists(keys.zendesk_user_deleted("p1"))
 
     # the other order: the deactivation arriving after the merge was repaired finds nothing
     ctx.redis.delete(keys.zendesk_user_event_done(deactivated["event_id"]))
-    assert zendesk_user_events.handle(ctx, deactivated)["outcome"] == "skipped"
+    assert user_events.handle(ctx, deactivated)["outcome"] == "skipped"
     assert links(omneo_sandbox, "p1") == [str(walk_in["id"])]
 
 
@@ -101,7 +102,7 @@ def test_deletion_unlinks_and_the_next_update_does_not_recreate_by_default(
     ours = synced(ctx, omneo_sandbox, zendesk_sandbox, "p1", first_name="Ada", email="ada@example.com")
     ctx.zendesk.delete_user(ours["id"])
     for job in events(zendesk_sandbox, "active_changed") + events(zendesk_sandbox, "deleted"):
-        zendesk_user_events.handle(ctx, job)
+        user_events.handle(ctx, job)
     assert links(omneo_sandbox, "p1") == [] and ctx.state.get_synced("p1") is None
 
     put(omneo_sandbox, "p1", last_name="Lovelace")
@@ -122,7 +123,7 @@ def test_deletion_with_recreation_on_lets_the_next_update_recreate(ctx, omneo_sa
     ctx = dataclasses.replace(ctx, settings=ctx.settings.replace(zendesk_recreate_deleted_users=True))
     ours = synced(ctx, omneo_sandbox, zendesk_sandbox, "p1", first_name="Ada", email="ada@example.com")
     ctx.zendesk.delete_user(ours["id"])
-    assert zendesk_user_events.handle(ctx, only(zendesk_sandbox, "deleted"))["outcome"] == "unlinked"
+    assert user_events.handle(ctx, only(zendesk_sandbox, "deleted"))["outcome"] == "unlinked"
 
     put(omneo_sandbox, "p1", last_name="Lovelace")
     assert sync_profile(ctx, "p1")["outcome"] == "created"
@@ -136,7 +137,7 @@ def test_an_erased_profile_is_never_touched(ctx, omneo_sandbox, zendesk_sandbox)
     ctx.zendesk.merge_users(ours["id"], walk_in["id"])
     before = writes(zendesk_sandbox, omneo_sandbox)
 
-    assert zendesk_user_events.handle(ctx, only(zendesk_sandbox, "merged"))["reason"] == "erased"
+    assert user_events.handle(ctx, only(zendesk_sandbox, "merged"))["reason"] == "erased"
     assert writes(zendesk_sandbox, omneo_sandbox) == before
     assert zendesk_sandbox.users[walk_in["id"]]["external_id"] is None
 
@@ -148,14 +149,14 @@ def test_external_id_edited_by_hand_is_put_back_and_an_older_event_is_skipped(
     edit = only(zendesk_sandbox, "external_id_changed")
     assert edit["previous_external_id"] == "p1" and edit["external_id"] == "crm-1"
 
-    assert zendesk_user_events.handle(ctx, edit)["outcome"] == "restored"
+    assert user_events.handle(ctx, edit)["outcome"] == "restored"
     assert zendesk_sandbox.users[ours["id"]]["external_id"] == "p1"
 
     # our own put-back is an event too: it finds nothing to do
     [_, ours_back] = events(zendesk_sandbox, "external_id_changed")
-    assert zendesk_user_events.handle(ctx, ours_back)["outcome"] == "unchanged"
+    assert user_events.handle(ctx, ours_back)["outcome"] == "unchanged"
     late = dict(edit, event_id="late-copy", time="2000-01-01T00:00:00Z")
-    assert zendesk_user_events.handle(ctx, late)["reason"] == "older than an event already acted on"
+    assert user_events.handle(ctx, late)["reason"] == "older than an event already acted on"
 
 
 def test_email_identity_changes_are_reported_by_the_next_sync_once(ctx, omneo_sandbox, zendesk_sandbox):
@@ -164,9 +165,9 @@ def test_email_identity_changes_are_reported_by_the_next_sync_once(ctx, omneo_sa
         zendesk_sandbox._apply(zendesk_sandbox.users[ours["id"]], {"email": "ada.l@example.com"})
     job = only(zendesk_sandbox, "identity_created")
     assert job["identity"]["type"] == "email" and "ada.l" not in json.dumps(job)
-    assert zendesk_user_events.handle(ctx, job)["outcome"] == "recorded"
+    assert user_events.handle(ctx, job)["outcome"] == "recorded"
     ctx.redis.delete(keys.zendesk_user_event_done(job["event_id"]))
-    assert zendesk_user_events.handle(ctx, job)["outcome"] == "duplicate"  # kept once
+    assert user_events.handle(ctx, job)["outcome"] == "duplicate"  # kept once
 
     decision = sync_profile(ctx, "p1")
     [change] = decision["zendesk_email_changes"]
@@ -177,9 +178,9 @@ def test_email_identity_changes_are_reported_by_the_next_sync_once(ctx, omneo_sa
 def test_user_job_reads_only_what_the_worker_needs():
     base = {"id": "e1", "time": "2026-12-01T10:00:00Z",
             "detail": {"id": "42", "external_id": "", "email": "x@example.com"}}
-    assert zendesk_user_events.user_job(dict(base, type="zen:event-type:user.active_changed",
+    assert user_events.user_job(dict(base, type="zen:event-type:user.active_changed",
                                              event={"current": True, "previous": False})) is None
-    merged = zendesk_user_events.user_job(dict(base, type="zen:event-type:user.merged",
+    merged = user_events.user_job(dict(base, type="zen:event-type:user.merged",
                                                event={"previous": {"id": "42"}, "current": {"id": "43"}}))
     assert merged["survivor_id"] == "43" and merged["external_id"] is None
     assert "x@example.com" not in json.dumps(merged)

@@ -21,9 +21,9 @@ def backfill(settings, resume: bool, jobs: int) -> None:
     Ctrl-C (or SIGTERM) stops it cleanly: jobs already sent are seen through and the checkpoint
     saved; `--resume` goes on from there. A second Ctrl-C stops at once (the last pages are
     then redone on resume, which is harmless)."""
-    from integration.backfill import Backfill
-    from integration.bulk_jobs import BackfillStopped
-    from integration.context import build_context
+    from integration.bulk.backfill import Backfill
+    from integration.bulk.pipeline import BackfillStopped
+    from integration.wiring import build_context
 
     ctx = build_context(settings)
     stop = threading.Event()

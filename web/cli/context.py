@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import click
 
-from integration.settings import Settings, SettingsError, load_settings
+from integration.settings.declared import Settings, SettingsError, load_settings
 
 
 class CliContext:

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import click
 import redis
 
-from integration.context import connect_redis
-from integration.dlq import DeadLetters
+from integration.wiring import connect_redis
+from integration.store.dead_letters import DeadLetters
 from web.cli.context import pass_settings
 
 

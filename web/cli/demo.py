@@ -9,7 +9,7 @@ import click
 import requests
 
 from integration import jobs
-from integration.signatures import omneo_signature
+from integration.apis.signatures import omneo_signature
 from web.tables import render_table
 
 if TYPE_CHECKING:  # the local stand-ins are imported when the demo runs (see web.cli.dev)

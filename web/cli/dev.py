@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from integration import jobs, onboarding
-from integration.context import connect_redis
+from integration.wiring import connect_redis
 from web.cli.context import CliContext
 from web.cli.demo import Demo
 from web.tables import render_table

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import click
 import redis
 
-from integration.context import connect_redis
+from integration.wiring import connect_redis
 from integration.erasure import audit_records
 from web.cli.context import pass_settings
 

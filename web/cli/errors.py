@@ -7,7 +7,7 @@ import click
 import redis
 
 from integration.errors import ApiError
-from integration.settings import SettingsError
+from integration.settings.declared import SettingsError
 
 
 def one_line(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from web.tables import render_table
 
 def _shared_redis(settings):
     """The deployment's Redis, for the shared OAuth token; None when it does not answer."""
-    from integration.context import connect_redis
+    from integration.wiring import connect_redis
 
     client = connect_redis(settings)
     try:
@@ -34,7 +34,7 @@ def _print_rows(rows: list[onboarding.Row]) -> None:
 @pass_settings
 def check(settings, public_url: str | None) -> None:
     """Check the settings and both APIs with these credentials; exit 1 when something fails."""
-    from integration.context import connect_redis
+    from integration.wiring import connect_redis
 
     rows = [onboarding.Row("settings", "ok", "every variable valid")]
     rows.append(onboarding.check_redis(connect_redis(settings)))

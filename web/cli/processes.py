@@ -99,7 +99,7 @@ def metrics(settings, port: int, address: str) -> None:
         raise SystemExit(2)
     from wsgiref.simple_server import make_server
 
-    from integration.context import connect_redis
+    from integration.wiring import connect_redis
     from web.health import METRICS_UNAUTHORIZED, may_read_metrics
     from workers.metrics import CONTENT_TYPE, ensure_multiproc_dir, render
 

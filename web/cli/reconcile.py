@@ -25,8 +25,8 @@ def reconcile() -> None:
 def run_now(settings, on_queue: bool, as_json: bool) -> None:
     """Run a reconciliation now (once across the deployment: waits for no other run)."""
     from integration import jobs
-    from integration import reconcile as reconciliation
-    from integration.context import build_context
+    from integration.reconcile import reconciliation
+    from integration.wiring import build_context
     from workers import enqueue
     from workers.celery_app import create_celery
 
@@ -57,9 +57,9 @@ def run_now(settings, on_queue: bool, as_json: bool) -> None:
 @pass_settings
 def status(settings, limit: int, as_json: bool) -> None:
     """Show where reconciliation stands and its last runs, newest first."""
-    from integration import keys
-    from integration import reconcile as reconciliation
-    from integration.context import build_context
+    from integration.store import keys
+    from integration.reconcile import reconciliation
+    from integration.wiring import build_context
 
     ctx = build_context(settings)
     state = reconciliation.read_state(ctx)

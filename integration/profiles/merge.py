@@ -1,0 +1,51 @@
+"""Profile merges: the losing profiles' Zendesk users fold into the winner's, tickets and all."""
+from __future__ import annotations
+
+import contextlib
+
+from integration.profiles import mapping, sync
+from integration.store import keys
+from integration.wiring import Context
+from integration.profiles.profile_rules import live_profile
+
+
+def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict:
+    """Omneo merged `merged_ids` into `profile_id`: leave one Zendesk user for the winner.
+
+    The losers' users are found by their external_id, by the winner's identities that Omneo
+    moved over (`merged_from`), and by a loser's own identity while it still exists. Where both
+    sides have a user the loser's is merged into the winner's; where one side has, it is
+    re-pointed; then the winner is synced, leaving one `zendesk` identity naming the survivor.
+    """
+    winner_id = str(profile_id)
+    losers = sorted({str(m) for m in merged_ids} - {winner_id})
+    if ctx.state.is_erased(winner_id):
+        return {"outcome": "skipped", "reason": "erased"}
+    with contextlib.ExitStack() as held:
+        # a stable order: jobs over the same profiles meet at the first lock, never each hold one
+        for pid in sorted({winner_id, *losers}):
+            held.enter_context(ctx.state.profile_lock(pid))
+        winner = live_profile(ctx, winner_id)
+        if winner is None:
+            return {"outcome": "skipped", "reason": "winning profile not found"}
+        loser_users = _loser_users(ctx, losers)
+        result = sync.sync_locked(ctx, winner, also=loser_users, released=losers)
+        # what still names a loser: its watermark, and the sidebar's view of it and of its users
+        ctx.redis.delete(*[keys.synced(loser) for loser in losers],
+                         *[k for loser in losers for k in keys.sidebar_views(loser)],
+                         *[k for user in loser_users for k in keys.sidebar_requester_links(user)])
+    result["merged"] = losers
+    return result
+
+
+def _loser_users(ctx: Context, losers: list[str]) -> list[str]:
+    handle = ctx.settings.omneo_identity_handle
+    found: list[str] = []
+    for loser in losers:
+        user = ctx.zendesk.find_user_by_external_id(loser)
+        if user:
+            found.append(str(user["id"]))
+        profile = ctx.omneo.find_profile(loser)  # Omneo may not have removed it yet
+        if profile:
+            found.extend(mapping.identity_of(profile, handle))
+    return found
