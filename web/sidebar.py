@@ -7,7 +7,7 @@ equal ZENDESK_APP_SECRET. The requester travels as claims: `zendesk_user_id` (re
 
 `?refresh=1` skips the short cache (the agent's refresh control). Omneo has
 SIDEBAR_OMNEO_DEADLINE_SECONDS to answer; past it, or when it errors, the last-known view is
-served with `stale` set (see integration/sidebar_last_known.py), else 502/503/504.
+served with `stale` set (see integration/sidebar/deadline.py), else 502/503/504.
 
 No CORS headers: the browser never calls us directly. Zendesk's servers do, so a page on another
 origin has no business reading these answers.
@@ -25,7 +25,7 @@ from prometheus_client import Counter, Histogram
 from integration.apis import paths
 from integration.wiring import Context, build_context
 from integration.errors import ApiError, RateLimited
-from integration.sidebar.last_known import OmneoTimeout, answer
+from integration.sidebar.deadline import OmneoTimeout, answer
 from web.responses import problem
 
 log = logging.getLogger("omneo_zendesk.web")

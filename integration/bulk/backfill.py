@@ -22,7 +22,8 @@ from typing import Callable
 
 from integration.profiles import mapping, tier_field
 from integration.store import keys
-from integration.bulk.pipeline import BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS, Batch, BulkJobs, Totals
+from integration.bulk.batch import Batch
+from integration.bulk.pipeline import BATCH_SIZE, MAX_OUTSTANDING, POLL_SECONDS, BulkJobs, Totals
 from integration.wiring import Context
 from integration.errors import ApiError, LockBusy
 from integration.apis.paging import advance

@@ -31,7 +31,8 @@ from collections import deque
 
 from integration.profiles import mapping, tier_field, user_changes
 from integration.store import keys
-from integration.bulk.pipeline import BATCH_SIZE, BackfillStopped, Batch, BulkJobs
+from integration.bulk.batch import Batch
+from integration.bulk.pipeline import BATCH_SIZE, BackfillStopped, BulkJobs
 from integration.bulk.parking import CLAIM, CLAIM_KEYS, DRAIN_LEASE_SECONDS, parked
 from integration.wiring import Context
 from integration.errors import ApiError, TransientError

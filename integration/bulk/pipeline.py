@@ -13,11 +13,12 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Callable
 
 from integration import retry
+from integration.bulk.batch import Batch
 from integration.bulk.results import JobResults
 from integration.wiring import Context
 from integration.errors import JobLimitReached, PermanentError, RateLimited, TransientError
@@ -39,29 +40,6 @@ class BackfillStopped(Exception):
 
 
 @dataclass
-class Batch:
-    last_id: str  # the last profile id of the page, skipped ones included
-    rows: int  # profiles on the page
-    profiles: dict[str, dict] = field(default_factory=dict)  # profile id -> profile, to sync
-    payloads: list[dict] = field(default_factory=list)
-    email_known: set[str] = field(default_factory=set)  # profiles whose email Zendesk has as primary
-    job_id: str | None = None
-    job: dict | None = None  # the finished job status
-    finished: bool = False  # the job is done (or there was none)
-    applied: Future | None = None  # its results being written back (identities, watermarks)
-    extra: dict = field(default_factory=dict)  # what the caller keeps with the batch
-
-    def settled(self) -> bool:
-        return self.finished and (self.applied is None or self.applied.done())
-
-    def add(self, profile: dict, payload: dict, email_known: bool = False) -> None:
-        self.profiles[str(profile["id"])] = profile
-        self.payloads.append(payload)
-        if email_known:
-            self.email_known.add(str(profile["id"]))
-
-
-@dataclass
 class Totals:
     done: int = 0  # profiles finished (synced, skipped or dead-lettered)
     created: int = 0
@@ -75,7 +53,7 @@ class Totals:
         return dict(self.__dict__)
 
 
-class BulkJobs(JobResults):
+class BulkJobs:
     """The pipeline: `send` batches, `feed` keeps at most `jobs` of them outstanding, `drain`
     sees the rest through. Subclasses say what to do when bulk imports are off
     (`one_at_a_time`) and when a batch is finished (`finished`)."""
@@ -94,6 +72,8 @@ class BulkJobs(JobResults):
         self._pool: ThreadPoolExecutor | None = None
         self._polled_at = float("-inf")
         self._out: deque[Batch] = deque()  # the batches `feed` was last given
+        self._results = JobResults(ctx, call=self._call, count=self._count, dead_letter=self._dead_letter,
+                                   abort=self.abort)
 
     def _count(self, name: str) -> None:
         with self._counting:
@@ -196,7 +176,7 @@ class BulkJobs(JobResults):
             if status.get("status") in ("completed", "failed") and status.get("id") in waiting:
                 batch = waiting[status["id"]]
                 batch.job, batch.finished = status, True
-                batch.applied = self._pool.submit(self._apply_results, batch)
+                batch.applied = self._pool.submit(self._results.apply, batch)
                 done_any = True
         if not done_any and longest is None:
             self.sleep(self.poll_seconds)

@@ -10,23 +10,28 @@ Per-user failures go to the dead-letter store as replayable sync jobs.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import Callable
 
+from integration.bulk.batch import Batch
 from integration.profiles import mapping
 from integration.errors import ApiError, PermanentError
 from integration.profiles.profile_rules import set_link
 from integration.redaction import scrub_text
+from integration.wiring import Context
 from integration.profiles.sync import make_email_primary
-
-if TYPE_CHECKING:
-    from integration.bulk.pipeline import Batch
 
 
 class JobResults:
-    """Writing a finished batch's results back; the pipeline (`BulkJobs`) it is part of gives
-    `ctx`, `abort`, `_call`, `_count` and `_dead_letter`."""
+    """Writes a finished batch's results back for the pipeline (`BulkJobs`): its API calls go
+    through `call`, its outcomes to `count` and `dead_letter`; once `abort` is set it stops."""
 
-    def _apply_results(self, batch: Batch) -> None:
+    def __init__(self, ctx: Context, *, call: Callable, count: Callable[[str], None],
+                 dead_letter: Callable[[str, dict], None], abort: threading.Event):
+        self.ctx, self.abort = ctx, abort
+        self._call, self._count, self._dead_letter = call, count, dead_letter
+
+    def apply(self, batch: Batch) -> None:
         job = batch.job
         results = job.get("results") if isinstance(job.get("results"), list) else []
         by_external = {str(p["external_id"]).lower(): p for p in batch.payloads}

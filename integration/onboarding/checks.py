@@ -11,6 +11,7 @@ from integration.apis.omneo import OmneoClient
 from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WEBHOOK_NAME,
                                                   ZENDESK_WEBHOOK_NAME, list_omneo_webhooks)
 from integration.onboarding.rows import Row
+from integration.onboarding.zendesk_auth_check import auth_rows
 from integration.settings.declared import Settings
 from integration.apis.zendesk import ZendeskClient
 
@@ -92,8 +93,6 @@ def check_omneo(settings: Settings, omneo: OmneoClient) -> list[Row]:
 
 
 def check_zendesk(settings: Settings, zendesk: ZendeskClient) -> list[Row]:
-    from integration.onboarding.zendesk_auth_check import auth_rows
-
     where = _where(settings.zendesk_base_url)
     oauth = settings.zendesk_auth_mode == "client_credentials"
     fix = ("check ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET" if oauth else

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from integration.apis import zendesk_auth
 from integration.errors import ApiError, AuthFailure, TransientError
-from integration.onboarding import Row
+from integration.onboarding.rows import Row
 from integration.apis.zendesk import ZendeskClient
 
 MODES = {"client_credentials": "OAuth client credentials (a shared, renewed token)",

@@ -6,55 +6,15 @@ which profile the requester resolved to (finding the profile needs Omneo, which 
 Erasure and merges drop both like the short cache (`keys.sidebar_views`,
 `keys.sidebar_requester_links`); an erased profile's view is never served, whatever is left.
 
-`answer` gives Omneo SIDEBAR_OMNEO_DEADLINE_SECONDS to produce a fresh view. When Omneo errors
-(any ApiError: down, 5xx, our rate limit) or misses the deadline, the last-known view is served
-with `stale` set; with none, the Omneo error (or `OmneoTimeout`) is raised for the caller to
-answer. A view still being fetched when the deadline passes runs on and fills the cache.
+integration/sidebar/deadline.py serves it when Omneo errors or misses the deadline.
 """
 from __future__ import annotations
 
 import json
-from concurrent.futures import TimeoutError as FutureTimeout
 
 from integration.store import keys
 from integration.wiring import Context
-from integration.errors import ApiError
-from integration.sidebar.thread_pool import ProcessPool
 from integration.store.decoding import text
-
-# bounds the fetches still running for agents who were already answered from the last-known view
-_fetches = ProcessPool(16, "sidebar-deadline")
-
-
-class OmneoTimeout(Exception):
-    """Omneo did not produce the view within the sidebar's deadline."""
-
-    def __init__(self, deadline: float):
-        super().__init__(f"Omneo did not answer within {deadline:g} seconds")
-        self.deadline = deadline
-
-
-def answer(ctx: Context, zendesk_user_id: str, email: str | None = None,
-           fresh: bool = False) -> dict:
-    """The requester's view within the deadline: fresh, or the last-known one marked stale."""
-    from integration.sidebar.view import requester_view  # it keeps its views through this module
-
-    deadline = ctx.settings.sidebar_omneo_deadline_seconds
-    future = _fetches.get().submit(requester_view, ctx, zendesk_user_id, email, fresh)
-    try:
-        return future.result(timeout=deadline)
-    except FutureTimeout:
-        future.cancel()
-        failure: Exception = OmneoTimeout(deadline)
-        reason = "omneo_timeout"
-    except ApiError as exc:
-        failure, reason = exc, "omneo_error"
-    view = recall(ctx, zendesk_user_id)
-    if view is None:
-        raise failure
-    view["stale"] = reason
-    return view
-
 
 def keep(ctx: Context, pipe, zendesk_user_id: str, view: dict) -> None:
     """Queue on `pipe` the writes keeping `view` as the last known one (the caller checked that

@@ -8,7 +8,7 @@ import requests
 
 from integration.store import keys
 from integration.errors import ApiError
-from integration.sidebar.last_known import answer
+from integration.sidebar.deadline import answer
 
 
 @pytest.fixture

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from integration import jobs, onboarding
+from integration import jobs
+from integration.onboarding.clients import clients, receiver_urls
+from integration.onboarding.registration import (ensure_omneo_webhooks, ensure_user_fields,
+                                                  ensure_zendesk_user_webhook, ensure_zendesk_webhook)
 from integration.wiring import connect_redis
 from web.cli.context import CliContext
 from web.cli.demo import Demo
@@ -149,13 +152,13 @@ def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
     """What `setup` does in production: Omneo's webhooks (so edits in the sandbox are delivered
     for real) and Zendesk's ticket and user webhooks, whose signing secret the receiver then uses."""
     settings = CliContext(stack.env).settings
-    omneo, zendesk = onboarding.clients(settings, connect_redis(settings))
-    urls = onboarding.receiver_urls(receiver)
-    onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
-    onboarding.ensure_user_fields(zendesk, settings)
-    _, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
+    omneo, zendesk = clients(settings, connect_redis(settings))
+    urls = receiver_urls(receiver)
+    ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
+    ensure_user_fields(zendesk, settings)
+    _, hook_id = ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
     stack.env["ZENDESK_WEBHOOK_SECRET"] = zendesk.get_webhook_signing_secret(hook_id)
-    onboarding.ensure_zendesk_user_webhook(zendesk, urls["zendesk"], stack.env["ZENDESK_WEBHOOK_SECRET"])
+    ensure_zendesk_user_webhook(zendesk, urls["zendesk"], stack.env["ZENDESK_WEBHOOK_SECRET"])
 
 
 def _write_env_file(stack: DevStack) -> Path:

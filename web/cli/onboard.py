@@ -4,7 +4,11 @@ from __future__ import annotations
 import click
 import requests
 
-from integration import onboarding
+from integration.onboarding.checks import check_omneo, check_receiver, check_redis, check_zendesk
+from integration.onboarding.clients import clients, receiver_urls
+from integration.onboarding.registration import (ensure_omneo_webhooks, ensure_user_fields,
+                                                  ensure_zendesk_user_webhook, ensure_zendesk_webhook)
+from integration.onboarding.rows import Row
 from integration.errors import ApiError, AuthFailure
 from web.cli.app_package import check_service_url
 from web.cli.context import pass_settings
@@ -23,7 +27,7 @@ def _shared_redis(settings):
     return client
 
 
-def _print_rows(rows: list[onboarding.Row]) -> None:
+def _print_rows(rows: list[Row]) -> None:
     click.echo(render_table(["item", "status", "detail", "to fix"],
                             [[r.item, r.status, r.detail, r.fix] for r in rows]))
 
@@ -36,12 +40,12 @@ def check(settings, public_url: str | None) -> None:
     """Check the settings and both APIs with these credentials; exit 1 when something fails."""
     from integration.wiring import connect_redis
 
-    rows = [onboarding.Row("settings", "ok", "every variable valid")]
-    rows.append(onboarding.check_redis(connect_redis(settings)))
-    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
-    rows += onboarding.check_omneo(settings, omneo)
-    rows += onboarding.check_zendesk(settings, zendesk)
-    rows.append(onboarding.check_receiver(public_url or settings.public_url,
+    rows = [Row("settings", "ok", "every variable valid")]
+    rows.append(check_redis(connect_redis(settings)))
+    omneo, zendesk = clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
+    rows += check_omneo(settings, omneo)
+    rows += check_zendesk(settings, zendesk)
+    rows.append(check_receiver(public_url or settings.public_url,
                                           lambda url: requests.get(url, timeout=5)))
     _print_rows(rows)
     failed = [r for r in rows if r.failed]
@@ -76,15 +80,15 @@ def setup(settings, public_url: str | None, show_secret: bool) -> None:
     except ValueError as exc:
         click.echo(f"omneo-zendesk: --public-url (or PUBLIC_URL) must be {exc}", err=True)
         raise SystemExit(2)
-    urls = onboarding.receiver_urls(public_url)
-    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings))
+    urls = receiver_urls(public_url)
+    omneo, zendesk = clients(settings, _shared_redis(settings))
     try:
-        rows = onboarding.ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
-        rows += onboarding.ensure_user_fields(zendesk, settings)
-        row, hook_id = onboarding.ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
+        rows = ensure_omneo_webhooks(omneo, urls["omneo"], settings.omneo_namespace)
+        rows += ensure_user_fields(zendesk, settings)
+        row, hook_id = ensure_zendesk_webhook(zendesk, urls["zendesk"], settings.ticket_events)
         rows.append(row)
         secret = zendesk.get_webhook_signing_secret(hook_id)
-        rows.append(onboarding.ensure_zendesk_user_webhook(zendesk, urls["zendesk"], secret))
+        rows.append(ensure_zendesk_user_webhook(zendesk, urls["zendesk"], secret))
     except AuthFailure as exc:
         click.echo(f"omneo-zendesk: setup stopped: {exc}", err=True)
         raise SystemExit(1)
