@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from integration.errors import (ApiError, AuthFailure, LockBusy, PermanentError, RateLimited,
                                 TransientError)
-
-if TYPE_CHECKING:
-    from integration.settings.declared import Settings
+from integration.settings.declared import Settings
 
 WAIT, PERMANENT, TRANSIENT = "wait", "permanent", "transient"
 

@@ -1,10 +1,7 @@
 """What the integration decides about an Omneo profile: the one place each of these rules lives."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from integration.wiring import Context
+from integration.wiring import Context
 
 # Omneo keeps a deleted profile, and a merge's loser, as a record with this `profile_type`.
 GONE_PROFILE_TYPES = ("deleted", "merged")

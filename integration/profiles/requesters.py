@@ -14,12 +14,9 @@ wait), so it passes none and the resolver starts at the identity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from integration.profiles.profile_rules import is_gone, live_profile
-
-if TYPE_CHECKING:
-    from integration.wiring import Context
+from integration.wiring import Context
 
 NO_PROFILE = "no Omneo profile for the requester"
 SEVERAL_BY_EMAIL = "requester email matches several Omneo profiles"

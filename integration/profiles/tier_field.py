@@ -5,15 +5,11 @@ the first sync, a backfill or a burst drain) when `tier` is among the synced att
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from integration.store import keys
 from integration.errors import PermanentError
-
-if TYPE_CHECKING:
-    from integration.wiring import Context
-    from integration.settings.declared import Settings
-    from integration.apis.zendesk import ZendeskClient
+from integration.wiring import Context
+from integration.settings.declared import Settings
+from integration.apis.zendesk import ZendeskClient
 
 KEY = "omneo_tier"
 TITLE = "Omneo tier"

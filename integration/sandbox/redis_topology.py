@@ -9,6 +9,12 @@ import datetime
 import ipaddress
 from pathlib import Path
 
+import redis
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
 from integration.sandbox.devstack import DevStack, free_port, wait_until
 
 ACL_USER = "omneo-zendesk"
@@ -40,11 +46,6 @@ def acl_setuser(password: str) -> str:
 
 def make_certs(directory: Path) -> dict[str, str]:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
 
@@ -146,8 +147,6 @@ def start_replicated_redis(dev: DevStack, password: str, replicas: int = 2, sent
         sentinel_ports.append(port)
     for i in range(sentinels):
         procs[f"sentinel-{i}"].wait_for_log("+monitor master", 20)
-    import redis
-
     admin = redis.Redis(port=primary, username=ADMIN_USER, password=ADMIN_PASSWORD)
     wait_until(lambda: admin.info("replication")["connected_slaves"] >= replicas, 20,
                what="the replicas")

@@ -1,7 +1,5 @@
 """The one retry policy (integration/retry.py): whose fault each failure is, the schedules, and the
 task policy, the reconciliation and the bulk pipeline sorting failures alike."""
-import subprocess
-import sys
 
 import pytest
 
@@ -68,8 +66,3 @@ def test_reconciliation_sorts_failures_as_the_tasks_do(ctx, exc):
     permanent = retry.fault(exc) == retry.PERMANENT
     assert moved_on == permanent  # only a permanent failure lets the watermark pass it
     assert ctx.dead_letters.count() == int(permanent) and run.counts["errors"] == 1
-
-
-def test_the_policy_needs_no_celery():
-    code = "import sys, integration.retry; sys.exit('celery' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
