@@ -15,6 +15,7 @@ from integration.profiles import mapping, requesters
 from integration.store import keys
 from integration.wiring import Context
 from integration.errors import NotFound, PermanentError
+from integration.profiles.guard import run_on_live_profile
 from integration.profiles.profile_rules import set_link
 from integration.store.decoding import text
 from integration.apis.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
@@ -254,14 +255,11 @@ def record_ticket_event(ctx: Context, job: dict) -> dict:
     if match.profile is None:
         return _skip(ctx, job, match.reason or "no Omneo profile", requester_id)
     profile_id = str(match.profile["id"])
-    if ctx.state.is_erased(profile_id):
-        return _skip(ctx, job, "profile was erased", requester_id)
-    try:
-        with ctx.state.profile_lock(profile_id):
-            linked = link_requester(ctx, match)
-            outcome, interaction_id = _create_once(ctx, event_id, build_interaction(ctx, job, profile_id))
-    except Exception as exc:
-        exc.profile_id = profile_id  # read by the dead-letter store, so erasure finds the entry
-        raise
-    return {"outcome": outcome, "interaction_id": interaction_id, "matched_by": match.how,
-            "linked": linked}
+
+    def record(_profile: dict) -> dict:
+        linked = link_requester(ctx, match)
+        outcome, interaction_id = _create_once(ctx, event_id, build_interaction(ctx, job, profile_id))
+        return {"outcome": outcome, "interaction_id": interaction_id, "matched_by": match.how,
+                "linked": linked}
+    return run_on_live_profile(ctx, profile_id, record, profile=match.profile,
+                               skip=lambda reason: _skip(ctx, job, "profile was erased", requester_id))

@@ -36,7 +36,7 @@ from integration.bulk.pipeline import BATCH_SIZE, BackfillStopped, BulkJobs
 from integration.bulk.parking import CLAIM, CLAIM_KEYS, DRAIN_LEASE_SECONDS, parked
 from integration.wiring import Context
 from integration.errors import ApiError, TransientError
-from integration.store.locks import Lease
+from integration.store.locks import Lease, take_all
 from integration.profiles.profile_rules import is_gone
 from integration.store.state import email_digest
 from integration.profiles.sync import _older, sync_locked
@@ -148,10 +148,7 @@ class BulkSync(BulkJobs):
         newest `updated_at` a webhook gave each (None: unknown)."""
         r = self.ctx.redis
         locks = {pid: Lease(r, keys.profile_lock(pid), self.claim_seconds) for pid in ids}
-        pipe = r.pipeline(transaction=False)
-        for pid, lock in locks.items():
-            pipe.set(lock.key, lock.token, nx=True, px=lock.ttl_ms)
-        got = pipe.execute()
+        got = take_all(r, list(locks.values()))
         busy = [pid for pid, ok in zip(ids, got) if not ok]
         mine = [pid for pid, ok in zip(ids, got) if ok]
         batch = Batch(last_id=ids[-1], rows=len(mine),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from integration.profiles import mapping, sync
 from integration.wiring import Context
-from integration.profiles.profile_rules import live_profile
+from integration.profiles.guard import run_on_live_profile
 
 
 def link_identity(ctx: Context, profile_id: str, zendesk_user_id: str | None = None) -> dict:
@@ -14,13 +14,8 @@ def link_identity(ctx: Context, profile_id: str, zendesk_user_id: str | None = N
     it (`folding.consolidate`, via the sync); a contact claimed by another live profile is a
     Conflict, reported and never re-pointed.
     """
-    profile_id = str(profile_id)
-    if ctx.state.is_erased(profile_id):
-        return {"outcome": "skipped", "reason": "erased"}
-    with ctx.state.profile_lock(profile_id):
-        profile = live_profile(ctx, profile_id)
-        if profile is None:
-            return {"outcome": "skipped", "reason": "profile not found"}
+
+    def job(profile: dict) -> dict:
         linked = mapping.identity_of(profile, ctx.settings.omneo_identity_handle)
         if zendesk_user_id is not None and str(zendesk_user_id) not in linked:
             return {"outcome": "skipped", "reason": "the link is no longer on the profile"}
@@ -28,5 +23,6 @@ def link_identity(ctx: Context, profile_id: str, zendesk_user_id: str | None = N
             return {"outcome": "skipped", "reason": "the profile has no link"}
         # a link that is new to us differs from the synced user, so the sync folds it in
         result = sync.sync_locked(ctx, profile)
-    result["linked"] = zendesk_user_id
-    return result
+        result["linked"] = zendesk_user_id
+        return result
+    return run_on_live_profile(ctx, profile_id, job)

@@ -1,12 +1,10 @@
 """Profile merges: the losing profiles' Zendesk users fold into the winner's, tickets and all."""
 from __future__ import annotations
 
-import contextlib
-
 from integration.profiles import mapping, sync
 from integration.store import keys
 from integration.wiring import Context
-from integration.profiles.profile_rules import live_profile
+from integration.profiles.guard import GONE, run_on_live_profile, skipped
 
 
 def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict:
@@ -19,23 +17,21 @@ def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict
     """
     winner_id = str(profile_id)
     losers = sorted({str(m) for m in merged_ids} - {winner_id})
-    if ctx.state.is_erased(winner_id):
-        return {"outcome": "skipped", "reason": "erased"}
-    with contextlib.ExitStack() as held:
-        # a stable order: jobs over the same profiles meet at the first lock, never each hold one
-        for pid in sorted({winner_id, *losers}):
-            held.enter_context(ctx.state.profile_lock(pid))
-        winner = live_profile(ctx, winner_id)
-        if winner is None:
-            return {"outcome": "skipped", "reason": "winning profile not found"}
+
+    def job(winner: dict) -> dict:
         loser_users = _loser_users(ctx, losers)
         result = sync.sync_locked(ctx, winner, also=loser_users, released=losers)
         # what still names a loser: its watermark, and the sidebar's view of it and of its users
         ctx.redis.delete(*[keys.synced(loser) for loser in losers],
                          *[k for loser in losers for k in keys.sidebar_views(loser)],
                          *[k for user in loser_users for k in keys.sidebar_requester_links(user)])
-    result["merged"] = losers
-    return result
+        result["merged"] = losers
+        return result
+    return run_on_live_profile(ctx, winner_id, job, also_lock=losers, skip=_skip)
+
+
+def _skip(reason: str) -> dict:
+    return skipped("winning profile not found" if reason == GONE else reason)
 
 
 def _loser_users(ctx: Context, losers: list[str]) -> list[str]:

@@ -7,7 +7,8 @@ from typing import Iterable
 from integration.profiles import consolidation, mapping, tier_field, user_changes, user_rules
 from integration.wiring import Context
 from integration.errors import Conflict, NotFound, PermanentError
-from integration.profiles.profile_rules import is_gone, set_link
+from integration.profiles.guard import run_on_live_profile
+from integration.profiles.profile_rules import set_link
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +21,15 @@ def sync_profile(ctx: Context, profile_id: str, force: bool = False) -> dict:
     Returns what happened.
     """
     profile_id = str(profile_id)
-    if ctx.state.is_erased(profile_id):
-        return {"outcome": "skipped", "reason": "erased"}
-    with ctx.state.profile_lock(profile_id):
-        if ctx.state.is_erased(profile_id):  # erased while this job waited for the lock
-            return {"outcome": "skipped", "reason": "erased"}
-        profile = ctx.omneo.find_profile(profile_id)
-        if is_gone(profile):
-            return {"outcome": "skipped", "reason": "profile not found"}
+
+    def job(profile: dict) -> dict:
         if user_changes.blocks_recreation(
                 ctx, profile, mapping.identity_of(profile, ctx.settings.omneo_identity_handle)):
             return _reporting(ctx, profile_id, {
                 "outcome": "skipped", "reason": "its Zendesk user was deleted in Zendesk "
                                                 "(ZENDESK_RECREATE_DELETED_USERS is off)"})
         return sync_locked(ctx, profile, force=force)
+    return run_on_live_profile(ctx, profile_id, job)
 
 
 def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),

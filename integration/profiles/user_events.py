@@ -24,6 +24,7 @@ from integration.profiles import mapping, sync, user_changes, user_rules
 from integration.store import keys
 from integration.wiring import Context
 from integration.errors import Conflict, PermanentError
+from integration.profiles.guard import run_on_live_profile
 from integration.profiles.profile_rules import live_profile
 from integration.profiles.requesters import linked_profile
 from integration.store.decoding import text
@@ -93,15 +94,8 @@ def handle(ctx: Context, job: dict) -> dict:
         result = {"outcome": "skipped", "reason": "not a user of ours"}
         if job["kind"] == MERGED and job.get("survivor_id"):
             _drop_views(ctx, None, [job["user_id"], job["survivor_id"]])
-    elif ctx.state.is_erased(profile_id):
-        result = {"outcome": "skipped", "reason": "erased"}
     else:
-        try:
-            with ctx.state.profile_lock(profile_id):
-                result = _locked(ctx, job, profile_id)
-        except Exception as exc:
-            exc.profile_id = profile_id  # read by the dead-letter store, so erasure finds the entry
-            raise
+        result = run_on_live_profile(ctx, profile_id, lambda profile: _act(ctx, job, profile))
         result["profile_id"] = profile_id
     ctx.redis.set(done_key, result["outcome"], ex=DONE_TTL)
     log.info("zendesk user event", extra={"event_id": job["event_id"], "kind": job["kind"],
@@ -109,12 +103,7 @@ def handle(ctx: Context, job: dict) -> dict:
     return result
 
 
-def _locked(ctx: Context, job: dict, profile_id: str) -> dict:
-    if ctx.state.is_erased(profile_id):  # erased while this job waited for the lock
-        return {"outcome": "skipped", "reason": "erased"}
-    profile = live_profile(ctx, profile_id)
-    if profile is None:
-        return {"outcome": "skipped", "reason": "profile not found"}
+def _act(ctx: Context, job: dict, profile: dict) -> dict:
     if _stale(ctx, job):
         return {"outcome": "skipped", "reason": "older than an event already acted on"}
     return {MERGED: _merged, DELETED: _deleted, EXTERNAL_ID: _external_id_changed,

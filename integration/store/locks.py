@@ -1,52 +1,68 @@
-"""A Redis lease: a lock with an expiry, held by one token, released or extended only by its holder.
-
-For work that must run once across every process of a deployment (reconciliation). The expiry
-frees the lease when its holder dies; a long holder extends it as it goes.
+"""Locks in Redis: redis-py's own `Lock` (SET NX PX with a token; released and extended by Lua only
+while that token still holds the key), never blocking, and expiring by itself so a dead holder's
+lock frees after its ttl. One lease guards work that runs once across the deployment
+(reconciliation, the burst drain), one a profile (`State.profile_lock`); `take_all` takes many
+profiles' at once (the drain locks a batch of up to 100 in one round trip).
 """
 from __future__ import annotations
 
 import uuid
 
 import redis
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 from integration.store.decoding import text
 
-# gives a key up only while it still holds the caller's token; the profile locks (State) use it too
+# gives a key up only while it still holds the caller's value (the pending-sync marks use it)
 RELEASE_IF_HELD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
 
-
-class Lease:
+class Lease(Lock):
     def __init__(self, client: redis.Redis, key: str, ttl_seconds: float):
-        self.r, self.key = client, key
-        self.ttl_ms = int(ttl_seconds * 1000)
-        self.token = uuid.uuid4().hex
-        self._release = client.register_script(RELEASE_IF_HELD)
-        self._extend = client.register_script(_EXTEND)
-
-    def acquire(self) -> bool:
-        """Take the lease if nobody holds it; False when another holder has it."""
-        return bool(self.r.set(self.key, self.token, nx=True, px=self.ttl_ms))
+        super().__init__(client, key, timeout=ttl_seconds, blocking=False, thread_local=False)
 
     def extend(self, pipe=None) -> bool:
-        """Push the expiry out again; False if the lease was lost (expired and taken by another).
-        With `pipe`, only queued on that pipeline."""
+        """Push the expiry out to the full ttl again; False if the lease was lost (expired and
+        taken by another). With `pipe`, only queued on that pipeline."""
         if pipe is not None:
-            self._extend(keys=[self.key], args=[self.token, self.ttl_ms], client=pipe)
+            self.lua_extend(keys=[self.name], args=[self.local.token, self._ttl_ms(), "1"], client=pipe)
             return True
-        return bool(self._extend(keys=[self.key], args=[self.token, self.ttl_ms]))
+        try:
+            return super().extend(self.timeout, replace_ttl=True)
+        except LockError:
+            return False
 
     def release(self) -> bool:
         """Give the lease up, unless it already passed to another holder."""
-        return bool(self._release(keys=[self.key], args=[self.token]))
+        try:
+            super().release()
+        except LockError:
+            return False
+        return True
+
+    @property
+    def token(self) -> str | None:
+        return text(self.local.token)
 
     def holder(self) -> str | None:
-        value = self.r.get(self.key)
-        return text(value)
+        return text(self.redis.get(self.name))
+
+    def _ttl_ms(self) -> int:
+        return int(self.timeout * 1000)
+
+
+def take_all(client: redis.Redis, leases: list[Lease]) -> list[bool]:
+    """Take many leases in one round trip, each as `Lease.acquire` would; which ones were taken."""
+    pipe = client.pipeline(transaction=False)
+    tokens = [uuid.uuid1().hex.encode() for _ in leases]
+    for lease, token in zip(leases, tokens):
+        pipe.set(lease.name, token, nx=True, px=lease._ttl_ms())
+    taken = [bool(ok) for ok in pipe.execute()]
+    for lease, token, ok in zip(leases, tokens, taken):
+        if ok:
+            lease.local.token = token
+    return taken

@@ -6,13 +6,12 @@ import contextlib
 import hashlib
 import json
 import time
-import uuid
 
 import redis
 
 from integration.store import keys
 from integration.errors import LockBusy
-from integration.store.locks import RELEASE_IF_HELD
+from integration.store.locks import RELEASE_IF_HELD, Lease
 
 SEEN_TTL = 3 * 24 * 3600  # longer than either sender keeps retrying a delivery
 PENDING_TTL = 3600
@@ -39,14 +38,21 @@ class State:
     def profile_lock(self, profile_id: str, ttl_ms: int | None = None):
         """Hold the profile for one job; LockBusy if another job holds it. The lock expires by
         itself, so one left by a dead holder frees the profile after `ttl_ms`."""
-        token = uuid.uuid4().hex
-        key = keys.profile_lock(profile_id)
-        if not self.r.set(key, token, nx=True, px=ttl_ms or self.lock_ttl_ms):
+        lock = Lease(self.r, keys.profile_lock(profile_id), (ttl_ms or self.lock_ttl_ms) / 1000)
+        if not lock.acquire():
             raise LockBusy(profile_id)
         try:
             yield
         finally:
-            self._release(keys=[key], args=[token])
+            lock.release()
+
+    @contextlib.contextmanager
+    def profile_locks(self, profile_ids: list[str]):
+        """Hold several profiles, locked in the order given (callers sort it)."""
+        with contextlib.ExitStack() as held:
+            for profile_id in profile_ids:
+                held.enter_context(self.profile_lock(profile_id))
+            yield
 
     # watermarks
     def get_synced(self, profile_id: str) -> dict | None:
