@@ -1,7 +1,7 @@
 """How the receivers put a delivery's job on its queue: one Redis call that sets the delivery's
 dedupe mark, the profile's pending-sync mark and pushes the job, all or nothing.
 
-When syncs are backed up (integration/bulk_parking.py says when), a sync is parked for a bulk drain
+When syncs are backed up (integration/bulk/parking.py says when), a sync is parked for a bulk drain
 in that same call instead of queued as a job of its own, and a drain job is queued if none runs or
 was just queued: in a burst a webhook costs the workers nothing until a drain takes it 100 at a
 time.

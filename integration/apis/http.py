@@ -12,7 +12,7 @@ DEFAULT_RETRY_AFTER = 10.0
 
 
 class Limiter:
-    """What a client needs of a rate limiter; `integration.ratelimit` provides the shared one."""
+    """What a client needs of a rate limiter; `integration.apis.ratelimit` provides the shared one."""
 
     def acquire(self) -> None:  # pragma: no cover - interface
         pass

@@ -9,7 +9,7 @@ TICKET_CSAT_RECEIVED = ZENDESK_EVENT_PREFIX + "ticket.csat_received"
 TICKET_COMMENT_ADDED = ZENDESK_EVENT_PREFIX + "ticket.comment_added"
 DEFAULT_TICKET_EVENTS = (TICKET_CREATED, TICKET_STATUS_CHANGED, TICKET_CSAT_RECEIVED)
 KNOWN_TICKET_EVENTS = DEFAULT_TICKET_EVENTS + (TICKET_COMMENT_ADDED,)
-# The user events our second webhook subscribes to (integration/zendesk_user_events.py acts on them).
+# The user events our second webhook subscribes to (integration/profiles/user_events.py acts on them).
 USER_EVENT_PREFIX = ZENDESK_EVENT_PREFIX + "user."
 USER_EVENTS = tuple(USER_EVENT_PREFIX + name for name in (
     "merged", "deleted", "active_changed", "external_id_changed",

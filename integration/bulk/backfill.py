@@ -2,7 +2,7 @@
 
 Profiles are read in id order with keyset pages (`filter[id][gt]`), each page of 100 mapped and
 sent as one `create_or_update_many` job through the shared bulk-job pipeline
-(integration/bulk_jobs.py: jobs polled together; integration/bulk_results.py: per-user results,
+(integration/bulk/pipeline.py: jobs polled together; integration/bulk/results.py: per-user results,
 email promotion, identities and watermarks, dead letters).
 
 The checkpoint (`keys.BACKFILL_CHECKPOINT`) is the last profile id of the last page whose every

@@ -1,8 +1,8 @@
-"""The burst's drain: parked profiles (integration/bulk_parking.py) taken together and sent 100
+"""The burst's drain: parked profiles (integration/bulk/parking.py) taken together and sent 100
 users a Zendesk request.
 
 One drain at a time (`drain`, a lease) takes the parked profiles in batches of up to 100 and
-sends them through the backfill's bulk-job pipeline (integration/bulk_jobs.py).
+sends them through the backfill's bulk-job pipeline (integration/bulk/pipeline.py).
 
 What every sync guarantees, the batch keeps:
 - coalescing: a profile is parked once however often it changes before a drain takes it;

@@ -6,7 +6,7 @@ BULK_SYNC_THRESHOLD. The receiver's intake script asks it for every sync it stor
 sync is queued as a job and runs alone (`sync.sync_profile`), at or above it the profile is parked
 in that same atomic step, with no job of its own, and a drain job is queued unless one runs or was
 just queued. A sync job that still finds syncs backed up when it starts parks its profile too.
-The drain (integration/bulk_sync.py) takes the parked profiles with `CLAIM`.
+The drain (integration/bulk/drain.py) takes the parked profiles with `CLAIM`.
 
 Why the threshold is a backlog of 20 by default: one by one, a backlog of N waits N / R minutes
 for its last sync; a bulk job costs a few seconds of Zendesk's queue whatever its size. At

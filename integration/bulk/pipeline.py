@@ -1,10 +1,10 @@
-"""Zendesk bulk jobs, shared by the backfill and the burst sync (integration/bulk_sync.py).
+"""Zendesk bulk jobs, shared by the backfill and the burst sync (integration/bulk/drain.py).
 
 Each batch of up to 100 profiles is sent as one `create_or_update_many` job. Up to
 `MAX_OUTSTANDING` jobs run at once (Zendesk allows 30 queued or running per account) and are
 polled together with one `GET /job_statuses/show_many`, so a budget of R Zendesk requests a minute
 moves close to 100 x R users a minute. A completed job's results are written back by a few
-threads (integration/bulk_results.py) while the next jobs are sent. Batches finish in the order
+threads (integration/bulk/results.py) while the next jobs are sent. Batches finish in the order
 they were sent (`finished` is called for each).
 """
 from __future__ import annotations

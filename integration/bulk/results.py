@@ -1,4 +1,4 @@
-"""What a finished bulk job (integration/bulk_jobs.py) leaves behind, as a single sync would.
+"""What a finished bulk job (integration/bulk/pipeline.py) leaves behind, as a single sync would.
 
 When a job completes, each profile gets its `zendesk` identity (an Omneo write only where it lacks
 it) and its sync watermark, exactly as a single sync leaves them, so a later webhook about an

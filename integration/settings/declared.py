@@ -1,6 +1,6 @@
 """Every setting of the product, declared once, read from the environment in one place and validated once.
 
-`SETTINGS` holds one declaration a setting (integration/setting_kinds.py says what one holds); the
+`SETTINGS` holds one declaration a setting (integration/settings/kinds.py says what one holds); the
 marshmallow schema, the frozen `Settings` and README's settings table (`python3 -m integration.settings`
 prints it) follow from it. `load_settings(os.environ)` returns a frozen `Settings` or raises
 `SettingsError` whose message is one line naming the variable and what it wants. Secret values never

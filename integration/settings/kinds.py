@@ -1,6 +1,6 @@
 """What one setting's declaration holds, the kinds a setting can be, and the checks they apply.
 
-integration/settings.py declares every setting as one `Setting`; the marshmallow schema, the fields
+integration/settings/declared.py declares every setting as one `Setting`; the marshmallow schema, the fields
 of the frozen `Settings` and README's settings table are all built from those declarations.
 """
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """What the Zendesk sidebar shows for one requester: their Omneo profile, balances, active
 benefits and latest purchases. Plain functions over a Context; nothing here knows Flask.
 
-The requester is resolved to a profile by `integration.requesters` (the `zendesk` identity, then
+The requester is resolved to a profile by `integration.profiles.requesters` (the `zendesk` identity, then
 the email). The Omneo calls behind one view run concurrently on a small thread pool, each through the
 context's shared Omneo rate limiter. The assembled view is cached for SIDEBAR_CACHE_SECONDS under
 `keys.sidebar_cache(profile_id)` (erasure drops it); which profile a Zendesk user resolved to is
 remembered for as long, so a warm view costs no Omneo call at all. Every view carries the time it
-was fetched; `integration.sidebar_last_known` keeps the last one for when Omneo fails.
+was fetched; `integration.sidebar.last_known` keeps the last one for when Omneo fails.
 """
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ def zendesk_email_changes(profile_id: str) -> str:
     return f"{PREFIX}:zendesk-email-changes:{profile_id}"
 
 
-# The burst sync (integration/bulk_parking.py, bulk_sync.py): profile ids parked for a bulk job
+# The burst sync (integration/bulk/parking.py, drain.py): profile ids parked for a bulk job
 # (sorted set, by when parked), those a drain has taken (sorted set, by when taken), the drain's
 # lease, and a mark that a drain was just queued.
 BULK_WAITING = f"{PREFIX}:bulk:waiting"

@@ -1,4 +1,4 @@
-"""Parking, claiming and parking again (integration/bulk_parking.py, integration/bulk_sync.py) on
+"""Parking, claiming and parking again (integration/bulk/parking.py, integration/bulk/drain.py) on
 fakeredis and in-process sandboxes: a parked profile is synced once, newest state, never lost,
 never over an erasure."""
 from __future__ import annotations

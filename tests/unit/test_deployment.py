@@ -47,7 +47,7 @@ def test_every_variable_passed_is_a_setting_and_every_setting_can_be_passed(comp
     for name in APP_SERVICES:
         env = compose["services"][name]["environment"]
         unknown = set(env) - SETTINGS
-        assert not unknown, f"{name} passes variables that integration/settings.py does not read: {unknown}"
+        assert not unknown, f"{name} passes variables that integration/settings/declared.py does not read: {unknown}"
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         missing = SETTINGS - set(env) - {"FLOWER_BASIC_AUTH"}
         assert not missing, (f"setting(s) {sorted(missing)} not passed by docker-compose.yml: add "

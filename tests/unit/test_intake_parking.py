@@ -1,4 +1,4 @@
-"""Parking at intake (workers/intake.py with integration/bulk_parking.py's rule): once syncs are backed
+"""Parking at intake (workers/intake.py with integration/bulk/parking.py's rule): once syncs are backed
 up, the receiver's one Redis call parks the profile and queues at most one drain, instead of a job
 a webhook; below the threshold a sync is queued as before."""
 import dataclasses

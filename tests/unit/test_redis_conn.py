@@ -1,5 +1,5 @@
 """REDIS_URL, REDIS_SENTINELS and REDIS_SENTINEL_MASTER as every process reads them
-(integration/redis_conn.py), and the retry scheduling that waits in Redis (workers/due.py)."""
+(integration/store/connection.py), and the retry scheduling that waits in Redis (workers/due.py)."""
 from __future__ import annotations
 
 import ssl

@@ -1,4 +1,4 @@
-"""Each setting is declared once (integration/settings.py's SETTINGS); the schema, the Settings object
+"""Each setting is declared once (integration/settings/declared.py's SETTINGS); the schema, the Settings object
 and README's settings table follow from that declaration."""
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def readme_settings_table() -> str:
 def test_readme_table_is_the_one_the_declarations_make():
     expected = markdown_table(SETTINGS)
     assert readme_settings_table() == expected, (
-        "README.md's settings table differs from integration/settings.py's declarations; replace it with "
+        "README.md's settings table differs from integration/settings/declared.py's declarations; replace it with "
         "the output of `python3 -m integration.settings`:\n" + expected)
 
 

@@ -1,4 +1,4 @@
-"""The tier user field (integration/tier_field.py): created once, when the tier syncs."""
+"""The tier user field (integration/profiles/tier_field.py): created once, when the tier syncs."""
 import dataclasses
 
 from integration.profiles import mapping, tier_field
