@@ -14,8 +14,8 @@ import requests
 from integration.store import keys
 from integration.apis.signatures import omneo_signature, zendesk_signature
 from tests.e2e.conftest import Stack, start_stack
-from tests.unit.hostile import HOSTILE_JSON_IDS, Tally
 from integration.sandbox.devstack import SANDBOX_APP_SECRET
+from tests.helpers import HOSTILE_JSON_IDS, Tally
 
 pytestmark = pytest.mark.e2e
 METRICS_TOKEN = "metrics-token-0123456789"

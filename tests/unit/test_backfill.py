@@ -10,6 +10,7 @@ import requests
 from integration.store import keys
 from integration.bulk.backfill import Backfill
 from integration.profiles.sync import sync_profile
+from tests.helpers import user_of
 
 
 def seed(omneo_url: str, count: int, prefix: str = "bf-") -> None:
@@ -83,10 +84,6 @@ def test_account_without_bulk_imports_falls_back_to_one_at_a_time(ctx, sandbox_s
 def put_profiles(omneo_url: str, *profiles: dict) -> None:
     requests.post(omneo_url + "/_sandbox/profiles/bulk", json={"profiles": list(profiles)},
                   timeout=10).raise_for_status()
-
-
-def user_of(zendesk_sandbox, external_id: str) -> dict:
-    return next(u for u in zendesk_sandbox.users.values() if u["external_id"] == external_id)
 
 
 def emails_of(zendesk_sandbox, user: dict) -> list[tuple[str, bool]]:

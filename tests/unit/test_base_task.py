@@ -6,6 +6,7 @@ from billiard.exceptions import TimeLimitExceeded, WorkerLostError
 import workers.tasks  # noqa: F401  (registers the shared tasks)
 from workers import runtime
 from workers.celery_app import create_celery
+from tests.helpers import add_user, job_for, put
 
 
 def test_a_job_killed_at_its_time_limit_is_dead_lettered_not_lost(settings, ctx, monkeypatch):
@@ -28,12 +29,10 @@ def test_a_lost_worker_is_left_to_the_broker(settings, ctx, monkeypatch):
 
 def test_a_ticket_event_that_fails_for_good_is_filed_under_its_requester_and_profile(
         settings, ctx, monkeypatch, omneo_sandbox, zendesk_sandbox):
-    from tests.unit.test_interactions import add_user, job_for, put_profile
-
     app = create_celery(settings)
     monkeypatch.setattr(runtime, "context", lambda: ctx)
     user = add_user(zendesk_sandbox, email="k@example.com", external_id="p-k")
-    put_profile(omneo_sandbox, id="p-k")
+    put(omneo_sandbox, id="p-k")
     with omneo_sandbox.lock:
         omneo_sandbox.failures = [{"path": "/interactions$", "method": "POST", "status": 422, "count": 1}]
     job = job_for(user["id"])

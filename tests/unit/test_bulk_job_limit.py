@@ -7,7 +7,7 @@ import pytest
 
 from integration.bulk import drain, parking
 from integration.errors import JobLimitReached
-from tests.unit.test_bulk_sync import linked, zendesk_name  # noqa: F401 - the fixture
+from tests.helpers import zendesk_name
 
 USER = {"name": "A", "external_id": "x1", "role": "end-user"}
 

@@ -12,21 +12,7 @@ from integration.bulk import drain, parking
 from integration.store import keys
 from integration.store.locks import Lease
 from integration.profiles.sync import sync_profile
-from tests.unit.test_sync import put
-
-
-@pytest.fixture
-def linked(ctx, omneo_sandbox):
-    """Three profiles already synced, then changed in Omneo."""
-    for n in range(1, 4):
-        put(omneo_sandbox, id=f"b{n}", first_name=f"Old {n}", email=f"b{n}@example.com")
-        assert sync_profile(ctx, f"b{n}")["outcome"] == "created"
-        put(omneo_sandbox, id=f"b{n}", first_name=f"New {n}")
-    return [f"b{n}" for n in range(1, 4)]
-
-
-def zendesk_name(zendesk_sandbox, external_id):
-    return next(u["name"] for u in zendesk_sandbox.users.values() if u["external_id"] == external_id)
+from tests.helpers import zendesk_name
 
 
 def test_a_profile_is_parked_once_however_often_it_changes(ctx):

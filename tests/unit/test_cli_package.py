@@ -10,8 +10,8 @@ import fakeredis
 from click.testing import CliRunner
 
 from integration.store.dead_letters import DeadLetters
-from tests.unit.test_settings import GOOD
 from web.cli import context, dead_letters, main
+from tests.helpers import GOOD
 
 CLI = Path(__file__).resolve().parents[2] / "web" / "cli"
 NO_SETTINGS = {name: None for name in GOOD}

@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 
 from web.cli import main
+from tests.helpers import GOOD
 
-from tests.unit.test_settings import GOOD
 
 UNSET = {name: None for name in list(GOOD) + ["FLOWER_BASIC_AUTH", "PROMETHEUS_MULTIPROC_DIR"]}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from integration.settings.declared import SettingsError, load_settings
-from tests.unit.test_settings import GOOD
 from workers.celery_app import create_celery
+from tests.helpers import GOOD
 
 
 def test_default_visibility_timeout_is_a_little_over_a_job_run():

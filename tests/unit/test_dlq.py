@@ -5,6 +5,7 @@ import fakeredis
 
 from integration.store import keys
 from integration.store.dead_letters import DeadLetters
+from tests.helpers import GOOD
 
 
 def test_entries_keep_task_args_error_attempts_and_times():
@@ -75,7 +76,6 @@ def test_cli_says_clearly_when_redis_cannot_be_reached(monkeypatch):
 
     from click.testing import CliRunner
 
-    from tests.unit.test_settings import GOOD
     from web.cli import main
 
     with socket.socket() as s:  # a port nobody listens on
@@ -93,7 +93,6 @@ def test_cli_lists_json_shows_and_purges(monkeypatch):
 
     from click.testing import CliRunner
 
-    from tests.unit.test_settings import GOOD
     from web.cli import dead_letters
     from web.cli import main
 

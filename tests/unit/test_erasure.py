@@ -8,7 +8,7 @@ from integration.store import keys
 from integration.erasure import ProfileStillLive, audit_records, erase_profile
 from integration.errors import Conflict, LockBusy
 from integration.profiles.sync import sync_profile
-from tests.unit.test_sync import put
+from tests.helpers import put
 
 
 def synced_user(ctx, omneo, zendesk, profile_id, **fields):

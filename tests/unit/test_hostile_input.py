@@ -27,8 +27,8 @@ from integration.apis.omneo import OmneoClient
 from integration.settings.declared import SettingsError, load_settings
 from integration.apis.signatures import omneo_signature, zendesk_signature
 from integration.apis.zendesk import ZendeskClient
-from tests.unit.hostile import HOSTILE_JSON_IDS, Tally
 from web.app import create_app
+from tests.helpers import HOSTILE_JSON_IDS, Tally, post_omneo, stamp
 
 APP_SECRET = "zd-app-secret-0123456789abcdef012345"
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,21 +48,9 @@ def queued(fake_redis) -> int:
     return sum(fake_redis.llen(q) for q in ("sync", "erasure", "interactions", "reconcile"))
 
 
-def post_omneo(client, event: str, raw: bytes | dict, sig: str | None = None, **kwargs):
-    raw = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
-    headers = {"X-Omneo-Event": event,
-               "X-Omneo-Hmac-SHA256": sig if sig is not None else omneo_signature("om-hook-secret", raw)}
-    return client.post("/webhooks/omneo", data=raw, content_type="application/json",
-                       headers=headers, **kwargs)
-
-
-def zendesk_stamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 def post_zendesk(client, raw: bytes | dict, ts: str | None = None, sig: str | None = None):
     raw = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
-    ts = ts if ts is not None else zendesk_stamp()
+    ts = ts if ts is not None else stamp()
     sig = sig if sig is not None else zendesk_signature("zd-hook-secret", ts, raw)
     return client.post("/webhooks/zendesk", data=raw, content_type="application/json",
                        headers={"X-Zendesk-Webhook-Signature": sig,
@@ -123,7 +111,7 @@ def test_class_2_signature_headers_and_the_unsigned_event_name(client, fake_redi
         tally.saw(r.status_code)
         assert r.status_code == 401
     body = json.dumps(ticket_event()).encode()
-    for ts, sig in [(zendesk_stamp(), "é" * 44), ("é", None), ("nan", None), ("NaN", None),
+    for ts, sig in [(stamp(), "é" * 44), ("é", None), ("nan", None), ("NaN", None),
                     ("inf", None), ("-inf", None), (str(int(time.time())), None),
                     (f"{time.time():.3f}", None), ("1e10", None), ("2026-11-27", None)]:
         r = post_zendesk(client, body, ts=ts, sig=sig)

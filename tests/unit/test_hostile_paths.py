@@ -15,8 +15,8 @@ from integration.apis.http import ApiClient
 from integration.apis.omneo import OmneoClient
 from integration.errors import PermanentError
 from integration.apis.zendesk import ZendeskClient
-from tests.unit.hostile import HOSTILE_IDS, Tally
 from integration import retry
+from tests.helpers import HOSTILE_IDS, Tally
 
 ZENDESK_BASE, OMNEO_BASE = "https://acme.zendesk.com", "https://api.acme.getomneo.com/api/v3"
 ID = "{id}"

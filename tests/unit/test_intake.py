@@ -4,17 +4,13 @@ from celery import Celery
 
 from integration.store import keys
 from integration.jobs import ERASE_PROFILE, SYNC_PROFILE, TICKET_INTERACTION
-from tests.unit.messages import decode
 from workers.intake import COALESCED, DUPLICATE, QUEUED, Intake, Job
+from tests.helpers import jobs
 
 
 @pytest.fixture
 def intake(fake_redis):
     return Intake(Celery("test", broker="memory://"), fake_redis)
-
-
-def jobs(r, queue):
-    return [decode(raw) for raw in reversed(r.lrange(queue, 0, -1))]
 
 
 def test_first_delivery_queues_the_job_on_its_queue(intake, fake_redis):

@@ -10,9 +10,8 @@ from integration.bulk import parking
 from integration.store import keys
 from integration.jobs import MERGE_PROFILES, SYNC_PROFILE
 from integration.store.locks import Lease
-from tests.unit.messages import decode
-from tests.unit.test_intake import jobs
 from workers.intake import COALESCED, DUPLICATE, PARKED, QUEUED, Intake, Job
+from tests.helpers import decode, jobs, post_omneo
 
 THRESHOLD = 3
 
@@ -122,8 +121,6 @@ def test_intake_and_the_sync_task_share_one_rule(intake, ctx, fake_redis):
 
 def test_the_receiver_answers_202_for_a_parked_sync_once_it_is_stored(settings, fake_redis, ctx):
     from web.app import create_app
-    from tests.unit.test_hostile_input import post_omneo
-
     app = create_app(dataclasses.replace(settings, bulk_sync_threshold=THRESHOLD),
                      celery=Celery("test", broker="memory://"), redis_client=fake_redis)
     client = app.test_client()

@@ -7,41 +7,8 @@ from integration import interactions
 from integration.store import keys
 from integration.errors import TransientError
 from integration.interactions import classify, record_ticket_event, ticket_job
-from integration.sandbox.base import omneo_time
 from integration.settings.declared import load_settings
-
-CREATED = "zen:event-type:ticket.created"
-STATUS = "zen:event-type:ticket.status_changed"
-CSAT = "zen:event-type:ticket.csat_received"
-
-
-def event(type_=CREATED, event=None, **detail):
-    body = {"id": "t-100", "requester_id": "36000000001", "subject": "Where is my order?",
-            "status": "NEW"}
-    body.update(detail)
-    return {"type": type_, "id": "01HEVENT0001", "time": "2026-11-27T10:15:30Z", "account_id": 1,
-            "subject": f"zen:ticket:{body['id']}", "detail": body, "event": event or {}}
-
-
-def put_profile(omneo, **fields):
-    with omneo.lock:
-        profile = {"id": fields["id"], "first_name": None, "email": None, "identities": [],
-                   "profile_type": "active", "updated_at": omneo_time()}
-        profile.update(fields)
-        omneo.profiles[fields["id"]] = profile
-    return profile
-
-
-def add_user(zendesk, **fields):
-    with zendesk.lock:
-        return zendesk._create(dict({"name": "Someone"}, **fields))
-
-
-def job_for(user_id, type_=CREATED, inner=None, event_id="01HEVENT0001"):
-    payload = event(type_, inner, requester_id=str(user_id))
-    payload["id"] = event_id
-    return ticket_job(payload, classify(payload))
-
+from tests.helpers import CREATED, CSAT, STATUS, add_user, event, job_for, put
 
 # what an event means
 @pytest.mark.parametrize("type_, inner, expected", [
@@ -110,8 +77,8 @@ def test_event_time_with_offset_becomes_utc_omneo_time():
 
 # whose event it is
 def test_requester_resolved_by_external_id_first(ctx, omneo_sandbox, zendesk_sandbox):
-    put_profile(omneo_sandbox, id="p-ext", email="a@example.com")
-    put_profile(omneo_sandbox, id="p-mail", email="b@example.com")
+    put(omneo_sandbox, id="p-ext", email="a@example.com")
+    put(omneo_sandbox, id="p-mail", email="b@example.com")
     user = add_user(zendesk_sandbox, email="b@example.com", external_id="p-ext")
     match = interactions.resolve_requester(ctx, str(user["id"]))
     assert (match.profile["id"], match.how) == ("p-ext", "external_id")
@@ -119,8 +86,8 @@ def test_requester_resolved_by_external_id_first(ctx, omneo_sandbox, zendesk_san
 
 def test_requester_resolved_by_identity_before_email(ctx, omneo_sandbox, zendesk_sandbox):
     user = add_user(zendesk_sandbox, email="c@example.com")
-    put_profile(omneo_sandbox, id="p-mail", email="c@example.com")
-    put_profile(omneo_sandbox, id="p-id", identities=[{"handle": "zendesk", "identifier": str(user["id"]),
+    put(omneo_sandbox, id="p-mail", email="c@example.com")
+    put(omneo_sandbox, id="p-id", identities=[{"handle": "zendesk", "identifier": str(user["id"]),
                                                        "is_active": True}])
     match = interactions.resolve_requester(ctx, str(user["id"]))
     assert (match.profile["id"], match.how) == ("p-id", "identity")
@@ -128,7 +95,7 @@ def test_requester_resolved_by_identity_before_email(ctx, omneo_sandbox, zendesk
 
 def test_requester_found_by_email_gets_both_halves_of_the_link(ctx, omneo_sandbox, zendesk_sandbox):
     user = add_user(zendesk_sandbox, email="d@example.com")
-    put_profile(omneo_sandbox, id="p-d", email="D@example.com")
+    put(omneo_sandbox, id="p-d", email="D@example.com")
     result = record_ticket_event(ctx, job_for(user["id"]))
     assert result["outcome"] == "created" and result["matched_by"] == "email"
     assert sorted(result["linked"]) == ["external_id", "identity"]
@@ -141,7 +108,7 @@ def test_requester_found_by_email_gets_both_halves_of_the_link(ctx, omneo_sandbo
 
 def test_link_never_repoints_an_identity_naming_another_user(ctx, omneo_sandbox, zendesk_sandbox):
     user = add_user(zendesk_sandbox, email="e@example.com")
-    put_profile(omneo_sandbox, id="p-e", email="e@example.com",
+    put(omneo_sandbox, id="p-e", email="e@example.com",
                 identities=[{"handle": "zendesk", "identifier": "999", "is_active": True}])
     result = record_ticket_event(ctx, job_for(user["id"]))
     assert result["outcome"] == "created" and result["linked"] == ["external_id"]
@@ -163,7 +130,7 @@ def test_unknown_requester_is_skipped_and_counted_once(ctx, omneo_sandbox, zende
 
 def test_missing_requester_and_subject_are_read_from_the_ticket(ctx, omneo_sandbox, zendesk_sandbox):
     user = add_user(zendesk_sandbox, email="f@example.com", external_id="p-f")
-    put_profile(omneo_sandbox, id="p-f", email="f@example.com")
+    put(omneo_sandbox, id="p-f", email="f@example.com")
     with zendesk_sandbox.lock:
         zendesk_sandbox.tickets[555] = {"id": 555, "subject": "Refund please", "requester_id": user["id"],
                                         "status": "open"}
@@ -175,7 +142,7 @@ def test_missing_requester_and_subject_are_read_from_the_ticket(ctx, omneo_sandb
 # once
 def test_same_event_twice_makes_one_interaction(ctx, omneo_sandbox, zendesk_sandbox):
     user = add_user(zendesk_sandbox, email="g@example.com", external_id="p-g")
-    put_profile(omneo_sandbox, id="p-g")
+    put(omneo_sandbox, id="p-g")
     job = job_for(user["id"])
     assert record_ticket_event(ctx, job)["outcome"] == "created"
     assert record_ticket_event(ctx, job)["outcome"] == "duplicate"
@@ -185,7 +152,7 @@ def test_same_event_twice_makes_one_interaction(ctx, omneo_sandbox, zendesk_sand
 def test_rerun_after_crash_between_post_and_done_mark_recovers(ctx, omneo_sandbox, zendesk_sandbox,
                                                                   monkeypatch):
     user = add_user(zendesk_sandbox, email="h@example.com", external_id="p-h")
-    put_profile(omneo_sandbox, id="p-h")
+    put(omneo_sandbox, id="p-h")
     job = job_for(user["id"])
     real_create = ctx.omneo.create_interaction
 
@@ -205,7 +172,7 @@ def test_rerun_after_crash_between_post_and_done_mark_recovers(ctx, omneo_sandbo
 
 def test_failed_post_is_retried_for_real(ctx, omneo_sandbox, zendesk_sandbox, monkeypatch):
     user = add_user(zendesk_sandbox, email="i@example.com", external_id="p-i")
-    put_profile(omneo_sandbox, id="p-i")
+    put(omneo_sandbox, id="p-i")
     job = job_for(user["id"])
 
     def refused(body):  # the post never reached Omneo
@@ -222,7 +189,7 @@ def test_failed_post_is_retried_for_real(ctx, omneo_sandbox, zendesk_sandbox, mo
 
 def test_erased_profile_gets_no_interaction(ctx, omneo_sandbox, zendesk_sandbox):
     user = add_user(zendesk_sandbox, email="j@example.com", external_id="p-j")
-    put_profile(omneo_sandbox, id="p-j")
+    put(omneo_sandbox, id="p-j")
     ctx.state.mark_erased("p-j")
     assert record_ticket_event(ctx, job_for(user["id"]))["outcome"] == "skipped"
     assert omneo_sandbox.interactions == []

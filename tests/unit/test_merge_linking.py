@@ -11,17 +11,7 @@ from integration.profiles.linking import link_identity
 from integration.profiles.merge import merge_profiles
 from integration.profiles.sync import sync_profile
 from web.schemas import OmneoIdentityEvent, OmneoMergeEvent
-
-
-def put(omneo, profile_id, **fields):
-    with omneo.lock:
-        profile = omneo.profiles.get(profile_id) or {
-            "id": profile_id, "first_name": None, "last_name": None, "email": None,
-            "mobile_phone": None, "tier": None, "identities": [], "profile_type": "active"}
-        profile.update(fields)
-        profile["updated_at"] = omneo._stamp()
-        omneo.profiles[profile_id] = profile
-        return profile
+from tests.helpers import add_user, links, put, user_of
 
 
 def add_link(omneo, profile_id, user_id, handle="zendesk"):
@@ -42,24 +32,11 @@ def omneo_merge(omneo, loser_id, winner_id):
         winner["updated_at"] = omneo._stamp()
 
 
-def hand_made(zendesk, **fields):
-    with zendesk.lock:
-        return zendesk._create(dict({"name": "Walk In"}, **fields))
-
-
 def ticket_for(zendesk, user_id):
     with zendesk.lock:
         ticket_id = max(zendesk.tickets, default=100) + 1
         zendesk.tickets[ticket_id] = {"id": ticket_id, "requester_id": int(user_id), "subject": "Help"}
         return ticket_id
-
-
-def links(omneo, profile_id):
-    return [i["identifier"] for i in omneo.profiles[profile_id]["identities"] if i["handle"] == "zendesk"]
-
-
-def user_of(zendesk, external_id):
-    return next(u for u in zendesk.users.values() if u.get("external_id") == external_id)
 
 
 # merges
@@ -152,7 +129,7 @@ def test_merge_waits_for_either_profiles_lock(ctx, omneo_sandbox):
 # manual links
 
 def test_link_points_walk_in_contact_at_profile(ctx, omneo_sandbox, zendesk_sandbox):
-    walk_in = hand_made(zendesk_sandbox, email="walkin@example.com")
+    walk_in = add_user(zendesk_sandbox, email="walkin@example.com")
     put(omneo_sandbox, "p1", first_name="Ada", last_name="Link", email="ada@example.com", tier="gold")
     add_link(omneo_sandbox, "p1", walk_in["id"])
 
@@ -171,7 +148,7 @@ def test_link_to_profile_with_a_user_folds_the_contact_into_it(ctx, omneo_sandbo
     put(omneo_sandbox, "p2", first_name="Bo", email="bo@example.com")
     sync_profile(ctx, "p2")
     own = user_of(zendesk_sandbox, "p2")
-    walk_in = hand_made(zendesk_sandbox, email="bo.other@example.com")
+    walk_in = add_user(zendesk_sandbox, email="bo.other@example.com")
     ticket = ticket_for(zendesk_sandbox, walk_in["id"])
     add_link(omneo_sandbox, "p2", walk_in["id"])
 
@@ -187,7 +164,7 @@ def test_link_replacing_the_identity_still_folds_into_the_profiles_user(ctx, omn
     put(omneo_sandbox, "p3", first_name="Cy")
     sync_profile(ctx, "p3")
     own = user_of(zendesk_sandbox, "p3")
-    walk_in = hand_made(zendesk_sandbox)
+    walk_in = add_user(zendesk_sandbox)
     with omneo_sandbox.lock:  # the agent edited the identity rather than adding one
         omneo_sandbox.profiles["p3"]["identities"][0]["identifier"] = str(walk_in["id"])
     link_identity(ctx, "p3", str(walk_in["id"]))
@@ -209,7 +186,7 @@ def test_contact_claimed_by_another_live_profile_is_a_conflict(ctx, omneo_sandbo
 
 
 def test_contact_of_a_deleted_profile_may_be_linked(ctx, omneo_sandbox, zendesk_sandbox):
-    orphan = hand_made(zendesk_sandbox, external_id="gone-profile")
+    orphan = add_user(zendesk_sandbox, external_id="gone-profile")
     put(omneo_sandbox, "p5", first_name="Ed")
     add_link(omneo_sandbox, "p5", orphan["id"])
     link_identity(ctx, "p5", str(orphan["id"]))
@@ -217,7 +194,7 @@ def test_contact_of_a_deleted_profile_may_be_linked(ctx, omneo_sandbox, zendesk_
 
 
 def test_staff_user_is_never_linked(ctx, omneo_sandbox, zendesk_sandbox):
-    agent = hand_made(zendesk_sandbox, role="agent")
+    agent = add_user(zendesk_sandbox, role="agent")
     put(omneo_sandbox, "p6", first_name="Fi")
     add_link(omneo_sandbox, "p6", agent["id"])
     with pytest.raises(Conflict, match="staff"):
@@ -226,7 +203,7 @@ def test_staff_user_is_never_linked(ctx, omneo_sandbox, zendesk_sandbox):
 
 
 def test_link_gone_from_the_profile_is_not_acted_on(ctx, omneo_sandbox, zendesk_sandbox):
-    walk_in = hand_made(zendesk_sandbox)
+    walk_in = add_user(zendesk_sandbox)
     put(omneo_sandbox, "p7", first_name="Gus")
     assert link_identity(ctx, "p7", str(walk_in["id"]))["outcome"] == "skipped"
     assert walk_in["external_id"] is None
@@ -255,7 +232,7 @@ def test_sync_repairs_a_profile_with_two_links(ctx, omneo_sandbox, zendesk_sandb
 
 
 def test_sync_follows_a_new_link_on_profile_update(ctx, omneo_sandbox, zendesk_sandbox):
-    walk_in = hand_made(zendesk_sandbox)
+    walk_in = add_user(zendesk_sandbox)
     put(omneo_sandbox, "p8", first_name="Hal")
     add_link(omneo_sandbox, "p8", walk_in["id"])
     sync_profile(ctx, "p8")

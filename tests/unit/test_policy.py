@@ -7,9 +7,9 @@ import pytest
 
 from integration.errors import Conflict, LockBusy, NotFound, PermanentError, RateLimited, TransientError
 from integration.settings.declared import Settings
-from tests.unit.test_settings import GOOD
 from integration.settings.declared import load_settings
 from integration import retry
+from tests.helpers import GOOD
 
 
 class Edge:

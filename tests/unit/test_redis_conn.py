@@ -10,9 +10,9 @@ from celery import Celery
 from integration.store import keys
 from integration.store.connection import celery_broker, parse
 from integration.settings.declared import SettingsError, load_settings
-from tests.unit.test_settings import GOOD
 from workers import due
 from workers.celery_app import create_celery
+from tests.helpers import GOOD
 
 TLS = ("rediss://oz:p%40ss@redis.example:6380/2?ssl_cert_reqs=required&ssl_ca_certs=/ca.pem"
        "&ssl_certfile=/client.pem&ssl_keyfile=/client.key")

@@ -4,7 +4,7 @@ import pytest
 from integration import interactions
 from integration.profiles import requesters
 from integration.sidebar import view
-from tests.unit.test_interactions import add_user, put_profile
+from tests.helpers import add_user, put
 
 
 def linked_to(user_id):
@@ -16,40 +16,40 @@ def found(resolution):
 
 
 def test_external_id_comes_first(ctx, omneo_sandbox):
-    put_profile(omneo_sandbox, id="p-ext")
-    put_profile(omneo_sandbox, id="p-id", identities=linked_to(7))
-    put_profile(omneo_sandbox, id="p-mail", email="a@example.com")
+    put(omneo_sandbox, id="p-ext")
+    put(omneo_sandbox, id="p-id", identities=linked_to(7))
+    put(omneo_sandbox, id="p-mail", email="a@example.com")
     assert found(requesters.resolve(ctx, "7", "a@example.com", " p-ext ")) == ("p-ext", "external_id", None)
 
 
 @pytest.mark.parametrize("gone", ["deleted", "merged"])
 def test_an_external_id_naming_a_gone_profile_falls_through_to_the_identity(ctx, omneo_sandbox, gone):
-    put_profile(omneo_sandbox, id="p-old", profile_type=gone)
-    put_profile(omneo_sandbox, id="p-id", identities=linked_to(7))
+    put(omneo_sandbox, id="p-old", profile_type=gone)
+    put(omneo_sandbox, id="p-id", identities=linked_to(7))
     assert found(requesters.resolve(ctx, "7", None, "p-old")) == ("p-id", "identity", None)
     assert found(requesters.resolve(ctx, "7", None, "p-nowhere")) == ("p-id", "identity", None)
 
 
 def test_without_an_external_id_the_identity_comes_before_the_email(ctx, omneo_sandbox):
-    put_profile(omneo_sandbox, id="p-mail", email="b@example.com")
-    put_profile(omneo_sandbox, id="p-id", identities=linked_to(8))
+    put(omneo_sandbox, id="p-mail", email="b@example.com")
+    put(omneo_sandbox, id="p-id", identities=linked_to(8))
     assert found(requesters.resolve(ctx, "8", "b@example.com")) == ("p-id", "identity", None)
 
 
 @pytest.mark.parametrize("gone", ["deleted", "merged"])
 def test_a_gone_profile_is_never_the_answer(ctx, omneo_sandbox, gone):
-    put_profile(omneo_sandbox, id="p-gone", email="c@example.com", identities=linked_to(9),
+    put(omneo_sandbox, id="p-gone", email="c@example.com", identities=linked_to(9),
                 profile_type=gone)
     assert requesters.linked_profile(ctx, "9") is None
     assert found(requesters.resolve(ctx, "9", "c@example.com")) == (None, None, requesters.NO_PROFILE)
-    put_profile(omneo_sandbox, id="p-live", email="c@example.com")
+    put(omneo_sandbox, id="p-live", email="c@example.com")
     assert found(requesters.resolve(ctx, "9", "c@example.com")) == ("p-live", "email", None)
 
 
 def test_email_matches_one_profile_or_none(ctx, omneo_sandbox):
-    put_profile(omneo_sandbox, id="p-1", email="twin@example.com")
+    put(omneo_sandbox, id="p-1", email="twin@example.com")
     assert found(requesters.resolve(ctx, "10", "TWIN@example.com")) == ("p-1", "email", None)
-    put_profile(omneo_sandbox, id="p-2", email="twin@example.com")
+    put(omneo_sandbox, id="p-2", email="twin@example.com")
     assert found(requesters.resolve(ctx, "10", "twin@example.com")) == (None, None,
                                                                        requesters.SEVERAL_BY_EMAIL)
     assert found(requesters.resolve(ctx, "10", "nobody@example.com")) == (None, None, requesters.NO_PROFILE)
@@ -67,7 +67,7 @@ def test_ticket_events_and_the_sidebar_both_resolve_through_it(ctx, omneo_sandbo
 
     monkeypatch.setattr(requesters, "resolve", spy)
     user = add_user(zendesk_sandbox, email="d@example.com", external_id="p-d")
-    put_profile(omneo_sandbox, id="p-d", email="d@example.com")
+    put(omneo_sandbox, id="p-d", email="d@example.com")
     assert interactions.resolve_requester(ctx, str(user["id"])).how == "external_id"
     assert view.requester_view(ctx, str(user["id"]), "d@example.com")["found"] is True
     assert calls == [(str(user["id"]), "d@example.com", "p-d"), (str(user["id"]), "d@example.com", None)]

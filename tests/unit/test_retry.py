@@ -8,7 +8,7 @@ from integration.reconcile import reconciliation
 from integration.errors import (ApiError, AuthFailure, Conflict, LockBusy, NotFound, PermanentError,
                                 RateLimited, TransientError)
 from integration.settings.declared import load_settings
-from tests.unit.test_settings import GOOD
+from tests.helpers import GOOD
 
 WAITS = [LockBusy("p1"), RateLimited("zendesk", 3), AuthFailure("zendesk", "refused", "ZENDESK_API_TOKEN", 401)]
 PERMANENTS = [PermanentError("zendesk", "422", 422), NotFound("omneo", "404", 404),

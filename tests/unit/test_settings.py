@@ -1,19 +1,7 @@
 import pytest
 
 from integration.settings.declared import SettingsError, load_settings
-
-GOOD = {
-    "REDIS_URL": "redis://localhost:6379/0",
-    "OMNEO_TENANT": "acme",
-    "OMNEO_API_TOKEN": "tok-omneo-secret",
-    "OMNEO_WEBHOOK_SECRET": "omneo-hook-secret",
-    "ZENDESK_SUBDOMAIN": "acme",
-    "ZENDESK_EMAIL": "ops@acme.example",
-    "ZENDESK_API_TOKEN": "zd-secret-token",
-    "ZENDESK_WEBHOOK_SECRET": "zd-hook-secret",
-    "ZENDESK_APP_SECRET": "zd-app-secret-0123456789abcdef012345",
-}
-
+from tests.helpers import GOOD
 
 def test_defaults_and_derived_urls():
     s = load_settings(GOOD)

@@ -9,8 +9,8 @@ import pytest
 
 from integration.settings.kinds import REQUIRED, markdown_table
 from integration.settings.declared import SETTINGS, Settings, SettingsError, SettingsSchema, load_settings
+from tests.helpers import GOOD
 
-from .test_settings import GOOD
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 WITH_VALUE = [s for s in SETTINGS if s.default is not None and s.default is not REQUIRED]

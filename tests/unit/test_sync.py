@@ -3,20 +3,7 @@ import pytest
 
 from integration.errors import Conflict, LockBusy
 from integration.profiles.sync import sync_profile
-
-
-def put(omneo, **fields):
-    with omneo.lock:
-        from integration.sandbox.base import omneo_time
-        profile = {"id": fields["id"], "first_name": None, "last_name": None, "email": None,
-                   "mobile_phone": None, "tier": None, "identities": [], "profile_type": "active",
-                   "updated_at": omneo_time()}
-        profile.update(omneo.profiles.get(fields["id"], {}))
-        profile.update(fields)
-        if isinstance(profile.get("tier"), str):
-            profile["tier"] = {"handle": profile["tier"]}
-        profile["updated_at"] = omneo._stamp()
-        omneo.profiles[fields["id"]] = profile
+from tests.helpers import put
 
 
 def test_first_sync_creates_user_and_identity(ctx, omneo_sandbox, zendesk_sandbox):

@@ -14,9 +14,9 @@ import yaml
 import workers.tasks  # noqa: F401  (registers the shared tasks)
 from integration import jobs
 from integration.settings.declared import load_settings
-from tests.unit.test_settings import GOOD
 from web.cli import main
 from workers.celery_app import create_celery
+from tests.helpers import GOOD
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ("integration", "workers", "web")

@@ -1,30 +1,8 @@
 """POST /webhooks/zendesk in-process: signature and skew, schema, event filter, dedupe, answers."""
-import json
-from datetime import datetime, timedelta, timezone
-
 import pytest
 import redis
-from celery import Celery
 
-from integration.apis.signatures import zendesk_signature
-from tests.unit.messages import decode
-from web.app import create_app
-
-
-def queued(fake_redis, queue="interactions"):
-    """The jobs on a queue, oldest first, as {name, args, task_id} read back from the message."""
-    return [decode(raw) for raw in reversed(fake_redis.lrange(queue, 0, -1))]
-
-
-@pytest.fixture
-def client(settings, fake_redis):
-    return create_app(settings, celery=Celery("test", broker="memory://"),
-                      redis_client=fake_redis).test_client()
-
-
-def stamp(offset_seconds=0):
-    when = datetime.now(timezone.utc) + timedelta(seconds=offset_seconds)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+from tests.helpers import jobs, post_zendesk, stamp
 
 
 def ticket_event(type_="zen:event-type:ticket.created", event_id="01HZX0000000000000000001", **inner):
@@ -35,19 +13,10 @@ def ticket_event(type_="zen:event-type:ticket.created", event_id="01HZX000000000
             "event": inner}
 
 
-def post(client, settings, body, secret=None, ts=None, sig=None):
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    ts = ts or stamp()
-    sig = sig or zendesk_signature(secret or settings.zendesk_webhook_secret, ts, raw)
-    return client.post("/webhooks/zendesk", data=raw, content_type="application/json",
-                       headers={"X-Zendesk-Webhook-Signature": sig,
-                                "X-Zendesk-Webhook-Signature-Timestamp": ts})
-
-
 def test_created_event_is_enqueued_on_the_interactions_queue(client, settings, fake_redis):
-    r = post(client, settings, ticket_event())
+    r = post_zendesk(client, settings, ticket_event())
     assert r.status_code == 202, r.json
-    [sent] = queued(fake_redis)
+    [sent] = jobs(fake_redis)
     assert r.json["job_id"] == sent["task_id"]
     assert sent["name"] == "omneo_zendesk.ticket_interaction"
     assert sent["args"][0] == {"event_id": "01HZX0000000000000000001",
@@ -57,23 +26,23 @@ def test_created_event_is_enqueued_on_the_interactions_queue(client, settings, f
 
 
 def test_repeat_of_an_event_id_is_200_and_not_enqueued_again(client, settings, fake_redis):
-    assert post(client, settings, ticket_event()).status_code == 202
-    again = post(client, settings, ticket_event())
+    assert post_zendesk(client, settings, ticket_event()).status_code == 202
+    again = post_zendesk(client, settings, ticket_event())
     assert again.status_code == 200 and again.json["duplicate"] is True
-    assert len(queued(fake_redis)) == 1
+    assert len(jobs(fake_redis)) == 1
 
 
 @pytest.mark.parametrize("offset", [-301, 301])
 def test_timestamp_more_than_five_minutes_off_is_401(client, settings, offset):
-    assert post(client, settings, ticket_event(), ts=stamp(offset)).status_code == 401
-    assert post(client, settings, ticket_event(), ts=stamp(offset // 2)).status_code == 202
+    assert post_zendesk(client, settings, ticket_event(), ts=stamp(offset)).status_code == 401
+    assert post_zendesk(client, settings, ticket_event(), ts=stamp(offset // 2)).status_code == 202
 
 
 def test_wrong_or_missing_signature_is_401(client, settings, fake_redis):
-    assert post(client, settings, ticket_event(), secret="not-the-secret").status_code == 401
+    assert post_zendesk(client, settings, ticket_event(), secret="not-the-secret").status_code == 401
     r = client.post("/webhooks/zendesk", json=ticket_event())
     assert r.status_code == 401
-    assert queued(fake_redis) == []
+    assert jobs(fake_redis) == []
 
 
 @pytest.mark.parametrize("mutate, field", [
@@ -86,13 +55,13 @@ def test_wrong_or_missing_signature_is_401(client, settings, fake_redis):
 def test_body_failing_the_schema_is_400_naming_the_field(client, settings, mutate, field):
     body = ticket_event()
     mutate(body)
-    r = post(client, settings, body)
+    r = post_zendesk(client, settings, body)
     assert r.status_code == 400
     assert r.json["error"].startswith(field + ":"), r.json
 
 
 def test_malformed_json_is_400(client, settings):
-    assert post(client, settings, b"{nope").status_code == 400
+    assert post_zendesk(client, settings, b"{nope").status_code == 400
 
 
 def test_events_not_in_the_setting_or_not_interactions_are_200_ignored(client, settings, fake_redis):
@@ -100,9 +69,9 @@ def test_events_not_in_the_setting_or_not_interactions_are_200_ignored(client, s
     reopened = ticket_event("zen:event-type:ticket.status_changed", event_id="e-2",
                             previous="SOLVED", current="OPEN")
     for body in (priority, reopened):
-        r = post(client, settings, body)
+        r = post_zendesk(client, settings, body)
         assert r.status_code == 200 and r.json["status"] == "ignored"
-    assert queued(fake_redis) == []
+    assert jobs(fake_redis) == []
 
 
 def test_solved_and_bad_rating_are_enqueued(client, settings, fake_redis):
@@ -110,15 +79,15 @@ def test_solved_and_bad_rating_are_enqueued(client, settings, fake_redis):
                           previous="OPEN", current="SOLVED")
     bad = ticket_event("zen:event-type:ticket.csat_received", event_id="e-4",
                        satisfaction_score={"score": "bad"})
-    assert post(client, settings, solved).json["kind"] == "solved"
-    assert post(client, settings, bad).json["kind"] == "rated_bad"
-    assert [s["args"][0]["kind"] for s in queued(fake_redis)] == ["solved", "rated_bad"]
+    assert post_zendesk(client, settings, solved).json["kind"] == "solved"
+    assert post_zendesk(client, settings, bad).json["kind"] == "rated_bad"
+    assert [s["args"][0]["kind"] for s in jobs(fake_redis)] == ["solved", "rated_bad"]
 
 
 def test_body_over_one_mebibyte_is_413(client, settings):
     body = ticket_event()
     body["detail"]["description"] = "x" * (1024 * 1024)
-    assert post(client, settings, body).status_code == 413
+    assert post_zendesk(client, settings, body).status_code == 413
 
 
 def test_queue_down_is_503_and_the_retry_is_not_a_duplicate(client, settings, fake_redis, monkeypatch):
@@ -126,7 +95,7 @@ def test_queue_down_is_503_and_the_retry_is_not_a_duplicate(client, settings, fa
         raise redis.ConnectionError("broker gone")
 
     monkeypatch.setattr(fake_redis, "evalsha", down)
-    assert post(client, settings, ticket_event()).status_code == 503
+    assert post_zendesk(client, settings, ticket_event()).status_code == 503
     monkeypatch.undo()
-    assert post(client, settings, ticket_event()).status_code == 202
-    assert len(queued(fake_redis)) == 1
+    assert post_zendesk(client, settings, ticket_event()).status_code == 202
+    assert len(jobs(fake_redis)) == 1

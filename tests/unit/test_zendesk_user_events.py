@@ -11,8 +11,7 @@ from integration.profiles import user_events
 from integration.store import keys
 from integration.errors import Conflict
 from integration.profiles.sync import sync_profile
-from tests.unit.test_merge_linking import hand_made, links, put, user_of
-from tests.unit.test_zendesk_receiver import client, post, queued  # noqa: F401  (client: a fixture)
+from tests.helpers import add_user, jobs, links, post_zendesk, put, user_of
 
 
 def events(zendesk, name, user_id=None):
@@ -41,7 +40,7 @@ def writes(zendesk, omneo):
 def test_merge_into_a_walk_in_moves_the_link_external_id_and_drops_both_views(
         ctx, omneo_sandbox, zendesk_sandbox):
     ours = synced(ctx, omneo_sandbox, zendesk_sandbox, "p1", first_name="Ada", email="ada@example.com")
-    walk_in = hand_made(zendesk_sandbox, name="WhatsApp contact", phone="+61400000001")
+    walk_in = add_user(zendesk_sandbox, name="WhatsApp contact", phone="+61400000001")
     for key in (keys.sidebar_cache("p1"), keys.sidebar_requester(str(ours["id"])),
                 keys.sidebar_requester(str(walk_in["id"]))):
         ctx.redis.set(key, "cached")
@@ -81,7 +80,7 @@ def test_merge_into_a_user_of_another_live_profile_is_a_conflict(ctx, omneo_sand
 def test_merge_after_its_deactivation_relinks_and_a_late_deactivation_is_a_no_op(
         ctx, omneo_sandbox, zendesk_sandbox):
     ours = synced(ctx, omneo_sandbox, zendesk_sandbox, "p1", first_name="Ada", email="ada@example.com")
-    walk_in = hand_made(zendesk_sandbox, name="WhatsApp contact")
+    walk_in = add_user(zendesk_sandbox, name="WhatsApp contact")
     ctx.zendesk.merge_users(ours["id"], walk_in["id"])
     deactivated, merged = only(zendesk_sandbox, "active_changed"), only(zendesk_sandbox, "merged")
 
@@ -111,7 +110,7 @@ def test_deletion_unlinks_and_the_next_update_does_not_recreate_by_default(
     assert not [u for u in zendesk_sandbox.users.values() if u.get("external_id") == "p1"]
 
     # a new link (CX Manager, or a ticket of the customer writing in again) lets it sync again
-    walk_in = hand_made(zendesk_sandbox, name="Ada again")
+    walk_in = add_user(zendesk_sandbox, name="Ada again")
     with omneo_sandbox.lock:
         profile = omneo_sandbox.profiles["p1"]
         profile["identities"].append(omneo_sandbox._identity(profile, "zendesk", str(walk_in["id"])))
@@ -132,7 +131,7 @@ def test_deletion_with_recreation_on_lets_the_next_update_recreate(ctx, omneo_sa
 
 def test_an_erased_profile_is_never_touched(ctx, omneo_sandbox, zendesk_sandbox):
     ours = synced(ctx, omneo_sandbox, zendesk_sandbox, "p1", first_name="Ada", email="ada@example.com")
-    walk_in = hand_made(zendesk_sandbox, name="WhatsApp contact")
+    walk_in = add_user(zendesk_sandbox, name="WhatsApp contact")
     ctx.state.mark_erased("p1")
     ctx.zendesk.merge_users(ours["id"], walk_in["id"])
     before = writes(zendesk_sandbox, omneo_sandbox)
@@ -194,20 +193,20 @@ def user_event(type_="zen:event-type:user.merged", event_id="u-1", **detail):
 
 
 def test_receiver_queues_user_events_on_the_sync_queue_once(client, settings, fake_redis):  # noqa: F811
-    r = post(client, settings, user_event())
+    r = post_zendesk(client, settings, user_event())
     assert r.status_code == 202, r.json
-    [sent] = queued(fake_redis, "sync")
+    [sent] = jobs(fake_redis, "sync")
     assert sent["name"] == "omneo_zendesk.zendesk_user_event"
     assert sent["args"][0]["survivor_id"] == "43" and "x@example.com" not in json.dumps(sent["args"])
-    assert post(client, settings, user_event()).status_code == 200
-    assert len(queued(fake_redis, "sync")) == 1
+    assert post_zendesk(client, settings, user_event()).status_code == 200
+    assert len(jobs(fake_redis, "sync")) == 1
 
 
 def test_receiver_refuses_a_bad_user_event_and_ignores_others(client, settings, fake_redis):  # noqa: F811
-    bad = post(client, settings, user_event(id="not-a-user"))
+    bad = post_zendesk(client, settings, user_event(id="not-a-user"))
     assert bad.status_code == 400 and bad.json["error"].startswith("detail.id:")
-    other = post(client, settings, user_event("zen:event-type:user.name_changed", event_id="u-2"))
+    other = post_zendesk(client, settings, user_event("zen:event-type:user.name_changed", event_id="u-2"))
     assert other.status_code == 200 and other.json["status"] == "ignored"
-    unsigned = post(client, settings, user_event(event_id="u-3"), secret="wrong")
+    unsigned = post_zendesk(client, settings, user_event(event_id="u-3"), secret="wrong")
     assert unsigned.status_code == 401
-    assert queued(fake_redis, "sync") == []
+    assert jobs(fake_redis, "sync") == []
