@@ -6,11 +6,11 @@ import pytest
 
 from integration.store import keys
 from tests.e2e.conftest import Stack, start_stack
+from tests.e2e.helpers import CREATE_OR_UPDATE, calls_to, finished, in_flight
 
 pytestmark = pytest.mark.e2e
 
 VISIBILITY_TIMEOUT = 20  # seconds; production keeps the default (see workers/celery_app.py)
-CREATE_OR_UPDATE = "/api/v2/users/create_or_update"
 
 
 @pytest.fixture(scope="module")
@@ -35,21 +35,6 @@ def stack(crash_dev):
 
 def identities(stack, profile_id):
     return [i["identifier"] for i in stack.profile(profile_id)["identities"] if i["handle"] == "zendesk"]
-
-
-def calls_to(stack, which, method, path):
-    return sorted((c for c in stack.calls(which) if c["method"] == method and c["path"] == path),
-                  key=lambda c: c["started"])
-
-
-def finished(stack, job_id):
-    """The record a worker logged when the job ended: done, or dead-lettered."""
-    return next((r for r in stack.log_records(job_id)
-                 if r.get("message") in ("job done", "job dead-lettered")), None)
-
-
-def in_flight(stack, before: int):
-    return stack.stats()["calls"] > before
 
 
 def test_two_jobs_on_one_profile_never_interleave(stack):

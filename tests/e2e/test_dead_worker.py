@@ -11,8 +11,8 @@ import pytest
 
 from integration.store import keys
 from tests.e2e.redis_stacks import start_tls_stack, tls_stack
-from tests.e2e.test_crash_safety import CREATE_OR_UPDATE, calls_to, finished, in_flight
 from integration.sandbox.devstack import wait_until
+from tests.e2e.helpers import CREATE_OR_UPDATE, calls_to, finished, in_flight
 
 pytestmark = pytest.mark.e2e
 

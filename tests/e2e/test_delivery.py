@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from integration.store.dead_letters import DeadLetters
+from tests.e2e.helpers import CREATE_OR_UPDATE
 
 pytestmark = pytest.mark.e2e
 
-CREATE_OR_UPDATE = "/api/v2/users/create_or_update"
 
 
 def identities(stack, profile_id):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from integration.sandbox.samples import CUSTOMERS
+from tests.e2e.helpers import processes_of
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,21 +49,6 @@ def test_demo_runs_to_completion_on_an_embedded_redis(tmp_path):
     assert "ZENDESK_CLIENT_ID=" in env_file and "ZENDESK_API_TOKEN" not in env_file
     # it stopped everything it started
     assert not processes_of(tmp_path / "logs")
-
-
-def processes_of(log_dir: Path) -> list[str]:
-    """Live processes started for a DevStack whose logs are in `log_dir` (its children carry the
-    stack's metrics directory, under the log directory, in their environment)."""
-    mark = str(log_dir).encode()
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            proc = Path("/proc", pid)
-            if mark in proc.joinpath("cmdline").read_bytes() or mark in proc.joinpath("environ").read_bytes():
-                found.append(pid)
-        except OSError:
-            pass
-    return found
 
 
 def test_demo_falls_back_to_the_in_process_redis(tmp_path):

@@ -20,8 +20,8 @@ from integration.sandbox.base import ServerThread
 from integration.sandbox.omneo import OmneoSandbox
 from integration.sandbox.zendesk import ZendeskSandbox
 from integration.apis.signatures import omneo_signature
-from tests.e2e.test_dev_demo import processes_of
 from integration.sandbox.devstack import DevStack, wait_until
+from tests.e2e.helpers import processes_of
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,27 +11,9 @@ import requests
 
 from integration.store import keys
 from integration.settings.declared import load_settings
+from tests.e2e.helpers import delete_profile, erase, redis_value, synced_customer
 
 pytestmark = pytest.mark.e2e
-
-
-def synced(stack, profile_id, **fields) -> dict:
-    profile = stack.put_profile(id=profile_id, first_name="Erin", last_name="Rasure",
-                                email=f"{profile_id}@example.com", mobile_phone="+61400000099", **fields)
-    assert stack.post_omneo("profile.created", profile).status_code == 202
-    user = stack.wait(lambda: stack.zendesk_user(profile_id), what="the synced Zendesk user")
-    stack.wait(lambda: stack.redis.exists(keys.synced(profile_id)), what="the sync watermark")
-    return user
-
-
-def delete_profile(stack, profile_id) -> None:
-    requests.delete(f"{stack.omneo}/_sandbox/profiles/{profile_id}", timeout=5).raise_for_status()
-
-
-def erase(stack, body: dict) -> str:
-    r = stack.post_omneo("profile.deleted", body)
-    assert r.status_code == 202, r.text
-    return r.json()["job_id"]
 
 
 def audit(stack) -> list[dict]:
@@ -43,7 +25,7 @@ def audit_of(stack, profile_id) -> dict | None:
 
 
 def test_deleted_profile_is_erased_permanently_and_listed(stack):
-    user = synced(stack, "gone-1")
+    user = synced_customer(stack, "gone-1")
     delete_profile(stack, "gone-1")
     job_id = erase(stack, {"id": "gone-1"})  # the body may carry nothing but the id
 
@@ -67,7 +49,7 @@ def test_deleted_profile_is_erased_permanently_and_listed(stack):
 
 
 def test_user_already_gone_counts_as_done(stack):
-    user = synced(stack, "gone-2")
+    user = synced_customer(stack, "gone-2")
     auth = stack.zendesk_auth
     for path in (f"/api/v2/users/{user['id']}", f"/api/v2/deleted_users/{user['id']}"):
         requests.delete(stack.zendesk + path, auth=auth, timeout=5).raise_for_status()
@@ -82,7 +64,7 @@ def test_user_already_gone_counts_as_done(stack):
 
 
 def test_merged_loser_user_is_repointed_not_deleted(stack):
-    user = synced(stack, "loser-1")
+    user = synced_customer(stack, "loser-1")
     stack.put_profile(id="winner-1", first_name="Erin", email="winner-1@example.com")
     requests.post(f"{stack.omneo}/_sandbox/profiles/loser-1/merge", json={"into": "winner-1"},
                   timeout=5).raise_for_status()
@@ -95,22 +77,6 @@ def test_merged_loser_user_is_repointed_not_deleted(stack):
     assert audit_of(stack, "loser-1")["repointed_to"] == "winner-1"
 
 
-def redis_value(r, key) -> bytes:
-    """Everything a key holds, as plain bytes (DUMP may compress, hiding what it holds)."""
-    kind = r.type(key)
-    if kind == b"string":
-        return r.get(key) or b""
-    if kind == b"hash":
-        return b" ".join(k + b"=" + v for k, v in r.hgetall(key).items())
-    if kind == b"list":
-        return b" ".join(r.lrange(key, 0, -1))
-    if kind == b"set":
-        return b" ".join(r.smembers(key))
-    if kind == b"zset":
-        return b" ".join(r.zrange(key, 0, -1))
-    return b""
-
-
 def test_nothing_of_the_profile_stays_in_redis_but_tombstone_and_audit(stack):
     # a real dead letter about the profile, its error body quoting the email, as Zendesk's 422 does
     refusal = {"error": "RecordInvalid", "details": {"email": [
@@ -120,14 +86,14 @@ def test_nothing_of_the_profile_stays_in_redis_but_tombstone_and_audit(stack):
     profile = stack.put_profile(id="gone-3", first_name="Erin", email="gone-3@example.com")
     assert stack.post_omneo("profile.created", profile).status_code == 202
     stack.wait(lambda: stack.redis.scard(keys.dlq_by_profile("gone-3")), what="the dead letter")
-    user = synced(stack, "gone-3", note="fixed")
+    user = synced_customer(stack, "gone-3", note="fixed")
     # an agent opened a ticket of theirs: the sidebar cached the profile and the requester's link
     claims = {"zendesk_user_id": str(user["id"]), "exp": int(time.time() + 300)}
     token = jwt.encode(claims, stack.env["ZENDESK_APP_SECRET"], algorithm="HS256")
     seen = requests.get(stack.receiver + "/sidebar/profile", timeout=20,
                         headers={"Authorization": f"Bearer {token}"}).json()
     assert seen["found"] and stack.redis.exists(keys.sidebar_cache("gone-3"))
-    other = synced(stack, "stays-3")
+    other = synced_customer(stack, "stays-3")
     delete_profile(stack, "gone-3")
 
     job_id = erase(stack, {"id": "gone-3", "identities": [
@@ -178,7 +144,7 @@ def test_dead_lettered_ticket_events_leave_nothing_of_the_customer(stack):
 
 
 def test_stale_update_after_erasure_does_not_recreate_the_user(stack):
-    user = synced(stack, "gone-4")
+    user = synced_customer(stack, "gone-4")
     stale = stack.profile("gone-4")
     delete_profile(stack, "gone-4")
     job_id = erase(stack, {"id": "gone-4"})
@@ -207,7 +173,7 @@ def test_receiver_validates_deletion_bodies(stack):
 
 
 def test_erasure_is_served_while_the_sync_queue_is_backed_up(stack):
-    user = synced(stack, "gone-6")
+    user = synced_customer(stack, "gone-6")
     delete_profile(stack, "gone-6")
     # as many syncs as stay queued one by one (BULK_SYNC_THRESHOLD, 20 by default: more are parked
     # for the burst drain, on another queue), each taking at least a second
@@ -231,7 +197,7 @@ def test_erasure_is_served_while_the_sync_queue_is_backed_up(stack):
 def test_omneo_merge_emitting_merged_and_deleted_leaves_one_user_with_all_tickets(stack):
     """Omneo sends profile.merged and profile.deleted for the loser at once; whichever job runs
     first, the loser's user ends folded into the winner's, tickets and all, and nothing is purged."""
-    loser, winner = synced(stack, "loser-2"), synced(stack, "winner-2")
+    loser, winner = synced_customer(stack, "loser-2"), synced_customer(stack, "winner-2")
     ticket = requests.post(stack.zendesk + "/_sandbox/tickets", json={"requester_id": loser["id"],
                                                                       "subject": "Refund"}, timeout=5)
     ticket.raise_for_status()

@@ -12,16 +12,9 @@ import requests
 from integration.store import keys
 from integration.store.dead_letters import DeadLetters
 from integration.erasure import audit_records
+from tests.e2e.helpers import dead_letter, hand_made_user, links, omneo_merge, subscribe, synced, until, user_ids
 
 pytestmark = pytest.mark.e2e
-
-
-def subscribe(stack, *events):
-    """Register the receiver as Omneo's webhook for `events`, as `setup` would."""
-    for event in events:
-        requests.post(stack.omneo + "/api/v3/webhooks", timeout=5,
-                      headers={"Authorization": f"Bearer {stack.env['OMNEO_API_TOKEN']}"},
-                      json={"trigger": event, "url": stack.receiver + "/webhooks/omneo"}).raise_for_status()
 
 
 def synced_mark(stack, profile_id) -> bool:
@@ -29,33 +22,9 @@ def synced_mark(stack, profile_id) -> bool:
     return bool(stack.redis.exists(keys.synced(profile_id)))
 
 
-def until(stack, predicate, what: str):
-    """A bounded poll, generous: other suites load this 2-core machine at the same time."""
-    return stack.wait(predicate, timeout=60, what=what)
-
-
 def synced_at(stack, profile_id) -> float:
     raw = stack.redis.get(keys.synced(profile_id))
     return json.loads(raw)["synced_at"] if raw else 0.0
-
-
-def links(stack, profile_id):
-    return [i["identifier"] for i in stack.profile(profile_id)["identities"] if i["handle"] == "zendesk"]
-
-
-def synced(stack, profile_id, **fields):
-    """A profile synced through the receiver and worker; returns its Zendesk user."""
-    profile = stack.put_profile(id=profile_id, **fields)
-    assert stack.post_omneo("profile.created", profile).status_code == 202
-    user = until(stack, lambda: stack.zendesk_user(profile_id), what=f"the user of {profile_id}")
-    until(stack, lambda: links(stack, profile_id) == [str(user["id"])], what=f"the link of {profile_id}")
-    return user
-
-
-def hand_made_user(stack, **fields) -> dict:
-    r = requests.post(stack.zendesk + "/_sandbox/users", json=dict({"name": "Walk In"}, **fields), timeout=5)
-    r.raise_for_status()
-    return r.json()["user"]
 
 
 def ticket(stack, requester_id) -> int:
@@ -70,20 +39,6 @@ def requester_of(stack, ticket_id) -> int:
                      auth=stack.zendesk_auth)
     r.raise_for_status()
     return r.json()["ticket"]["requester_id"]
-
-
-def user_ids(stack) -> list[int]:
-    return sorted(u["id"] for u in stack.zendesk_users())
-
-
-def dead_letter(stack, task):
-    entries = [e for e in DeadLetters(stack.redis).list() if e["task"] == task]
-    return entries[0] if entries else None
-
-
-def omneo_merge(stack, loser_id, winner_id):
-    requests.post(f"{stack.omneo}/_sandbox/profiles/{loser_id}/merge", json={"into": winner_id},
-                  timeout=5).raise_for_status()
 
 
 def link_in_cx_manager(stack, profile_id, user_id):

@@ -14,10 +14,10 @@ from integration.profiles import user_changes
 from integration.store import keys
 from integration.wiring import build_context
 from tests.e2e.redis_stacks import client_for, start_tls_stack, tls_stack
-from tests.e2e.test_sidebar_api import bearer, sidebar
 from integration.sandbox.devstack import cli_argv, free_port, wait_until
 from integration.sandbox.redis_topology import ACL_USER, ADMIN_USER
 from integration.settings.declared import load_settings
+from tests.e2e.helpers import bearer, sidebar
 
 pytestmark = pytest.mark.e2e
 

@@ -2,10 +2,9 @@
 and the event it sends holds no email, name or phone of the customer."""
 from __future__ import annotations
 
-import gzip
 import os
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 import requests
@@ -16,27 +15,12 @@ from tests.e2e.conftest import FAST_RETRIES
 from integration.sandbox.devstack import DevStack, wait_until
 from workers import enqueue
 from workers.celery_app import create_celery
+from tests.e2e.helpers import Ingest
 
 pytestmark = pytest.mark.e2e
 
 PERSON = {"first_name": "Zephyrine", "last_name": "Quillfeather", "email": "zephyrine.q@example.com",
           "mobile_phone": "+61411222333"}
-
-
-class Ingest(BaseHTTPRequestHandler):
-    received: list[bytes] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        Ingest.received.append(body)
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

@@ -2,27 +2,13 @@
 sandbox process."""
 from __future__ import annotations
 
-import time
-
-import jwt
 import pytest
 import requests
 
 from integration.store import keys
+from tests.e2e.helpers import bearer, sidebar
 
 pytestmark = pytest.mark.e2e
-
-
-def bearer(stack, lifetime: float | None = 300, secret: str | None = None, **claims) -> dict:
-    claims.setdefault("zendesk_user_id", 555)
-    if lifetime is not None:
-        claims["exp"] = int(time.time() + lifetime)
-    signed = jwt.encode(claims, secret or stack.env["ZENDESK_APP_SECRET"], algorithm="HS256")
-    return {"Authorization": f"Bearer {signed}"}
-
-
-def sidebar(stack, headers: dict) -> requests.Response:
-    return requests.get(stack.receiver + "/sidebar/profile", headers=headers, timeout=20)
 
 
 def seed_customer(stack, profile_id: str = "p-e2e", zendesk_user_id: str = "555") -> None:

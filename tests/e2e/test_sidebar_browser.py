@@ -18,15 +18,11 @@ import pytest
 import requests
 
 from integration.store import keys
-from tests.e2e.test_erasure import delete_profile, erase
 from web.sidebar_preview import ZafHost
+from tests.e2e.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, delete_profile, erase, synced_customer
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "sidebar"
 SIDEBAR_WIDTH = 320
 
 REQUESTER = {"id": 4242, "name": "Margaret Hamilton", "email": "margaret@example.com"}
@@ -374,9 +370,8 @@ def test_unknown_requester_gets_a_cx_manager_search(stack, open_sidebar):
 
 
 def test_erased_customer_is_never_shown(stack, open_sidebar):
-    from tests.e2e.test_erasure import synced
 
-    user = synced(stack, "gone-sidebar")
+    user = synced_customer(stack, "gone-sidebar")
     requester = {"id": user["id"], "name": "Erin Rasure", "email": "gone-sidebar@example.com"}
     assert open_sidebar(requester).visible_text('[data-field="name"]') == "Erin Rasure"
     delete_profile(stack, "gone-sidebar")

@@ -10,9 +10,7 @@ import pytest
 import requests
 
 from integration.store import keys
-from tests.e2e.test_erasure import delete_profile, erase, redis_value, synced
-from tests.e2e.test_merge_linking import omneo_merge, subscribe, until, user_ids
-from tests.e2e.test_merge_linking import synced as linked
+from tests.e2e.helpers import delete_profile, erase, omneo_merge, redis_value, subscribe, synced, synced_customer, until, user_ids
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +85,7 @@ def test_omneo_down_serves_the_last_known_view_marked_with_its_fetch_time(stack)
 
 
 def test_erasure_drops_the_last_known_view_and_it_is_never_shown_again(stack):
-    user = synced(stack, "lk-gone")
+    user = synced_customer(stack, "lk-gone")
     assert view(stack, user["id"])[0].json()["found"]
     assert stack.redis.exists(keys.sidebar_last_known("lk-gone"))
     assert stack.redis.exists(keys.sidebar_last_requester(str(user["id"])))
@@ -105,8 +103,8 @@ def test_erasure_drops_the_last_known_view_and_it_is_never_shown_again(stack):
 
 
 def test_a_merge_drops_the_losers_last_known_view(stack):
-    winner = linked(stack, "lk-w", first_name="Winnie", email="lk-winnie@example.com")
-    loser = linked(stack, "lk-l", first_name="Winnie", email="lk-winnie.dup@example.com")
+    winner = synced(stack, "lk-w", first_name="Winnie", email="lk-winnie@example.com")
+    loser = synced(stack, "lk-l", first_name="Winnie", email="lk-winnie.dup@example.com")
     assert view(stack, loser["id"])[0].json()["profile"]["id"] == "lk-l"
     assert stack.redis.exists(keys.sidebar_last_known("lk-l"))
     subscribe(stack, "profile.merged")

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from integration.sandbox.samples import CUSTOMERS
-from tests.e2e.test_dev_demo import processes_of
-from tests.e2e.test_sidebar_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, processes_of
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ import requests
 
 from integration.store import keys
 from tests.e2e.conftest import FAST_RETRIES, Stack
-from tests.e2e.test_sentry_e2e import Ingest
 from integration.sandbox.devstack import SANDBOX_ZENDESK_CLIENT_SECRET, DevStack
+from tests.e2e.helpers import Ingest
 
 pytestmark = pytest.mark.e2e
 

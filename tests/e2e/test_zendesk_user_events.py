@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from integration.store import keys
-from tests.e2e.test_merge_linking import dead_letter, hand_made_user, links, synced, until
+from tests.e2e.helpers import dead_letter, hand_made_user, links, synced, until
 
 pytestmark = pytest.mark.e2e
 

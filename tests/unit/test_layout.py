@@ -53,3 +53,15 @@ def test_each_package_says_its_job_in_one_line_and_holds_nothing_else():
         doc = ast.get_docstring(tree)
         assert doc and "\n" not in doc, f"{init.parent.name}: one docstring line saying its job"
         assert len(tree.body) == 1, f"{init.parent.name}/__init__.py holds code; it belongs in a module"
+
+
+def test_no_test_file_imports_another():
+    """Shared helpers live in tests/helpers.py and tests/e2e/helpers.py, fixtures in conftest.py."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and \
+                    (node.module.rpartition(".")[2].startswith("test_") or
+                     (node.level and any(a.name.startswith("test_") for a in node.names))):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, "a test file imports another:\n" + "\n".join(found)
