@@ -17,7 +17,7 @@ from marshmallow.validate import OneOf
 
 from integration.store.connection import RedisUrlError, parse
 from integration.settings.kinds import (EMAIL, MILLISECONDS, NAME, REQUIRED, SECONDS, URL, Flag, Names, Number,
-                                       Setting, Text, Whole, at_least, markdown_table, pattern,
+                                       Setting, Text, Whole, at_least, pattern,
                                        profile_url)
 from integration.apis.zendesk_events import DEFAULT_TICKET_EVENTS, KNOWN_TICKET_EVENTS, ZENDESK_EVENT_PREFIX
 
@@ -270,6 +270,3 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
                   zendesk_base_url=zendesk_base.rstrip("/"))
     return Settings(**values)
 
-
-if __name__ == "__main__":
-    print(markdown_table(SETTINGS), end="")

@@ -42,7 +42,7 @@ class Stack:
                                                           "latency": 0}, timeout=5)
 
     # Omneo side
-    def put(self, **fields) -> dict:
+    def put_profile(self, **fields) -> dict:
         r = requests.post(self.omneo + "/_sandbox/profiles?emit=0", json=fields, timeout=5)
         r.raise_for_status()
         return r.json()["data"]
