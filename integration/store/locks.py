@@ -22,6 +22,14 @@ return 0
 
 
 class Lease(Lock):
+    # redis-py's extend reads PTTL, which the ACL (README, Redis in production) does not grant; a
+    # lease only ever renews its full ttl, so GET and PEXPIRE do
+    LUA_EXTEND_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+    lua_extend = None  # registered for this class, not inherited from Lock
+
     def __init__(self, client: redis.Redis, key: str, ttl_seconds: float):
         super().__init__(client, key, timeout=ttl_seconds, blocking=False, thread_local=False)
 
