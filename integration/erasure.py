@@ -52,6 +52,7 @@ def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None 
     record. Idempotent: a re-run finds what is left and finishes it."""
     profile_id = str(profile_id)
     started = time.time()
+    _wait_for_purges(ctx)
     with ctx.state.profile_lock(profile_id):
         if live_profile(ctx, profile_id) is not None:
             raise ProfileStillLive("omneo", f"profile {profile_id} is still live in Omneo; "
@@ -61,7 +62,6 @@ def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None 
         if earlier is not None:  # this very job finished before (redelivered after a crash)
             forget(ctx, profile_id, earlier["users"])
             return earlier
-        _wait_for_purges(ctx)
         results = [_erase_user(ctx, profile_id, user_id, user)
                    for user_id, user in _candidates(ctx, profile_id, zendesk_user_id)]
         forget(ctx, profile_id, results)
@@ -84,7 +84,7 @@ def erase_profile(ctx: Context, profile_id: str, *, zendesk_user_id: str | None 
 
 def _wait_for_purges(ctx: Context) -> None:
     """While the permanent deletion endpoint is paused by its own 429, wait (in Redis, as a retry)
-    before spending any call: every erasure would meet that limit at its end."""
+    before spending any call or taking the lock: every erasure would meet that limit at its end."""
     left = ctx.zendesk.purge_limiter.paused_for()
     if left > 0:
         raise RateLimited("zendesk", left, status=None, endpoint=PURGE_ENDPOINT)

@@ -28,7 +28,7 @@ ZENDESK_EXPORT_PER_MINUTE = 10
 # Permanent user deletion: "700 users every 10 minutes" (Permanently Delete User), as a rate a minute.
 ZENDESK_PURGE_PER_MINUTE = 70
 # An erasure waits for the purge bucket only this long in a worker; past it, it waits in Redis.
-PURGE_MAX_WAIT_SECONDS = 2.0
+PURGE_MAX_WAIT_SECONDS = 0.5
 
 # The slowest the bucket refills when the account's remaining budget is at the reserve.
 MIN_SHARE = 0.05
