@@ -9,7 +9,8 @@ import redis
 from integration import redis_conn
 from integration.dlq import DeadLetters
 from integration.omneo import OmneoClient
-from integration.ratelimit import ZENDESK_EXPORT_PER_MINUTE, RedisTokenBucket
+from integration.ratelimit import (PURGE_MAX_WAIT_SECONDS, ZENDESK_EXPORT_PER_MINUTE,
+                                   ZENDESK_PURGE_PER_MINUTE, RedisTokenBucket)
 from integration.settings import Settings
 from integration.state import State
 from integration.zendesk import ZendeskClient, zendesk_client
@@ -41,7 +42,11 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
         limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait,
                                  reserve_percent=settings.zendesk_budget_reserve_percent),
         export_limiter=RedisTokenBucket(r, "zendesk_export", ZENDESK_EXPORT_PER_MINUTE,
-                                        max_wait=90.0, on_wait=on_wait),
+                                        max_wait=90.0, on_wait=on_wait,
+                                        endpoint="incremental export"),
+        purge_limiter=RedisTokenBucket(r, "zendesk_purge", ZENDESK_PURGE_PER_MINUTE,
+                                       max_wait=PURGE_MAX_WAIT_SECONDS, on_wait=on_wait,
+                                       endpoint="permanent user deletion"),
         on_call=on_call)
     state = State(r, lock_ttl_ms=int(settings.profile_lock_ttl_seconds * 1000))
     return Context(settings, r, omneo, zendesk, state, DeadLetters(r))

@@ -91,6 +91,14 @@ def dlq_by_zendesk_user(zendesk_user_id: str) -> str:
 
 
 ERASURE_AUDIT = f"{PREFIX}:audit:erasures"  # capped list of JSON records, newest first
+ERASURE_PENDING = f"{PREFIX}:erasure:pending"  # hash: profile id -> JSON record of a pending erasure
+ERASURE_PENDING_SINCE = f"{PREFIX}:erasure:pending:since"  # sorted set: profile id by pending since
+ERASURE_PENDING_CHECKED = f"{PREFIX}:erasure:pending:checked"  # sorted set: profile id by last re-check
+
+
+def erasure_tickets(profile_id: str) -> str:
+    """Set of the profile's ticket ids soft-deleted by its erasure and not yet purged."""
+    return f"{PREFIX}:erasure:tickets:{profile_id}"
 INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"  # counter of ticket events skipped
 INTERACTIONS_SKIPPED_LOG = f"{PREFIX}:interactions:skipped"  # capped list of JSON records, newest first
 
@@ -154,7 +162,7 @@ def profile_keys(profile_id: str) -> list[str]:
     `12` also matches `123`'s keys, and costs a scan of the whole keyspace)."""
     return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
             *sidebar_views(profile_id), zendesk_user_deleted(profile_id),
-            zendesk_email_changes(profile_id)]
+            zendesk_email_changes(profile_id), erasure_tickets(profile_id)]
 
 
 def zendesk_user_keys(zendesk_user_id: str) -> list[str]:

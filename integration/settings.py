@@ -128,6 +128,12 @@ SETTINGS: tuple[Setting, ...] = (
             "how long the sidebar waits for Omneo before serving the last-known view (or a 504)"),
     Setting("ZENDESK_RECREATE_DELETED_USERS", Flag(), False,
             "whether a profile update re-creates a Zendesk user an agent (or a deletion schedule) deleted"),
+    Setting("ERASURE_TICKETS", Text(OneOf(["wait", "delete"])), "wait",
+            "what erasure does with the customer's Zendesk tickets: `wait` (keep them; a user who still "
+            "requests a ticket that is not closed is cleared at once but for the email, and deleted once "
+            "none is left) or `delete` (delete them permanently, then the user; needs `tickets:write`)"),
+    Setting("ERASURE_RECHECK_SECONDS", Whole(1, 7 * 86400, SECONDS), 3600,
+            "how often beat looks again at erasures waiting for a customer's tickets to close"),
     Setting("RECONCILE_INTERVAL_SECONDS", Whole(10, 7 * 86400, SECONDS), 3600,
             "how often beat queues a reconciliation"),
     Setting("SENTRY_DSN", Text(URL), None, "errors to Sentry (scrubbed of personal data)", secret=True,

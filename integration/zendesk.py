@@ -37,9 +37,11 @@ class ZendeskClient(ApiClient):
                  oauth_token: str | None = None, token_provider: TokenProvider | None = None,
                  marketplace: dict[str, str] | None = None, timeout: float = 10.0,
                  limiter: Limiter | None = None, on_call=None,
-                 export_limiter: Limiter | None = None):
+                 export_limiter: Limiter | None = None, purge_limiter: Limiter | None = None):
         super().__init__(base_url.rstrip("/") + "/api/v2", timeout, limiter, on_call)
+        # endpoints with limits of their own: a 429 there pauses only them
         self.export_limiter: Limiter = export_limiter or Limiter()
+        self.purge_limiter: Limiter = purge_limiter or Limiter()
         self.token_provider = token_provider
         self.session.headers.update(marketplace or {})
         if token_provider:
@@ -50,6 +52,21 @@ class ZendeskClient(ApiClient):
         else:
             self.session.auth = (f"{email}/token", api_token or "")
             self._fixed_setting = "ZENDESK_API_TOKEN"
+
+    def _endpoint_limited(self, headers) -> bool:
+        """Zendesk answers an endpoint's own limit with a 429 while the account's budget is not
+        spent: its `zendesk-ratelimit-<endpoint>` header says `remaining=0`, or the account's
+        `X-Rate-Limit-Remaining` / `ratelimit-remaining` is still above zero ("Rate limits":
+        check the account-wide headers first, then the endpoint's). A 429 with neither is the
+        account's."""
+        for name, value in headers.items():
+            if name.lower().startswith("zendesk-ratelimit-") and _remaining(value) == 0:
+                return True
+        account = headers.get("X-Rate-Limit-Remaining") or headers.get("ratelimit-remaining")
+        try:
+            return account is not None and float(account) > 0
+        except ValueError:
+            return False
 
     def request(self, method: str, path: str, **kwargs):
         if self.token_provider is None:
@@ -126,7 +143,9 @@ class ZendeskClient(ApiClient):
         self.request("DELETE", _user(user_id))
 
     def delete_user_permanently(self, user_id) -> None:
-        self.request("DELETE", P.path("deleted_users", P.zendesk(user_id, "Zendesk user id")))
+        """Limited to 700 users every 10 minutes besides the account's budget: `purge_limiter`."""
+        self.request("DELETE", P.path("deleted_users", P.zendesk(user_id, "Zendesk user id")),
+                     endpoint=("permanent user deletion", self.purge_limiter))
 
     def merge_users(self, source_id, target_id) -> dict:
         """Merge end user `source_id` into `target_id`; the source's tickets move with it."""
@@ -161,8 +180,8 @@ class ZendeskClient(ApiClient):
         if per_page:
             params["per_page"] = per_page
         while True:
-            self.export_limiter.acquire()
-            body = self.request("GET", "/incremental/users/cursor", params=params)
+            body = self.request("GET", "/incremental/users/cursor", params=params,
+                                endpoint=("incremental export", self.export_limiter))
             yield body.get("users", []), body
             if body.get("end_of_stream") or not body.get("after_cursor"):
                 return
@@ -179,6 +198,26 @@ class ZendeskClient(ApiClient):
     def get_ticket(self, ticket_id) -> dict:
         return self.request("GET", P.path("tickets", P.zendesk(ticket_id, "Zendesk ticket id")))["ticket"]
 
+    def requested_tickets(self, user_id) -> Iterator[dict]:
+        """Every ticket the user requested (not deleted), by cursor pagination (`page[size]`)."""
+        params: dict = {"page[size]": 100}
+        while True:
+            body = self.request("GET", _user(user_id, "tickets", "requested"), params=params)
+            yield from body.get("tickets") or []
+            meta = body.get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                return
+            params = {"page[size]": 100, "page[after]": P.cursor(meta["after_cursor"])}
+
+    def delete_tickets(self, ticket_ids: list) -> dict:
+        """Bulk Delete Tickets (soft), up to 100 ids; answers the job status."""
+        return self.request("DELETE", "/tickets/destroy_many", params={"ids": _ticket_ids(ticket_ids)})["job_status"]
+
+    def delete_tickets_permanently(self, ticket_ids: list) -> dict:
+        """Delete Multiple Tickets Permanently (soft-deleted ones), up to 100 ids; the job status."""
+        return self.request("DELETE", "/deleted_tickets/destroy_many",
+                            params={"ids": _ticket_ids(ticket_ids)})["job_status"]
+
     # webhooks
     def list_webhooks(self) -> list[dict]:
         return self.request("GET", "/webhooks")["webhooks"]
@@ -194,6 +233,24 @@ class ZendeskClient(ApiClient):
 
     def get_webhook_signing_secret(self, webhook_id) -> str:
         return self.request("GET", _webhook(webhook_id, "signing_secret"))["signing_secret"]["secret"]
+
+
+def _ticket_ids(ticket_ids: list) -> str:
+    if not 0 < len(ticket_ids) <= 100:
+        raise ValueError("1 to 100 ticket ids a call")
+    return ",".join(P.zendesk(i, "Zendesk ticket id") for i in ticket_ids)
+
+
+def _remaining(value: str) -> float | None:
+    """`remaining` of an endpoint header such as `total=100; remaining=99; resets=41`."""
+    for part in str(value).split(";"):
+        key, _, number = part.strip().partition("=")
+        if key == "remaining":
+            try:
+                return float(number)
+            except ValueError:
+                return None
+    return None
 
 
 def _error_code(body) -> str | None:

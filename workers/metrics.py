@@ -16,7 +16,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
                                Histogram, generate_latest)
 from prometheus_client.core import GaugeMetricFamily
 
-from integration import keys
+from integration import erasure_pending, keys
 
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome (succeeded, retried, dead_lettered)",
                ["task", "outcome"])
@@ -41,7 +41,7 @@ def record_api_call(api: str, status: int | None) -> None:
 
 class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
-    dead letters kept, whether Zendesk takes our credentials."""
+    dead letters kept, whether Zendesk takes our credentials, pending erasures."""
 
     def __init__(self, client, queues):
         self.r, self.queues = client, tuple(queues)
@@ -58,6 +58,7 @@ class RedisGauges:
             pipe.zcard(keys.DLQ_INDEX)
             pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
             values = pipe.execute()
+            pending, oldest = erasure_pending.summary(self.r)
         except Exception:  # a scrape must answer even when Redis does not
             up.add_metric([], 0)
             yield up
@@ -73,6 +74,10 @@ class RedisGauges:
         yield GaugeMetricFamily("oz_dead_letters", "Entries in the dead-letter store", value=values[-2])
         yield GaugeMetricFamily("oz_zendesk_auth_ok", "0 while Zendesk refuses our credentials "
                                 "(/readyz says why), else 1", value=0 if values[-1] else 1)
+        yield GaugeMetricFamily("oz_erasures_pending", "Erasures waiting for the customer's Zendesk "
+                                "tickets to close", value=pending)
+        yield GaugeMetricFamily("oz_erasure_oldest_pending_seconds", "Age of the oldest pending erasure "
+                                "(0 when none)", value=oldest)
 
 
 def render(redis_client=None, queues=()) -> bytes:

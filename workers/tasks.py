@@ -4,8 +4,8 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import (bulk_parking, bulk_sync, erasure, interactions, jobs, linking, merge, sync,
-                         zendesk_user_events)
+from integration import (bulk_parking, bulk_sync, erasure, erasure_pending, interactions, jobs, linking,
+                         merge, sync, zendesk_user_events)
 from integration.jobs import TaskSpec
 from workers import metrics, runtime
 from workers.base import IntegrationTask
@@ -71,6 +71,19 @@ def erase_profile(self, profile_id: str, zendesk_user_id: str | None = None,
                   requested_at: float | None = None):
     return erasure.erase_profile(runtime.context(), profile_id, zendesk_user_id=zendesk_user_id,
                                  requested_at=requested_at, job_id=self.request.id)
+
+
+@task(jobs.RECHECK_ERASURES)
+def recheck_erasures(self):
+    """Queue again each erasure that waits for its customer's tickets to close and was not looked
+    at for an ERASURE_RECHECK_SECONDS (beat sends this as often)."""
+    from workers import enqueue
+
+    ctx = runtime.context()
+    due = erasure_pending.take_due(ctx.redis, runtime.settings().erasure_recheck_seconds)
+    for profile_id in due:
+        enqueue.send(self.app, jobs.ERASE_PROFILE, profile_id)
+    return {"outcome": "rechecked", "count": len(due)}
 
 
 # A reconciliation task stops after this long and queues its own continuation, so it stays well

@@ -47,6 +47,27 @@ def check_redis(client) -> Row:
     return Row("redis", "ok", "answers PING")
 
 
+PENDING_ERASURE_WARN_DAYS = 25  # the law gives a month to answer an erasure request
+
+
+def check_erasures(settings: Settings, client) -> Row:
+    """Erasures waiting for tickets to close: a warning once one waits past 25 days."""
+    from integration import erasure_pending
+
+    count, oldest = erasure_pending.summary(client)
+    days = oldest / 86400
+    if settings.erasure_tickets == "delete" and settings.zendesk_auth_mode == "client_credentials" \
+            and not {"write", "tickets:write"} & set(settings.zendesk_oauth_scopes.split()):
+        return Row("erasures", "warn", "ERASURE_TICKETS=delete deletes tickets, which needs the "
+                   "tickets:write scope", "add tickets:write to ZENDESK_OAUTH_SCOPES")
+    if count and days > PENDING_ERASURE_WARN_DAYS:
+        return Row("erasures", "warn", f"{count} pending, the oldest for {days:.0f} days: its "
+                   "customer still requests a ticket that is not closed",
+                   "close or solve those tickets (`erasures list` names the Zendesk users), or set "
+                   "ERASURE_TICKETS=delete")
+    return Row("erasures", "ok", f"{count} pending" + (f", the oldest for {days:.1f} days" if count else ""))
+
+
 def check_omneo(settings: Settings, omneo: OmneoClient) -> list[Row]:
     where = _where(settings.omneo_base_url)
     fix = "set OMNEO_API_TOKEN to the token of an Omneo machine user allowed to read profiles"

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
 from integration.sandbox.zendesk_oauth import OAuthServer
+from integration.sandbox.zendesk_tickets import TicketDeletion
 from integration.sandbox.zendesk_user_events import UserEvents
 from integration.signatures import zendesk_signature
 
@@ -88,12 +89,15 @@ class ZendeskSandbox(SandboxApp):
         r("/_sandbox/tickets", ["POST"], self.ctl_add_ticket, control=True)
         r("/_sandbox/tickets/<int:ticket_id>/events", ["POST"], self.ctl_ticket_event, control=True)
         self.user_events = UserEvents(self)  # user events to subscribed webhooks (its own module)
+        self.ticket_deletion = TicketDeletion(self)  # tickets for erasure, deletion limits (its own module)
 
     def reset(self) -> None:
         super().reset()
         self.oauth.reset()
         if hasattr(self, "user_events"):
             self.user_events.reset()
+        if hasattr(self, "ticket_deletion"):
+            self.ticket_deletion.reset()
         self.bulk_imports = self._bulk_imports_default
         self.export_rate_per_minute = 10  # Zendesk's own limit on incremental exports
         self.users: dict[int, dict] = {}
@@ -122,7 +126,8 @@ class ZendeskSandbox(SandboxApp):
         `export_rate_per_minute` (the incremental export's own limit), `merge_ticket_limit`
         (to meet the merge refusal without 10,000 tickets), `bulk_job_seconds` (a job's time from
         queued to completed), `job_limit` (30) and `other_jobs` (jobs someone else holds queued or
-        running: a job over the limit is refused with 429 TooManyJobs)."""
+        running: a job over the limit is refused with 429 TooManyJobs); the permanent deletion
+        limit's keys are zendesk_tickets.py's."""
         body = request.get_json(force=True) or {}
         with self.lock:
             if "bulk_imports" in body:
@@ -132,6 +137,7 @@ class ZendeskSandbox(SandboxApp):
             if "merge_ticket_limit" in body:
                 self.merge_ticket_limit = int(body["merge_ticket_limit"])
             self.oauth.configure(body)
+            self.ticket_deletion.configure(body)
             if "bulk_job_seconds" in body:
                 self.bulk_job_seconds = body["bulk_job_seconds"]
             for key in ("job_limit", "other_jobs"):
@@ -456,6 +462,7 @@ class ZendeskSandbox(SandboxApp):
 
     def delete_user(self, request, user_id):
         user = self._user(user_id)
+        self.ticket_deletion.refuse_deletion(user_id)
         del self.users[user_id]
         user.update(active=False, updated_at=self._now(), _updated=time.time())
         self.deleted[user_id] = user
@@ -463,6 +470,7 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"user": self._public(user)})
 
     def purge_user(self, request, user_id):
+        self.ticket_deletion.take_purge(request)
         if user_id not in self.deleted:
             raise _missing()
         del self.deleted[user_id]
@@ -563,7 +571,8 @@ class ZendeskSandbox(SandboxApp):
             wait = max(1, int(60 - (time.monotonic() - self._export_calls[0])) + 1)
             raise ApiFailure(429, {"error": "TooManyRequests",
                                    "description": "Incremental export rate limit exceeded"},
-                             {"Retry-After": str(wait)})
+                             {"Retry-After": str(wait), "zendesk-ratelimit-incremental-exports":
+                              f"total={self.export_rate_per_minute}; remaining=0; resets={wait}"})
         self.stats["export_calls"] += 1
         try:
             per_page = min(max(int(request.args.get("per_page", 1000)), 1), 1000)
