@@ -177,6 +177,13 @@ def test_the_dashboard_imports_as_is():
     assert (variable["name"], variable["type"], variable["query"]) == ("datasource", "datasource", "prometheus")
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+    taken: dict[tuple[int, int], str] = {}
+    for panel in dashboard["panels"]:  # on Grafana's 24-column grid, no panel hides another
+        g = panel["gridPos"]
+        assert g["x"] + g["w"] <= 24, panel["title"]
+        for cell in [(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])]:
+            assert cell not in taken, f"{panel['title']} overlaps {taken[cell]}"
+            taken[cell] = panel["title"]
     for panel in dashboard["panels"]:
         if panel["type"] != "row":
             assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
