@@ -52,4 +52,4 @@ def metrics():
         body, status = problem(401, METRICS_UNAUTHORIZED)
         body.headers["WWW-Authenticate"] = "Bearer"
         return body, status
-    return Response(job_metrics.render(ext.redis, jobs.QUEUES), mimetype=job_metrics.CONTENT_TYPE)
+    return Response(job_metrics.render(ext.redis, jobs.QUEUES, ext.settings), mimetype=job_metrics.CONTENT_TYPE)

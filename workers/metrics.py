@@ -41,12 +41,16 @@ def record_api_call(api: str, status: int | None) -> None:
 
 class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
-    dead letters kept, whether Zendesk takes our credentials, pending erasures."""
+    dead letters kept, whether Zendesk takes our credentials, the share of the Zendesk account's
+    budget last seen left, pending erasures, when reconciliation last completed; with `settings`, the figures the
+    alerts compare those with (budgets, reserve, reconcile interval)."""
 
-    def __init__(self, client, queues):
-        self.r, self.queues = client, tuple(queues)
+    def __init__(self, client, queues, settings=None):
+        self.r, self.queues, self.settings = client, tuple(queues), settings
 
     def collect(self):
+        if self.settings is not None:
+            yield from self._configured()
         depth = GaugeMetricFamily("oz_queue_depth", "Messages waiting in a Celery queue", labels=["queue"])
         up = GaugeMetricFamily("oz_redis_up", "1 when Redis answered this scrape")
         try:
@@ -54,6 +58,10 @@ class RedisGauges:
             for queue in self.queues:
                 for suffix in _PRIORITY_SUFFIXES:
                     pipe.llen(queue + suffix)
+            for queue in self.queues:
+                pipe.zcard(keys.due(queue))
+            pipe.get(keys.ratelimit_observed("zendesk"))
+            pipe.hget(keys.RECONCILE_STATE, "last_finished_at")
             pipe.hlen("unacked")
             pipe.zcard(keys.DLQ_INDEX)
             pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
@@ -63,12 +71,25 @@ class RedisGauges:
             up.add_metric([], 0)
             yield up
             return
-        n = len(_PRIORITY_SUFFIXES)
+        n, q = len(_PRIORITY_SUFFIXES), len(self.queues)
+        due = GaugeMetricFamily("oz_jobs_due", "Jobs waiting out a retry delay before going back on "
+                                "their queue", labels=["queue"])
         for i, queue in enumerate(self.queues):
             depth.add_metric([queue], sum(values[i * n:(i + 1) * n]))
+            due.add_metric([queue], values[q * n + i])
         up.add_metric([], 1)
         yield depth
+        yield due
         yield up
+        left, finished = values[q * n + q], values[q * n + q + 1]
+        if left is not None:  # a Zendesk answer within the last few seconds said what is left
+            yield GaugeMetricFamily("oz_zendesk_budget_left_ratio", "Share of the Zendesk account's "
+                                    "per-minute budget its last answer said was left (with a reserve set)",
+                                    value=float(left))
+        if finished is not None:  # no series before the first complete run
+            yield GaugeMetricFamily("oz_reconcile_last_complete_timestamp_seconds",
+                                    "Unix time the last complete reconciliation finished",
+                                    value=float(finished))
         yield GaugeMetricFamily("oz_jobs_unacked", "Jobs taken by a worker and not yet acknowledged",
                                 value=values[-3])
         yield GaugeMetricFamily("oz_dead_letters", "Entries in the dead-letter store", value=values[-2])
@@ -79,9 +100,24 @@ class RedisGauges:
         yield GaugeMetricFamily("oz_erasure_oldest_pending_seconds", "Age of the oldest pending erasure "
                                 "(0 when none)", value=oldest)
 
+    def _configured(self):
+        s = self.settings
+        budget = GaugeMetricFamily("oz_api_budget_per_minute", "Calls a minute we allow ourselves, "
+                                   "by API (*_REQUESTS_PER_MINUTE)", labels=["api"])
+        budget.add_metric(["zendesk"], s.zendesk_requests_per_minute)
+        budget.add_metric(["omneo"], s.omneo_requests_per_minute)
+        yield budget
+        yield GaugeMetricFamily("oz_zendesk_budget_reserve_ratio", "Share of the Zendesk account's "
+                                "budget left to others (ZENDESK_BUDGET_RESERVE_PERCENT / 100)",
+                                value=s.zendesk_budget_reserve_percent / 100.0)
+        yield GaugeMetricFamily("oz_reconcile_interval_seconds", "How often beat queues a "
+                                "reconciliation (RECONCILE_INTERVAL_SECONDS)",
+                                value=s.reconcile_interval_seconds)
 
-def render(redis_client=None, queues=()) -> bytes:
-    """The text exposition of every process of this host, plus Redis-derived gauges."""
+
+def render(redis_client=None, queues=(), settings=None) -> bytes:
+    """The text exposition of every process of this host, plus Redis-derived gauges and, with
+    `settings`, the configured figures alerts compare with."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -92,7 +128,7 @@ def render(redis_client=None, queues=()) -> bytes:
     body = generate_latest(registry)
     if redis_client is not None:
         extra = CollectorRegistry()
-        extra.register(RedisGauges(redis_client, queues))
+        extra.register(RedisGauges(redis_client, queues, settings))
         body += generate_latest(extra)
     return body
 

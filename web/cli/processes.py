@@ -114,7 +114,7 @@ def metrics(settings, port: int, address: str) -> None:
             start_response("401 Unauthorized", [("Content-Type", "text/plain"),
                                                 ("WWW-Authenticate", "Bearer")])
             return [f"{METRICS_UNAUTHORIZED}\n".encode()]
-        body = render(redis_client, jobs.QUEUES)
+        body = render(redis_client, jobs.QUEUES, settings)
         start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]
 
