@@ -17,6 +17,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
 from prometheus_client.core import GaugeMetricFamily
 
 from integration import keys
+from integration.interaction_recovery import WATERMARK_FIELD
 
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome (succeeded, retried, dead_lettered)",
                ["task", "outcome"])
@@ -26,6 +27,9 @@ JOB_SECONDS = Histogram("oz_job_seconds", "Time a job ran, by task", ["task"],
 TICKET_EVENTS = Counter("oz_ticket_events_total",
                         "Zendesk ticket events by what the interaction job did "
                         "(created, duplicate, recovered, skipped)", ["outcome"])
+INTERACTIONS_RECOVERED = Counter("oz_interactions_recovered_total",
+                                 "Interactions reconciliation made from Zendesk's ticket event "
+                                 "export, their webhooks having been lost")
 API_CALLS = Counter("oz_api_calls_total", "API calls by API and status class (429 apart)",
                     ["api", "status"])
 
@@ -41,7 +45,8 @@ def record_api_call(api: str, status: int | None) -> None:
 
 class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
-    dead letters kept, whether Zendesk takes our credentials."""
+    dead letters kept, whether Zendesk takes our credentials, how far behind the ticket event
+    export's watermark is."""
 
     def __init__(self, client, queues):
         self.r, self.queues = client, tuple(queues)
@@ -57,7 +62,9 @@ class RedisGauges:
             pipe.hlen("unacked")
             pipe.zcard(keys.DLQ_INDEX)
             pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
-            values = pipe.execute()
+            pipe.hget(keys.RECONCILE_STATE, WATERMARK_FIELD)
+            pipe.time()
+            *values, watermark, (seconds, micros) = pipe.execute()
         except Exception:  # a scrape must answer even when Redis does not
             up.add_metric([], 0)
             yield up
@@ -73,6 +80,12 @@ class RedisGauges:
         yield GaugeMetricFamily("oz_dead_letters", "Entries in the dead-letter store", value=values[-2])
         yield GaugeMetricFamily("oz_zendesk_auth_ok", "0 while Zendesk refuses our credentials "
                                 "(/readyz says why), else 1", value=0 if values[-1] else 1)
+        if watermark:  # none before the first reconciliation
+            yield GaugeMetricFamily("oz_ticket_events_export_lag_seconds",
+                                    "Seconds between now (Redis's clock) and the ticket event "
+                                    "export's watermark: how far back lost ticket events may be "
+                                    "not yet recovered",
+                                    value=max(0.0, seconds + micros / 1e6 - float(watermark)))
 
 
 def render(redis_client=None, queues=()) -> bytes:
