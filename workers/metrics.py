@@ -27,15 +27,27 @@ JOB_SECONDS = Histogram("oz_job_seconds", "Time a job ran, by task", ["task"],
 TICKET_EVENTS = Counter("oz_ticket_events_total",
                         "Zendesk ticket events by what the interaction job did "
                         "(created, duplicate, recovered, skipped)", ["outcome"])
-INTERACTIONS_RECOVERED = Counter("oz_interactions_recovered_total",
-                                 "Interactions reconciliation made from Zendesk's ticket event "
-                                 "export, their webhooks having been lost")
 API_CALLS = Counter("oz_api_calls_total", "API calls by API and status class (429 apart)",
                     ["api", "status"])
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # kombu's Redis transport keeps priorities 1-9 in lists named "<queue>\x06\x16<priority>"
 _PRIORITY_SUFFIXES = ("",) + tuple(f"\x06\x16{n}" for n in (3, 6, 9))
+
+
+_recovered: Counter | None = None
+
+
+def interactions_recovered() -> Counter:
+    """oz_interactions_recovered_total, made on first use: a counter without labels makes its
+    value at once, and in a process whose metrics directory is not set up yet (at import) it
+    would not be the shared one."""
+    global _recovered
+    if _recovered is None:
+        _recovered = Counter("oz_interactions_recovered_total",
+                             "Interactions reconciliation made from Zendesk's ticket event export, "
+                             "their webhooks having been lost")
+    return _recovered
 
 
 def record_api_call(api: str, status: int | None) -> None:
@@ -90,6 +102,7 @@ class RedisGauges:
 
 def render(redis_client=None, queues=()) -> bytes:
     """The text exposition of every process of this host, plus Redis-derived gauges."""
+    interactions_recovered()  # shown from the start, at 0 until a run recovers something
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -79,7 +79,8 @@ def run_now(settings, on_queue: bool, as_json: bool, since: int | None) -> None:
     report = reconciliation.run(ctx, erase=erase, trigger="manual", ticket_events_since=since)
     if report.get("counts"):
         from workers import metrics
-        metrics.INTERACTIONS_RECOVERED.inc(report["counts"].get("interactions_recovered", 0))
+        metrics.ensure_multiproc_dir(settings.prometheus_multiproc_dir)
+        metrics.interactions_recovered().inc(report["counts"].get("interactions_recovered", 0))
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif report.get("outcome") == "skipped":
