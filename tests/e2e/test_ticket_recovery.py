@@ -111,6 +111,8 @@ def test_events_missed_while_the_receiver_was_down_are_recorded_once_after_it_is
     state = json.loads(status.stdout)["state"]
     assert state["interactions_recovered"] == 5 and state["ticket_events_watermark"]
     assert 0 <= state["ticket_events_behind_seconds"] < 120
+    shown = stack.cli("reconcile", "status")
+    assert shown.returncode == 0 and "5 interactions recovered in the last 3 runs" in shown.stdout, shown
     metrics = requests.get(stack.receiver + "/metrics", timeout=5).text
     assert re.search(r"^oz_interactions_recovered_total 5\.0$", metrics, re.M), metrics
     assert re.search(r"^oz_ticket_events_export_lag_seconds \d", metrics, re.M)
