@@ -2,7 +2,7 @@
 secret, Zendesk's circuit breaker open) recovered from Zendesk's incremental ticket event export.
 
 Reconciliation runs this pass under its lease. It reads the export from its own watermark (unix
-seconds, `ticket_events_start_time` in the reconciliation state), turns each update matching
+seconds, `keys.TICKET_EVENTS_WATERMARK` in the reconciliation state), turns each update matching
 `TICKET_EVENTS` into the job the webhook would have queued (`ticket_event_export`) and records it
 with `interactions.record_ticket_event`, which keys an interaction by ticket and activity: one a
 webhook already made is a duplicate, and a webhook arriving later finds this one.
@@ -25,7 +25,6 @@ from integration.paths import ZENDESK_ID, checked
 from integration.reconcile_repairs import Repairs
 from integration.ticket_event_export import update_jobs
 
-WATERMARK_FIELD = "ticket_events_start_time"  # in keys.RECONCILE_STATE
 SHOW_MANY = 100  # tickets a `show_many` call (its maximum)
 
 
@@ -33,18 +32,12 @@ def start_time(ctx, since: int | None = None) -> int:
     """Where this run reads from: `since` when given, else the watermark, else now (saved, so a
     first run that stops early still never reaches back further)."""
     if since is None:
-        saved = ctx.redis.hget(keys.RECONCILE_STATE, WATERMARK_FIELD)
+        saved = ctx.redis.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)
         if saved:
             return int(float(saved))
         since = int(time.time())
-    ctx.redis.hset(keys.RECONCILE_STATE, WATERMARK_FIELD, str(int(since)))
+    ctx.redis.hset(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK, str(int(since)))
     return int(since)
-
-
-def lag_seconds(ctx, now: float | None = None) -> float | None:
-    """How far behind now the watermark is (None before the first run)."""
-    saved = ctx.redis.hget(keys.RECONCILE_STATE, WATERMARK_FIELD)
-    return None if not saved else max(0.0, (now or time.time()) - float(saved))
 
 
 def recover(run: Repairs, start: int) -> None:
@@ -64,13 +57,13 @@ def recover(run: Repairs, start: int) -> None:
             run.complete = False
             return
         fresh = [u for u in page.get("ticket_events") or []
-                 if isinstance(u, dict) and u.get("id") not in seen]
+                 if isinstance(u, dict) and u.get("id") is not None and u.get("id") not in seen]
         seen.update(u.get("id") for u in fresh)
         run.counts["ticket_updates_read"] += len(fresh)
         found = [job for update in fresh for job in update_jobs(update, wanted)]
         frozen = not _record_all(run, found) or frozen
         if not frozen and page.get("end_time") is not None:
-            ctx.redis.hset(keys.RECONCILE_STATE, WATERMARK_FIELD, str(int(page["end_time"])))
+            ctx.redis.hset(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK, str(int(page["end_time"])))
         if page.get("end_of_stream"):
             return
 

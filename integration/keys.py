@@ -139,6 +139,7 @@ BULK_ANNOUNCED = f"{PREFIX}:bulk:announced"
 
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"
 RECONCILE_STATE = f"{PREFIX}:reconcile:state"
+TICKET_EVENTS_WATERMARK = "ticket_events_start_time"  # a field of RECONCILE_STATE: unix seconds
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
 BACKFILL_CHECKPOINT = f"{PREFIX}:backfill:checkpoint"
 ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"

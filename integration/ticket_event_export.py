@@ -29,9 +29,10 @@ def _status(value) -> str:
 def _time(update: dict) -> str | None:
     if update.get("created_at"):
         return str(update["created_at"])
-    if update.get("timestamp") is not None:
+    try:
         return datetime.fromtimestamp(int(update["timestamp"]), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None  # omneo_time then takes the time it is recorded
 
 
 def _found(child: dict, created: bool) -> tuple[str, str] | None:
@@ -53,6 +54,8 @@ def _found(child: dict, created: bool) -> tuple[str, str] | None:
 def update_jobs(update: dict, wanted) -> list[dict]:
     """The interaction jobs one ticket update makes, for the webhook event types in `wanted`
     (the `TICKET_EVENTS` setting)."""
+    if update.get("id") is None or update.get("ticket_id") is None:
+        return []
     children = [c for c in update.get("child_events") or [] if isinstance(c, dict)]
     created = any(c.get("event_type") == "Create" for c in children)
     requester = subject = None

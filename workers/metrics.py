@@ -17,7 +17,6 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
 from prometheus_client.core import GaugeMetricFamily
 
 from integration import keys
-from integration.interaction_recovery import WATERMARK_FIELD
 
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome (succeeded, retried, dead_lettered)",
                ["task", "outcome"])
@@ -74,7 +73,7 @@ class RedisGauges:
             pipe.hlen("unacked")
             pipe.zcard(keys.DLQ_INDEX)
             pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
-            pipe.hget(keys.RECONCILE_STATE, WATERMARK_FIELD)
+            pipe.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)
             pipe.time()
             *values, watermark, (seconds, micros) = pipe.execute()
         except Exception:  # a scrape must answer even when Redis does not

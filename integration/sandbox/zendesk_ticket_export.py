@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from integration.sandbox.base import ApiFailure, json_response
 

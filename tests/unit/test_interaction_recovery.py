@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from integration import interaction_recovery, keys, reconcile
+from integration import keys, reconcile
 from integration.http import Limiter
 from integration.interactions import build_interaction, classify, interaction_key, record_ticket_event, ticket_job
 from integration.sandbox.base import omneo_time
@@ -139,7 +139,7 @@ def test_first_run_starts_from_now_not_the_accounts_beginning(ctx, sandbox_serve
     before = time.time()
     report = run(ctx)
     assert report["counts"]["interactions_recovered"] == 0 and omneo_sandbox.interactions == []
-    mark = float(ctx.redis.hget(keys.RECONCILE_STATE, interaction_recovery.WATERMARK_FIELD))
+    mark = float(ctx.redis.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK))
     assert before - 1 <= mark <= time.time()
     # --since reaches back on purpose
     assert run(ctx, ticket_events_since=int(before) - 7200)["counts"]["interactions_recovered"] == 1
@@ -161,12 +161,12 @@ def test_watermark_moves_page_by_page_and_holds_at_a_failure(ctx, sandbox_server
     omneo_sandbox.failures = [{"path": "interactions$", "method": "POST", "status": 503, "count": 1}]
     report = run(ctx, ticket_events_since=at[0] - 10)
     assert report["counts"]["interactions_recovered"] == 2 and report["counts"]["errors"] == 1, report
-    mark = ctx.redis.hget(keys.RECONCILE_STATE, interaction_recovery.WATERMARK_FIELD)
+    mark = ctx.redis.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)
     assert int(mark) == at[0] - 10  # held before the page that failed
     report = run(ctx)
     assert report["counts"]["interactions_recovered"] == 1  # the failed one, looked at again
     assert report["counts"]["ticket_events_already_recorded"] == 2
-    assert int(ctx.redis.hget(keys.RECONCILE_STATE, interaction_recovery.WATERMARK_FIELD)) == at[2]
+    assert int(ctx.redis.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)) == at[2]
     assert sorted(i["url"].rsplit("/", 1)[1] for i in omneo_sandbox.interactions) == \
         sorted(str(t["id"]) for t in made)
 

@@ -100,13 +100,12 @@ def status(settings, limit: int, as_json: bool) -> None:
     from integration import keys
     from integration import reconcile as reconciliation
     from integration.context import build_context
-    from integration.interaction_recovery import WATERMARK_FIELD
 
     ctx = build_context(settings)
     state = reconciliation.read_state(ctx)
     runs = reconciliation.last_runs(ctx, limit)
     running = bool(ctx.redis.exists(keys.RECONCILE_LOCK))
-    mark = state.get(WATERMARK_FIELD)
+    mark = state.get(keys.TICKET_EVENTS_WATERMARK)
     seconds, micros = ctx.redis.time()
     behind = max(0.0, seconds + micros / 1e6 - float(mark)) if mark else None
     recovered = sum(r.get("counts", {}).get("interactions_recovered", 0) for r in runs)
