@@ -54,7 +54,9 @@ def recover(run: Repairs, start: int) -> None:
             return
         except Exception as exc:
             run._error(None, exc, "zendesk ticket event export")
-            run.complete = False
+            # a refusal (a 403 for a missing scope) is in the report; a continuation would meet it again
+            if retry.fault(exc) != retry.PERMANENT:
+                run.complete = False
             return
         fresh = [u for u in page.get("ticket_events") or []
                  if isinstance(u, dict) and u.get("id") is not None and u.get("id") not in seen]

@@ -213,3 +213,14 @@ def test_every_export_page_waits_for_the_export_limiter(ctx, sandbox_servers, ze
     ctx.zendesk.export_limiter = Counting()
     pages = list(ctx.zendesk.iter_ticket_events(int(time.time()) - 200))
     assert len(pages) == Counting.taken == 2
+
+
+def test_a_refused_export_is_reported_without_a_continuation(ctx, zendesk_sandbox):
+    zendesk_sandbox.failures = [{"path": "incremental/ticket_events", "status": 403, "count": 1,
+                                 "body": {"error": "Forbidden", "description": "missing scope"}}]
+    since = int(time.time()) - 60
+    report = run(ctx, ticket_events_since=since)
+    assert report["complete"] and report["counts"]["errors"] == 1, report
+    [error] = report["errors"]
+    assert (error["stage"], error["status"]) == ("zendesk ticket event export", 403)
+    assert int(ctx.redis.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)) == since  # held
