@@ -107,7 +107,7 @@ def _record(run: Repairs, job: dict) -> bool:
     ctx = run.ctx
     try:
         checked("zendesk", "Zendesk ticket id", job["ticket_id"], ZENDESK_ID)
-        result = record_ticket_event(ctx, job)
+        result = record_ticket_event(ctx, job, look_first=True)
     except Exception as exc:
         profile_id = getattr(exc, "profile_id", None)
         run._error(profile_id, exc, "ticket event")

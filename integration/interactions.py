@@ -223,7 +223,7 @@ def _already_posted(ctx: Context, interaction: dict) -> dict | None:
     return None
 
 
-def _create_once(ctx: Context, key: str, interaction: dict) -> tuple[str, str]:
+def _create_once(ctx: Context, key: str, interaction: dict, look_first: bool = False) -> tuple[str, str]:
     """Post the interaction unless its key (`interaction_key`) already has one; (outcome,
     interaction id).
 
@@ -234,6 +234,8 @@ def _create_once(ctx: Context, key: str, interaction: dict) -> tuple[str, str]:
       re-run that finds `intent` without `done` first looks for the interaction in the
       profile's recent interactions and records it instead of posting again.
     - The caller holds the profile lock, so two runs of the same event never overlap.
+    - `look_first` looks in the profile's interactions before any post: the recovery reads back
+      over time whose marks may be gone (expired, or written under an older key).
     What remains: an Omneo that stored the post yet does not list it on the re-run (a lagging
     read), or a lost Redis write of `done`/`intent`; then a second interaction can appear.
     """
@@ -241,7 +243,7 @@ def _create_once(ctx: Context, key: str, interaction: dict) -> tuple[str, str]:
     done = ctx.redis.get(done_key)
     if done:
         return "duplicate", text(done)
-    if ctx.redis.exists(intent_key):
+    if look_first or ctx.redis.exists(intent_key):
         earlier = _already_posted(ctx, interaction)
         if earlier is not None:
             ctx.redis.set(done_key, str(earlier.get("id")), ex=MARK_TTL)
@@ -256,9 +258,10 @@ def _create_once(ctx: Context, key: str, interaction: dict) -> tuple[str, str]:
     return "created", str(created.get("id"))
 
 
-def record_ticket_event(ctx: Context, job: dict) -> dict:
+def record_ticket_event(ctx: Context, job: dict, look_first: bool = False) -> dict:
     """Create the one Interaction a ticket event stands for (or record why not). Idempotent, and
-    shared by the webhook's jobs and the export's recovery (`interaction_key`)."""
+    shared by the webhook's jobs and the export's recovery (`interaction_key`; `look_first`: see
+    `_create_once`)."""
     key = interaction_key(job)
     done = ctx.redis.get(keys.interaction_done(key))
     if done:
@@ -284,7 +287,8 @@ def record_ticket_event(ctx: Context, job: dict) -> dict:
     try:
         with ctx.state.profile_lock(profile_id):
             linked = link_requester(ctx, match)
-            outcome, interaction_id = _create_once(ctx, key, build_interaction(ctx, job, profile_id))
+            outcome, interaction_id = _create_once(ctx, key, build_interaction(ctx, job, profile_id),
+                                                   look_first)
     except Exception as exc:
         exc.profile_id = profile_id  # read by the dead-letter store, so erasure finds the entry
         raise

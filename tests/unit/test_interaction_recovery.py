@@ -224,3 +224,19 @@ def test_a_refused_export_is_reported_without_a_continuation(ctx, zendesk_sandbo
     [error] = report["errors"]
     assert (error["stage"], error["status"]) == ("zendesk ticket event export", 403)
     assert int(ctx.redis.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)) == since  # held
+
+
+def test_recovery_finds_an_interaction_whose_mark_is_gone(ctx, sandbox_servers, zendesk_sandbox, omneo_sandbox):
+    """A mark expired, or written under an older key: the profile's interactions are looked at
+    before anything is posted."""
+    z = sandbox_servers[0].url
+    user = customer(zendesk_sandbox, omneo_sandbox, "p-gone", "gone@example.com")
+    made = ticket(z, user)
+    since = int(time.time()) - 1
+    created = happen(z, made["id"], CREATED)
+    assert record_ticket_event(ctx, ticket_job(created, classify(created)))["outcome"] == "created"
+    for key in ctx.redis.scan_iter(keys.interaction_done("*")):
+        ctx.redis.delete(key)
+    report = run(ctx, ticket_events_since=since)
+    assert (report["counts"]["interactions_recovered"], report["counts"]["ticket_events_already_recorded"]) == (0, 1)
+    assert len(omneo_sandbox.interactions) == 1
