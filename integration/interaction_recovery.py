@@ -13,7 +13,7 @@ webhook already made is a duplicate, and a webhook arriving later finds this one
   outage, a lock, a limit) freezes it for the rest of the run, so the next run reads again.
 - The export is held to its own 10 requests a minute by the client's export limiter, beside
   the account budget; its tickets are read 100 a call (`show_many`) where an update does not say
-  who requested the ticket or what it is about.
+  who requested the ticket or what it is about, and the requesters 100 a call too.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from integration.paths import ZENDESK_ID, checked
 from integration.reconcile_repairs import Repairs
 from integration.ticket_event_export import update_jobs
 
-SHOW_MANY = 100  # tickets a `show_many` call (its maximum)
+SHOW_MANY = 100  # tickets, or users, a `show_many` call (its maximum)
 
 
 def start_time(ctx, since: int | None = None) -> int:
@@ -80,34 +80,44 @@ def _record_all(run: Repairs, found: list[dict]) -> bool:
     run.counts["ticket_events_already_recorded"] += len(found) - len(pending)
     unknown = sorted({j["ticket_id"] for j in pending
                       if (not j["requester_id"] or j["subject"] is None) and _fits(j["ticket_id"])}, key=int)
-    tickets: dict[str, dict] = {}
     try:
-        for i in range(0, len(unknown), SHOW_MANY):
-            for ticket in ctx.zendesk.show_many_tickets(unknown[i:i + SHOW_MANY]):
-                tickets[str(ticket.get("id"))] = ticket
+        tickets = _many(unknown, ctx.zendesk.show_many_tickets)
+        for i, job in enumerate(pending):
+            ticket = tickets.get(job["ticket_id"])
+            if ticket is not None:  # absent: record_ticket_event asks for it, and skips it if gone
+                pending[i] = dict(job, requester_id=job["requester_id"] or (
+                    str(ticket["requester_id"]) if ticket.get("requester_id") else None),
+                    subject=job["subject"] if job["subject"] is not None else ticket.get("subject"))
+        requesters = sorted({j["requester_id"] for j in pending if j["requester_id"] and _fits(j["requester_id"])},
+                            key=int)
+        users = _many(requesters, lambda ids: ctx.zendesk.show_many(ids=ids))
     except Exception as exc:
-        run._error(None, exc, "zendesk tickets")
+        run._error(None, exc, "zendesk tickets and requesters")
         return False
     all_ok = True
     for job in pending:
-        ticket = tickets.get(job["ticket_id"])
-        if ticket is not None:  # absent: record_ticket_event asks for it, and skips it if gone
-            job = dict(job, requester_id=job["requester_id"] or (
-                str(ticket["requester_id"]) if ticket.get("requester_id") else None),
-                subject=job["subject"] if job["subject"] is not None else ticket.get("subject"))
-        all_ok = _record(run, job) and all_ok
+        all_ok = _record(run, job, users.get(job["requester_id"])) and all_ok
     return all_ok
 
 
-def _fits(ticket_id: str) -> bool:
-    return bool(ZENDESK_ID.fullmatch(ticket_id))
+def _many(ids: list[str], show_many) -> dict[str, dict]:
+    """Records by id, read `SHOW_MANY` a call."""
+    found: dict[str, dict] = {}
+    for i in range(0, len(ids), SHOW_MANY):
+        for record in show_many(ids[i:i + SHOW_MANY]):
+            found[str(record.get("id"))] = record
+    return found
 
 
-def _record(run: Repairs, job: dict) -> bool:
+def _fits(zendesk_id) -> bool:
+    return isinstance(zendesk_id, str) and bool(ZENDESK_ID.fullmatch(zendesk_id))
+
+
+def _record(run: Repairs, job: dict, requester: dict | None) -> bool:
     ctx = run.ctx
     try:
         checked("zendesk", "Zendesk ticket id", job["ticket_id"], ZENDESK_ID)
-        result = record_ticket_event(ctx, job, look_first=True)
+        result = record_ticket_event(ctx, job, look_first=True, requester=requester)
     except Exception as exc:
         profile_id = getattr(exc, "profile_id", None)
         run._error(profile_id, exc, "ticket event")

@@ -153,9 +153,10 @@ class Match:
     reason: str | None = None
 
 
-def resolve_requester(ctx: Context, requester_id: str) -> Match:
-    """The Zendesk user and its Omneo profile (`requesters.resolve`, from its external_id on)."""
-    user = ctx.zendesk.find_user(requester_id)
+def resolve_requester(ctx: Context, requester_id: str, user: dict | None = None) -> Match:
+    """The Zendesk user (read unless given) and its Omneo profile (`requesters.resolve`, from its
+    external_id on)."""
+    user = user or ctx.zendesk.find_user(requester_id)
     if user is None:
         return Match(None, None, reason="requester not found in Zendesk")
     found = requesters.resolve(ctx, str(user["id"]), user.get("email"), user.get("external_id"))
@@ -258,10 +259,11 @@ def _create_once(ctx: Context, key: str, interaction: dict, look_first: bool = F
     return "created", str(created.get("id"))
 
 
-def record_ticket_event(ctx: Context, job: dict, look_first: bool = False) -> dict:
+def record_ticket_event(ctx: Context, job: dict, look_first: bool = False,
+                        requester: dict | None = None) -> dict:
     """Create the one Interaction a ticket event stands for (or record why not). Idempotent, and
     shared by the webhook's jobs and the export's recovery (`interaction_key`; `look_first`: see
-    `_create_once`)."""
+    `_create_once`; `requester`: the Zendesk user, when the caller read it already)."""
     key = interaction_key(job)
     done = ctx.redis.get(keys.interaction_done(key))
     if done:
@@ -278,7 +280,8 @@ def record_ticket_event(ctx: Context, job: dict, look_first: bool = False) -> di
     if not requester_id:
         return _skip(ctx, job, "ticket has no requester", None)
 
-    match = resolve_requester(ctx, requester_id)
+    match = resolve_requester(ctx, requester_id,
+                              requester if requester and str(requester.get("id")) == requester_id else None)
     if match.profile is None:
         return _skip(ctx, job, match.reason or "no Omneo profile", requester_id)
     profile_id = str(match.profile["id"])
