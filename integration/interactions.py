@@ -92,10 +92,27 @@ def classify(payload: dict) -> Activity | None:
 def ticket_job(payload: dict, activity: Activity) -> dict:
     """The job the receiver enqueues: only what the worker needs (no comment bodies, no emails)."""
     detail = payload.get("detail") or {}
-    return {"event_id": str(payload["id"]), "event_type": payload["type"], "kind": activity.kind,
-            "time": payload.get("time"), "ticket_id": str(detail["id"]),
-            "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None,
-            "subject": detail.get("subject")}
+    job = {"event_id": str(payload["id"]), "event_type": payload["type"], "kind": activity.kind,
+           "time": payload.get("time"), "ticket_id": str(detail["id"]),
+           "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None,
+           "subject": detail.get("subject")}
+    if activity.kind == "commented":
+        comment = (payload.get("event") or {}).get("comment") or {}
+        job["comment_id"] = str(comment["id"]) if isinstance(comment, dict) and comment.get("id") else None
+    return job
+
+
+def interaction_key(job: dict) -> str:
+    """What makes an interaction one: its ticket and activity (and, for a comment, the comment).
+
+    The webhook and the incremental export describe the same happening with different ids (a
+    webhook event id, an export's audit id), so both paths mark and look up this key instead: an
+    event delivered by both makes one interaction, whichever arrives first. A ticket solved again
+    after it was reopened therefore counts once."""
+    key = f"{job['ticket_id']}:{job['kind']}"
+    if job["kind"] == "commented" and job.get("comment_id"):
+        key += f":{job['comment_id']}"
+    return key
 
 
 def omneo_time(iso: str | None) -> str:
@@ -120,6 +137,8 @@ def build_interaction(ctx: Context, job: dict, profile_id: str) -> dict:
         "meta": {"zendesk_ticket_id": job["ticket_id"], "zendesk_event_id": job["event_id"],
                  "zendesk_event_type": job["event_type"]},
     }
+    if job.get("comment_id"):
+        interaction["meta"]["zendesk_comment_id"] = job["comment_id"]
     if job.get("subject"):
         interaction["description"] = job["subject"]
     return interaction
@@ -134,9 +153,10 @@ class Match:
     reason: str | None = None
 
 
-def resolve_requester(ctx: Context, requester_id: str) -> Match:
-    """The Zendesk user and its Omneo profile (`requesters.resolve`, from its external_id on)."""
-    user = ctx.zendesk.find_user(requester_id)
+def resolve_requester(ctx: Context, requester_id: str, user: dict | None = None) -> Match:
+    """The Zendesk user (read unless given) and its Omneo profile (`requesters.resolve`, from its
+    external_id on)."""
+    user = user or ctx.zendesk.find_user(requester_id)
     if user is None:
         return Match(None, None, reason="requester not found in Zendesk")
     found = requesters.resolve(ctx, str(user["id"]), user.get("email"), user.get("external_id"))
@@ -171,7 +191,7 @@ def link_requester(ctx: Context, match: Match) -> list[str]:
 # recording
 def _skip(ctx: Context, job: dict, reason: str, requester_id: str | None) -> dict:
     """Count and record a ticket event we cannot attribute; no personal data in the record."""
-    if not ctx.redis.set(keys.interaction_done(job["event_id"]), f"skipped: {reason}", nx=True,
+    if not ctx.redis.set(keys.interaction_done(interaction_key(job)), f"skipped: {reason}", nx=True,
                          ex=MARK_TTL):
         return {"outcome": "duplicate", "reason": "already recorded as skipped"}
     record = {"event_id": job["event_id"], "event_type": job["event_type"],
@@ -187,20 +207,26 @@ def _skip(ctx: Context, job: dict, reason: str, requester_id: str | None) -> dic
 
 
 def _already_posted(ctx: Context, interaction: dict) -> dict | None:
-    """The interaction a crashed attempt may have posted: same event id in meta, or, should Omneo
-    not echo meta, the same name, ticket URL and time."""
-    key = (interaction["name"], interaction["url"], interaction["interacted_at"])
+    """The interaction a crashed attempt (of either path) may have posted: the same ticket,
+    activity and comment in meta, or, should Omneo not echo meta, the same name and ticket URL
+    (and time, for a comment)."""
+    wanted = interaction["meta"]
+    comment = wanted.get("zendesk_comment_id")
     for row in ctx.omneo.list_profile_interactions(interaction["profile_id"]):
         meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
-        if meta.get("zendesk_event_id") == interaction["meta"]["zendesk_event_id"]:
-            return row
-        if not meta and (row.get("name"), row.get("url"), row.get("interacted_at")) == key:
+        if meta:
+            if (str(meta.get("zendesk_ticket_id")), row.get("name"), meta.get("zendesk_comment_id")) \
+                    == (wanted["zendesk_ticket_id"], interaction["name"], comment):
+                return row
+        elif (row.get("name"), row.get("url")) == (interaction["name"], interaction["url"]) and \
+                (comment is None or row.get("interacted_at") == interaction["interacted_at"]):
             return row
     return None
 
 
-def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, str]:
-    """Post the interaction unless this event already has one; (outcome, interaction id).
+def _create_once(ctx: Context, key: str, interaction: dict, look_first: bool = False) -> tuple[str, str]:
+    """Post the interaction unless its key (`interaction_key`) already has one; (outcome,
+    interaction id).
 
     Exactly-once over an at-least-once queue, without a database of our own:
     - `done` (set after the post succeeds) makes a redelivery or re-run a no-op;
@@ -209,14 +235,16 @@ def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, s
       re-run that finds `intent` without `done` first looks for the interaction in the
       profile's recent interactions and records it instead of posting again.
     - The caller holds the profile lock, so two runs of the same event never overlap.
+    - `look_first` looks in the profile's interactions before any post: the recovery reads back
+      over time whose marks may be gone (expired, or written under an older key).
     What remains: an Omneo that stored the post yet does not list it on the re-run (a lagging
     read), or a lost Redis write of `done`/`intent`; then a second interaction can appear.
     """
-    done_key, intent_key = keys.interaction_done(event_id), keys.interaction_intent(event_id)
+    done_key, intent_key = keys.interaction_done(key), keys.interaction_intent(key)
     done = ctx.redis.get(done_key)
     if done:
         return "duplicate", text(done)
-    if ctx.redis.exists(intent_key):
+    if look_first or ctx.redis.exists(intent_key):
         earlier = _already_posted(ctx, interaction)
         if earlier is not None:
             ctx.redis.set(done_key, str(earlier.get("id")), ex=MARK_TTL)
@@ -231,10 +259,13 @@ def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, s
     return "created", str(created.get("id"))
 
 
-def record_ticket_event(ctx: Context, job: dict) -> dict:
-    """Create the one Interaction a ticket event stands for (or record why not). Idempotent."""
-    event_id = job["event_id"]
-    done = ctx.redis.get(keys.interaction_done(event_id))
+def record_ticket_event(ctx: Context, job: dict, look_first: bool = False,
+                        requester: dict | None = None) -> dict:
+    """Create the one Interaction a ticket event stands for (or record why not). Idempotent, and
+    shared by the webhook's jobs and the export's recovery (`interaction_key`; `look_first`: see
+    `_create_once`; `requester`: the Zendesk user, when the caller read it already)."""
+    key = interaction_key(job)
+    done = ctx.redis.get(keys.interaction_done(key))
     if done:
         return {"outcome": "duplicate"}
     requester_id, subject = job.get("requester_id"), job.get("subject")
@@ -249,7 +280,8 @@ def record_ticket_event(ctx: Context, job: dict) -> dict:
     if not requester_id:
         return _skip(ctx, job, "ticket has no requester", None)
 
-    match = resolve_requester(ctx, requester_id)
+    match = resolve_requester(ctx, requester_id,
+                              requester if requester and str(requester.get("id")) == requester_id else None)
     if match.profile is None:
         return _skip(ctx, job, match.reason or "no Omneo profile", requester_id)
     profile_id = str(match.profile["id"])
@@ -258,7 +290,8 @@ def record_ticket_event(ctx: Context, job: dict) -> dict:
     try:
         with ctx.state.profile_lock(profile_id):
             linked = link_requester(ctx, match)
-            outcome, interaction_id = _create_once(ctx, event_id, build_interaction(ctx, job, profile_id))
+            outcome, interaction_id = _create_once(ctx, key, build_interaction(ctx, job, profile_id),
+                                                   look_first)
     except Exception as exc:
         exc.profile_id = profile_id  # read by the dead-letter store, so erasure finds the entry
         raise

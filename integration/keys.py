@@ -103,14 +103,15 @@ INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"  # counter of tick
 INTERACTIONS_SKIPPED_LOG = f"{PREFIX}:interactions:skipped"  # capped list of JSON records, newest first
 
 
-def interaction_intent(event_id: str) -> str:
-    """Set just before an Interaction is posted for this Zendesk event: the post may have happened."""
-    return f"{PREFIX}:interaction:intent:{event_id}"
+def interaction_intent(key: str) -> str:
+    """Set just before the Interaction of this ticket and activity (`interactions.interaction_key`)
+    is posted: the post may have happened."""
+    return f"{PREFIX}:interaction:intent:{key}"
 
 
-def interaction_done(event_id: str) -> str:
-    """The Interaction for this Zendesk event exists (value: its Omneo id)."""
-    return f"{PREFIX}:interaction:done:{event_id}"
+def interaction_done(key: str) -> str:
+    """The Interaction of this ticket and activity exists (value: its Omneo id, or why skipped)."""
+    return f"{PREFIX}:interaction:done:{key}"
 
 
 def zendesk_user_event_done(event_id: str) -> str:
@@ -146,6 +147,7 @@ BULK_ANNOUNCED = f"{PREFIX}:bulk:announced"
 
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"
 RECONCILE_STATE = f"{PREFIX}:reconcile:state"
+TICKET_EVENTS_WATERMARK = "ticket_events_start_time"  # a field of RECONCILE_STATE: unix seconds
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
 BACKFILL_CHECKPOINT = f"{PREFIX}:backfill:checkpoint"
 ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"

@@ -34,6 +34,21 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 _PRIORITY_SUFFIXES = ("",) + tuple(f"\x06\x16{n}" for n in (3, 6, 9))
 
 
+_recovered: Counter | None = None
+
+
+def interactions_recovered() -> Counter:
+    """oz_interactions_recovered_total, made on first use: a counter without labels makes its
+    value at once, and in a process whose metrics directory is not set up yet (at import) it
+    would not be the shared one."""
+    global _recovered
+    if _recovered is None:
+        _recovered = Counter("oz_interactions_recovered_total",
+                             "Interactions reconciliation made from Zendesk's ticket event export, "
+                             "their webhooks having been lost")
+    return _recovered
+
+
 def record_api_call(api: str, status: int | None) -> None:
     label = "error" if status is None else ("429" if status == 429 else f"{status // 100}xx")
     API_CALLS.labels(api, label).inc()
@@ -42,8 +57,9 @@ def record_api_call(api: str, status: int | None) -> None:
 class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
     dead letters kept, whether Zendesk takes our credentials, the share of the Zendesk account's
-    budget last seen left, pending erasures, when reconciliation last completed; with `settings`, the figures the
-    alerts compare those with (budgets, reserve, reconcile interval)."""
+    budget last seen left, pending erasures, when reconciliation last completed, how far behind the
+    ticket event export's watermark is; with `settings`, the figures the alerts compare those with
+    (budgets, reserve, reconcile interval)."""
 
     def __init__(self, client, queues, settings=None):
         self.r, self.queues, self.settings = client, tuple(queues), settings
@@ -65,7 +81,9 @@ class RedisGauges:
             pipe.hlen("unacked")
             pipe.zcard(keys.DLQ_INDEX)
             pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
-            values = pipe.execute()
+            pipe.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)
+            pipe.time()
+            *values, watermark, (seconds, micros) = pipe.execute()
             pending, oldest = erasure_pending.summary(self.r)
         except Exception:  # a scrape must answer even when Redis does not
             up.add_metric([], 0)
@@ -99,6 +117,12 @@ class RedisGauges:
                                 "tickets to close", value=pending)
         yield GaugeMetricFamily("oz_erasure_oldest_pending_seconds", "Age of the oldest pending erasure "
                                 "(0 when none)", value=oldest)
+        if watermark:  # none before the first reconciliation
+            yield GaugeMetricFamily("oz_ticket_events_export_lag_seconds",
+                                    "Seconds between now (Redis's clock) and the ticket event "
+                                    "export's watermark: how far back lost ticket events may be "
+                                    "not yet recovered",
+                                    value=max(0.0, seconds + micros / 1e6 - float(watermark)))
 
     def _configured(self):
         s = self.settings
@@ -118,6 +142,7 @@ class RedisGauges:
 def render(redis_client=None, queues=(), settings=None) -> bytes:
     """The text exposition of every process of this host, plus Redis-derived gauges and, with
     `settings`, the configured figures alerts compare with."""
+    interactions_recovered()  # shown from the start, at 0 until a run recovers something
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -106,6 +106,7 @@ def reconcile(self, trigger: str = "beat"):
     interval = runtime.settings().reconcile_interval_seconds / 2 if trigger == "beat" else None
     report = reconciliation.run(ctx, erase=erase, trigger=trigger,
                                 budget_seconds=RECONCILE_BUDGET_SECONDS, min_interval_seconds=interval)
+    metrics.interactions_recovered().inc(report.get("counts", {}).get("interactions_recovered", 0))
     if report.get("complete") is False:
         enqueue.send(self.app, jobs.RECONCILE, trigger="continuation")
     return report

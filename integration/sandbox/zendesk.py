@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
 from integration.sandbox.zendesk_oauth import OAuthServer
 from integration.sandbox.zendesk_tickets import TicketDeletion
+from integration.sandbox.zendesk_ticket_export import TicketHistory
 from integration.sandbox.zendesk_user_events import UserEvents
 from integration.signatures import zendesk_signature
 
@@ -90,6 +91,7 @@ class ZendeskSandbox(SandboxApp):
         r("/_sandbox/tickets/<int:ticket_id>/events", ["POST"], self.ctl_ticket_event, control=True)
         self.user_events = UserEvents(self)  # user events to subscribed webhooks (its own module)
         self.ticket_deletion = TicketDeletion(self)  # tickets for erasure, deletion limits (its own module)
+        self.ticket_history = TicketHistory(self)  # the ticket event export (its own module)
 
     def reset(self) -> None:
         super().reset()
@@ -98,6 +100,8 @@ class ZendeskSandbox(SandboxApp):
             self.user_events.reset()
         if hasattr(self, "ticket_deletion"):
             self.ticket_deletion.reset()
+        if hasattr(self, "ticket_history"):
+            self.ticket_history.reset()
         self.bulk_imports = self._bulk_imports_default
         self.export_rate_per_minute = 10  # Zendesk's own limit on incremental exports
         self.users: dict[int, dict] = {}
@@ -561,7 +565,8 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"user_field": field}, 201)
 
     # incremental export: users ordered by (update time, id); the cursor is the last position read
-    def incremental(self, request):
+    def take_export_slot(self) -> None:
+        """The incremental exports' own limit, shared by every export endpoint."""
         self._export_calls.append(time.monotonic())
         while self._export_calls and time.monotonic() - self._export_calls[0] >= 60:
             self._export_calls.popleft()
@@ -574,6 +579,9 @@ class ZendeskSandbox(SandboxApp):
                              {"Retry-After": str(wait), "zendesk-ratelimit-incremental-exports":
                               f"total={self.export_rate_per_minute}; remaining=0; resets={wait}"})
         self.stats["export_calls"] += 1
+
+    def incremental(self, request):
+        self.take_export_slot()
         try:
             per_page = min(max(int(request.args.get("per_page", 1000)), 1), 1000)
         except ValueError:
@@ -693,6 +701,7 @@ class ZendeskSandbox(SandboxApp):
                       "satisfaction_rating": None, "created_at": self._now(),
                       "updated_at": self._now()}
             self.tickets[ticket_id] = ticket
+            self.ticket_history.created(ticket)
             return json_response({"ticket": ticket}, 201)
 
     # ticket events, sent to event-subscribed webhooks as Zendesk sends them
@@ -709,8 +718,10 @@ class ZendeskSandbox(SandboxApp):
             if ticket is None:
                 return json_response({"error": "RecordNotFound"}, 404)
             inner = self._apply_ticket_event(ticket, kind, data)
+            at = ticket["created_at"] if kind == "ticket.created" else self._now()
+            self.ticket_history.changed(ticket, kind, inner, at)
             event = {"type": f"zen:event-type:{kind}", "account_id": 1, "id": str(uuid.uuid4()),
-                     "time": self._now(), "zendesk_event_version": "2022-11-06",
+                     "time": at, "zendesk_event_version": "2022-11-06",
                      "subject": f"zen:ticket:{ticket_id}", "detail": _ticket_detail(ticket),
                      "event": inner}
             hooks = [dict(h) for h in self.webhooks.values()
