@@ -93,6 +93,8 @@ def dlq_by_zendesk_user(zendesk_user_id: str) -> str:
 ERASURE_AUDIT = f"{PREFIX}:audit:erasures"  # capped list of JSON records, newest first
 INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"  # counter of ticket events skipped
 INTERACTIONS_SKIPPED_LOG = f"{PREFIX}:interactions:skipped"  # capped list of JSON records, newest first
+USER_MERGES_REFUSED = f"{PREFIX}:stats:user_merges_refused"  # user.merged events Zendesk did not bear out
+USER_MERGES_REFUSED_LOG = f"{PREFIX}:user_merges:refused"  # capped list of JSON records, newest first
 
 
 def interaction_intent(event_id: str) -> str:

@@ -308,7 +308,9 @@ class ZendeskSandbox(SandboxApp):
         return user
 
     def _public(self, user: dict) -> dict:
-        return {k: v for k, v in user.items() if not k.startswith("_")}
+        public = {k: v for k, v in user.items() if not k.startswith("_")}
+        public["url"] = f"{self.url}{API}/users/{user['id']}.json"
+        return public
 
     def _upsert(self, data: dict) -> tuple[dict, bool]:
         """Match by external_id, then by email, as Zendesk does."""
@@ -506,13 +508,14 @@ class ZendeskSandbox(SandboxApp):
         chosen = next((i for i in identities if i["id"] == identity_id), None)
         if chosen is None:
             raise _missing()
+        before = dict(chosen)
         for i in identities:
             if i["type"] == chosen["type"]:
                 i["primary"] = i["id"] == identity_id
         if chosen["type"] == "email":
             user["email"] = chosen["value"]
         user["updated_at"], user["_updated"] = self._now(), time.time()
-        self.user_events.identity("changed", user, chosen)
+        self.user_events.identity("changed", user, chosen, before)
         return json_response({"identities": identities})
 
     def delete_identity(self, request, user_id, identity_id):

@@ -1,0 +1,278 @@
+"""Zendesk's own OpenAPI descriptions, held against what the Zendesk sandbox saw and answered.
+
+The sandbox records its traffic (`integration/sandbox/traffic.py`); `check_directory` validates
+every request our product sent (method, path, query, JSON body) and every answer the sandbox gave
+whose status the description covers, with openapi-core, and returns each mismatch naming the
+operation and the field. Where the description is silent or wrong and Zendesk's developer docs
+say otherwise, the exception is in `EXCEPTIONS` below, with the doc it comes from: nowhere else.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.templating.paths.finders import APICallPathFinder
+from openapi_core.templating.responses.exceptions import ResponseNotFound
+from openapi_core.testing import MockRequest, MockResponse
+
+SUPPORT, WEBHOOKS = "zendesk-support-openapi.yaml", "zendesk-webhooks-openapi.yaml"
+HOST = "https://example.zendesk.com"  # the descriptions' server, `https://{subdomain}.zendesk.com`
+# the descriptions declare HTTP basic auth only; our product sends OAuth bearer tokens (see
+# EXCEPTIONS), so every request is validated as if it carried the declared scheme
+_AUTH = {"Authorization": "Basic ZXhhbXBsZTpleGFtcGxl"}
+
+# Where the description is silent or wrong, and what Zendesk's docs say instead. Each entry:
+# method and path template, what it changes, and the doc. `as` validates a path the description
+# lacks as a documented operation of the same shape; `request_schema` / `response_schema`
+# replace the description's schema for that operation; `query` adds documented parameters.
+_INCREMENTAL_TICKET_EVENTS = {
+    "type": "object", "required": ["ticket_events", "end_of_stream"],
+    "properties": {
+        "ticket_events": {"type": "array", "items": {
+            "type": "object", "required": ["id", "ticket_id", "timestamp", "child_events"],
+            "properties": {"id": {"type": "integer"}, "ticket_id": {"type": "integer"},
+                           "timestamp": {"type": "integer"}, "created_at": {"type": "string"},
+                           "updater_id": {"type": ["integer", "null"]},
+                           "event_type": {"type": "string"},
+                           "child_events": {"type": "array", "items": {"type": "object"}}}}},
+        "end_time": {"type": ["integer", "null"]}, "end_of_stream": {"type": "boolean"},
+        "next_page": {"type": ["string", "null"]}, "count": {"type": "integer"}}}
+_CLIENT_CREDENTIALS_GRANT = {
+    "type": "object", "required": ["grant_type", "client_id", "client_secret"],
+    "properties": {
+        "grant_type": {"enum": ["authorization_code", "refresh_token", "client_credentials"]},
+        "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+        "scope": {"type": "string"}, "expires_in": {"type": "integer", "minimum": 300, "maximum": 172800},
+        "refresh_token": {"type": "string"}, "code": {"type": "string"},
+        "redirect_uri": {"type": "string"}, "refresh_token_expires_in": {"type": "integer"}}}
+_TOKEN_ANSWER = {"type": "object", "required": ["access_token", "token_type"],
+                 "properties": {"access_token": {"type": "string"}, "token_type": {"enum": ["bearer"]},
+                                "scope": {"type": "string"}, "expires_in": {"type": ["integer", "null"]},
+                                "refresh_token": {"type": ["string", "null"]}}}
+PAGINATION = ("page", "per_page", "page[size]", "page[after]", "page[before]", "sort_by",
+              "sort_order", "sort", "include")
+EXCEPTIONS = [
+    {"method": "*", "path": "*", "what": "security: OAuth bearer tokens as well as basic auth",
+     "doc": "Zendesk developer docs, 'Creating and using OAuth access tokens with the API' "
+            "('Authorization: Bearer {access_token}')"},
+    {"method": "*", "path": "*", "query": PAGINATION,
+     "what": "cursor and offset pagination and sideload parameters on every list endpoint",
+     "doc": "Zendesk developer docs, 'Pagination' (page[size], page[after], per_page, page) and "
+            "'Sideloading related records' (include)"},
+    {"method": "GET", "path": "/api/v2/users/{user_id}/tickets/requested", "as": "/api/v2/tickets",
+     "what": "the description lacks the requested-tickets listing; its answer has the tickets list's shape",
+     "doc": "Zendesk API reference, Tickets, 'List Tickets' (GET /api/v2/users/{user_id}/tickets/requested)"},
+    {"method": "POST", "path": "/oauth/tokens", "request_schema": _CLIENT_CREDENTIALS_GRANT,
+     "response_schema": _TOKEN_ANSWER, "statuses": (200, 201),
+     "what": "the description knows only the authorization-code and refresh-token grants (no body schema)",
+     "doc": "Zendesk API reference, 'OAuth Tokens for Grant Types' (client_credentials grant: "
+            "client_id, client_secret, scope, expires_in 300 to 172,800 seconds)"},
+    {"method": "GET", "path": "/api/v2/oauth/tokens/{oauth_token_id}", "path_values": {"oauth_token_id": "current"},
+     "what": "`current` names the token in use",
+     "doc": "Zendesk API reference, OAuth Tokens, 'Show Token' (GET /api/v2/oauth/tokens/current)"},
+    {"method": "GET", "path": "/api/v2/incremental/ticket_events", "response_schema": _INCREMENTAL_TICKET_EVENTS,
+     "what": "the description's answer schema is the ticket metric events' one",
+     "doc": "Zendesk developer docs, 'Using the Incremental Exports API', 'Exporting ticket events'"},
+]
+
+
+@dataclass(frozen=True)
+class Finding:
+    operation: str
+    where: str  # "request" or "answer <status>"
+    field: str
+    message: str
+    sample: str  # method and path of the call
+
+    def __str__(self) -> str:
+        return f"{self.operation}: {self.where}: {self.field}: {self.message} ({self.sample})"
+
+
+@dataclass
+class Report:
+    requests: int = 0  # product requests validated
+    answers: int = 0  # sandbox answers validated
+    operations: set = field(default_factory=set)
+    uncovered_statuses: int = 0  # answers whose status the description does not list
+    findings: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"Zendesk conformance: {self.requests} requests and {self.answers} answers over "
+                f"{len(self.operations)} operations checked against Zendesk's OpenAPI description "
+                f"({self.uncovered_statuses} answers with a status it does not describe); "
+                f"{len(set(self.findings))} findings")
+
+
+def specs_directory() -> Path:
+    """`shared/specs` beside the checkout (or beside any folder above it)."""
+    here = Path(__file__).resolve().parents[1]
+    for folder in (here, *here.parents):
+        candidate = folder / "shared" / "specs"
+        if (candidate / SUPPORT).exists():
+            return candidate
+    raise FileNotFoundError(f"no shared/specs/{SUPPORT} beside {here} or above it")
+
+
+class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):
+    """The safe loader, plus the one scalar in Zendesk's file that is a bare `=` (YAML's
+    `value` tag, which the safe loader refuses): read as the string it is."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+@functools.lru_cache(maxsize=None)
+def _api(name: str) -> OpenAPI:
+    with open(specs_directory() / name, encoding="utf-8") as handle:
+        spec = yaml.load(handle, Loader=_Loader)
+    # Zendesk's file does not pass a strict spec check (path parameters it never declares);
+    # the operations we use are sound, so requests and answers are validated without it
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+
+
+def _specific() -> list[dict]:
+    return [entry for entry in EXCEPTIONS if entry["path"] != "*"]
+
+
+def _exception(method: str, template: str) -> dict:
+    for entry in _specific():
+        if entry["method"] == method and entry["path"] == template:
+            return entry
+    return {}
+
+
+def _template(path: str) -> str | None:
+    for entry in _specific():
+        pattern = re.sub(r"\\\{[a-z_]+\\\}", r"[^/]+", re.escape(entry["path"]))
+        if re.fullmatch(pattern, path):
+            return entry["path"]
+    return None
+
+
+def check_record(record: dict, report: Report) -> None:
+    """Validate one recorded call; findings go to `report`."""
+    method, path = record["method"].upper(), record["path"]
+    sample = f"{method} {path}"
+    api_name, api_path = (WEBHOOKS, path) if path.startswith("/api/v2/webhooks") else (SUPPORT, path)
+    api = _api(api_name)
+    entry = _exception(method, _template(path) or "")
+    lookup = api_path
+    if entry.get("as"):
+        lookup = entry["as"]
+    elif entry.get("path_values"):
+        for name, value in entry["path_values"].items():
+            lookup = lookup.replace(f"/{value}", "/1")
+    try:
+        found = APICallPathFinder(api.spec).find(method.lower(), HOST + lookup)
+    except PathError:
+        report.findings.append(Finding(f"{method} {path}", "request", "path",
+                                       "no operation in Zendesk's description, and no documented "
+                                       "exception in tests/zendesk_conformance.py", sample))
+        return
+    operation = found.operation["operationId"]
+    report.operations.add(operation)
+    query = parse_qsl(record.get("query") or "", keep_blank_values=True)
+    request = MockRequest(HOST, method.lower(), lookup, args=query, headers=_AUTH,
+                          data=(record.get("body") or "").encode() or None,
+                          content_type=record.get("content_type") or "application/json")
+    if record.get("client") == "product":
+        report.requests += 1
+        _check_request(api, found, request, query, entry, operation, report, sample)
+    if record.get("status", 500) < 500:
+        _check_answer(api, request, record, entry, operation, report, sample)
+
+
+def _check_request(api, found, request, query, entry, operation, report, sample) -> None:
+    declared = {p["name"] for p in [*found.path.get("parameters", []), *found.operation.get("parameters", [])]}
+    for name, _ in query:
+        if name not in declared and name not in PAGINATION:
+            report.findings.append(Finding(operation, "request", f"query {name}",
+                                           "a parameter the operation does not declare", sample))
+    if entry.get("request_schema"):
+        _schema(entry["request_schema"], request.body, operation, "request", report, sample)
+        return
+    try:
+        api.validate_request(request)
+    except Exception as exc:  # openapi-core's errors: one finding each, named by field
+        report.findings.extend(_findings(exc, operation, "request", sample))
+
+
+def _check_answer(api, request, record, entry, operation, report, sample) -> None:
+    status, body = record["status"], record.get("response_body")
+    if entry.get("response_schema"):
+        if status in entry.get("statuses", (200,)):
+            report.answers += 1
+            _schema(entry["response_schema"], (body or "").encode(), operation, f"answer {status}",
+                    report, sample)
+        else:
+            report.uncovered_statuses += 1
+        return
+    response = MockResponse((body or "").encode(), status_code=status,
+                            content_type=record.get("response_content_type") or "application/json")
+    try:
+        api.validate_response(request, response)
+        report.answers += 1
+    except ResponseNotFound:
+        report.uncovered_statuses += 1
+    except Exception as exc:
+        if isinstance(exc.__cause__, ResponseNotFound):
+            report.uncovered_statuses += 1
+            return
+        report.answers += 1
+        report.findings.extend(_findings(exc, operation, f"answer {status}", sample))
+
+
+def _schema(schema: dict, raw: bytes | None, operation, where, report, sample) -> None:
+    from jsonschema import Draft202012Validator
+    try:
+        value = json.loads(raw or b"null")
+    except ValueError:
+        report.findings.append(Finding(operation, where, "body", "not JSON", sample))
+        return
+    for error in Draft202012Validator(schema).iter_errors(value):
+        report.findings.append(Finding(operation, where, _dotted(error.absolute_path) or "body",
+                                       error.message, sample))
+
+
+def _findings(exc: Exception, operation: str, where: str, sample: str) -> list[Finding]:
+    cause = exc.__cause__
+    errors = [leaf for error in getattr(cause, "schema_errors", None) or [] for leaf in _leaves(error)]
+    if errors:
+        return [Finding(operation, where, _dotted(e.absolute_path) or "body", e.message[:200], sample)
+                for e in errors]
+    name = getattr(exc, "name", None)
+    location = getattr(exc, "location", None)
+    label = f"{location} {name}" if name else type(exc).__name__
+    detail = str(cause) if cause is not None else str(exc)
+    return [Finding(operation, where, label, detail[:300], sample)]
+
+
+def _leaves(error):
+    """The innermost errors under an anyOf/oneOf (which name the field), else the error."""
+    if not error.context:
+        return [error]
+    return [leaf for sub in error.context for leaf in _leaves(sub)]
+
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def check_directory(directory: str | Path) -> Report:
+    """Every call the Zendesk sandboxes recorded under `directory`, identical calls once."""
+    report, seen = Report(), set()
+    for recording in sorted(Path(directory).glob("zendesk-*.jsonl")):
+        with open(recording, encoding="utf-8") as lines:
+            for line in lines:
+                if line in seen:
+                    continue
+                seen.add(line)
+                check_record(json.loads(line), report)
+    return report
