@@ -467,10 +467,15 @@ class ZendeskSandbox(SandboxApp):
     def purge_user(self, request, user_id):
         if user_id not in self.deleted:
             raise _missing()
-        del self.deleted[user_id]
+        user = self.deleted.pop(user_id)
         self.identities_by_user.pop(user_id, None)
         self.purged.add(user_id)
-        return json_response({"deleted_user": {"id": user_id, "active": False}})
+        # the deleted user as Zendesk's PermanentlyDeleteUser answers it
+        shown = {k: user.get(k) for k in ("id", "name", "email", "phone", "role", "created_at", "updated_at")}
+        return json_response({"deleted_user": dict(
+            shown, url=f"{self.url}{API}/deleted_users/{user_id}.json", active=False,
+            time_zone="UTC", locale="en-US", locale_id=1, organization_id=None,
+            shared_phone_number=None, photo=None)})
 
     def merge(self, request, user_id):
         source = self._user(user_id)
