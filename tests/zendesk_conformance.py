@@ -92,6 +92,22 @@ EXCEPTIONS = [
     {"method": "GET", "path": "/api/v2/oauth/tokens/{oauth_token_id}", "path_values": {"oauth_token_id": "current"},
      "what": "`current` names the token in use",
      "doc": "Zendesk API reference, OAuth Tokens, 'Show Token' (GET /api/v2/oauth/tokens/current)"},
+    {"method": "POST", "path": "/api/v2/users/create_or_update", "user_body": "UserForAdmin",
+     "what": "the description's request schema (UserInput) is anyOf a create input that requires an "
+             "email and merge inputs that take anything; the user is held against the user object's "
+             "own attribute types instead (name required, email optional)",
+     "doc": "Zendesk API reference, Users, 'Create Or Update User' and the Users JSON format (only "
+            "name is required; an end user may have no email)"},
+    {"method": "PUT", "path": "/api/v2/users/{user_id}", "user_body": "UserForAdmin", "optional_name": True,
+     "what": "as for create_or_update: the user's attributes held against their types",
+     "doc": "Zendesk API reference, Users, 'Update User' and the Users JSON format"},
+    {"method": "POST", "path": "/api/v2/users/create_or_update_many", "user_body": "UserForAdmin", "many": True,
+     "what": "as for create_or_update, each of `users` (at most 100)",
+     "doc": "Zendesk API reference, Users, 'Create Or Update Many Users' (accepts up to 100 users)"},
+    {"method": "PUT", "path": "/api/v2/users/{user_id}/merge", "user_body": "UserMergeByIdInput", "require": ["id"],
+     "what": "a merge names the target by `user.id` (an integer), which the description's anyOf does "
+             "not require",
+     "doc": "Zendesk API reference, Users, 'Merge End Users' ({\"user\": {\"id\": <target>}})"},
     {"method": "GET", "path": "/api/v2/incremental/ticket_events", "response_schema": _INCREMENTAL_TICKET_EVENTS,
      "what": "the description's answer schema is the ticket metric events' one",
      "doc": "Zendesk developer docs, 'Using the Incremental Exports API', 'Exporting ticket events'"},
@@ -180,19 +196,11 @@ def _specific() -> list[dict]:
     return [entry for entry in EXCEPTIONS if entry["path"] != "*"]
 
 
-def _exception(method: str, template: str) -> dict:
-    for entry in _specific():
-        if entry["method"] == method and entry["path"] == template:
-            return entry
-    return {}
-
-
-def _template(path: str) -> str | None:
-    for entry in _specific():
-        pattern = re.sub(r"\\\{[a-z_]+\\\}", r"[^/]+", re.escape(entry["path"]))
-        if re.fullmatch(pattern, path):
-            return entry["path"]
-    return None
+def _exception(method: str, path: str) -> dict:
+    """The specific exception for this call, if any (a literal path before a templated one)."""
+    matches = [entry for entry in _specific() if entry["method"] == method and re.fullmatch(
+        re.sub(r"\\\{[a-z_]+\\\}", r"[^/]+", re.escape(entry["path"])), path)]
+    return min(matches, key=lambda entry: entry["path"].count("{"), default={})
 
 
 def check_record(record: dict, report: Report) -> None:
@@ -201,7 +209,7 @@ def check_record(record: dict, report: Report) -> None:
     sample = f"{method} {path}"
     api_name, api_path = (WEBHOOKS, path) if path.startswith("/api/v2/webhooks") else (SUPPORT, path)
     api = _api(api_name)
-    entry = _exception(method, _template(path) or "")
+    entry = _exception(method, path)
     lookup = api_path
     if entry.get("as"):
         lookup = entry["as"]
@@ -237,6 +245,8 @@ def _check_request(api, found, request, query, entry, operation, report, sample)
     if entry.get("request_schema"):
         _schema(entry["request_schema"], request.body, operation, "request", report, sample)
         return
+    if entry.get("user_body"):
+        _schema(_user_body(api, entry), request.body, operation, "request", report, sample, oas=True)
     try:
         api.validate_request(request)
     except Exception as exc:  # openapi-core's errors: one finding each, named by field
@@ -268,14 +278,29 @@ def _check_answer(api, request, record, entry, operation, report, sample) -> Non
         report.findings.extend(_findings(exc, operation, f"answer {status}", sample))
 
 
-def _schema(schema: dict, raw: bytes | None, operation, where, report, sample) -> None:
+def _user_body(api: OpenAPI, entry: dict) -> dict:
+    """`{"user": ...}` (or `{"users": [...]}`) held against one of the description's user schemas,
+    its attributes' own types (those given by reference, such as a photo, left out)."""
+    found = (api.spec / "components" / "schemas" / entry["user_body"]).read_value()
+    properties = {k: v for k, v in found.get("properties", {}).items() if "$ref" not in json.dumps(v)}
+    required = list(entry.get("require") or ([] if entry.get("optional_name") or entry.get("many") else ["name"]))
+    user = {"type": "object", "properties": properties, "required": required}
+    if entry.get("many"):
+        return {"type": "object", "required": ["users"],
+                "properties": {"users": {"type": "array", "maxItems": 100, "items": user}}}
+    return {"type": "object", "required": ["user"], "properties": {"user": user}}
+
+
+def _schema(schema: dict, raw: bytes | None, operation, where, report, sample, oas: bool = False) -> None:
     from jsonschema import Draft202012Validator
+    from openapi_schema_validator import OAS30Validator
     try:
         value = json.loads(raw or b"null")
     except ValueError:
         report.findings.append(Finding(operation, where, "body", "not JSON", sample))
         return
-    for error in Draft202012Validator(schema).iter_errors(value):
+    validator = OAS30Validator(schema) if oas else Draft202012Validator(schema)
+    for error in validator.iter_errors(value):
         report.findings.append(Finding(operation, where, _dotted(error.absolute_path) or "body",
                                        error.message, sample))
 

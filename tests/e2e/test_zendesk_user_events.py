@@ -194,8 +194,8 @@ def test_a_signed_merge_naming_a_live_user_joins_no_two_customers(zstack):
     until(stack, lambda: stack.redis.exists(keys.zendesk_user_event_done("forged-merge-1")),
           what="the event's job")
 
-    assert user(stack, ours["id"])["active"] is True and user(stack, stranger["id"])["external_id"] is None
     assert stack.zendesk_state()["merged_into"] == {}  # no merge at all
+    assert user(stack, ours["id"])["active"] is True and user(stack, stranger["id"])["external_id"] is None
     assert links(stack, "p-live") == [str(ours["id"])]
     assert int(stack.redis.get(keys.USER_MERGES_REFUSED)) == 1
     [record] = stack.redis.lrange(keys.USER_MERGES_REFUSED_LOG, 0, -1)

@@ -74,3 +74,17 @@ def test_a_directory_of_recordings_is_read_once_per_distinct_call(tmp_path):
     report = check_directory(tmp_path)
     assert report.requests == 1 and report.answers == 1 and report.operations == {"ShowUser"}
     assert [f.field for f in report.findings] == ["user.id"]
+
+
+@pytest.mark.parametrize("record, expected", [
+    (call("POST", "/api/v2/users/create_or_update", {"user": {"name": "Ana", "tags": "omneo_tier_gold"}},
+          status=201, answer={"user": USER}),
+     "CreateOrUpdateUser: request: user.tags: 'omneo_tier_gold' is not of type 'array'"),
+    (call("PUT", "/api/v2/users/36000000001/merge", {"user": {"id": "36000000002"}}, answer={"user": USER}),
+     "MergeEndUsers: request: user.id: '36000000002' is not of type 'integer'"),
+    (call("POST", "/api/v2/users/create_or_update_many", {"users": [{"name": "A"}] * 101},
+          answer={"job_status": {"id": "j1", "status": "queued"}}),
+     "CreateOrUpdateManyUsers: request: users: "),
+])
+def test_users_sent_are_held_against_the_user_attributes_types(record, expected):
+    assert any(f.startswith(expected) for f in findings(record)), findings(record)
