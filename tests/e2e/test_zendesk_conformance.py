@@ -23,7 +23,6 @@ def test_zendesk_traffic_matches_zendesk_description(stack, request):
 
     report = check_directory(os.environ[traffic.ENV])
     request.config.stash[CONFORMANCE_SUMMARY] = report.summary()
-    print(report.summary())
     assert report.requests > 0 and report.answers > 0, "no Zendesk traffic was recorded"
     findings = sorted(set(map(str, report.findings)))
     assert not findings, f"{len(findings)} calls or answers Zendesk's description refuses:\n" + "\n".join(findings[:60])
