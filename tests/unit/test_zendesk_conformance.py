@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.zendesk_conformance import EXCEPTIONS, Report, check_directory, check_record
+from tests.zendesk_conformance import Report, check_directory, check_record
+from tests.zendesk_exceptions import EXCEPTIONS
 
 
 def call(method, path, body=None, query="", status=200, answer=None, client="product"):
