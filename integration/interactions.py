@@ -17,7 +17,7 @@ from integration.errors import NotFound, PermanentError
 from integration.profiles import set_link
 from integration.redis_values import text
 from integration.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
-                                        TICKET_STATUS_CHANGED)
+                                        TICKET_STATUS_CHANGED, ticket_status)
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,6 @@ ACTIVITIES = {a.kind: a for a in (
     Activity("rated_bad", "Ticket rated bad", -1),
     Activity("commented", "Ticket comment added", 0),
 )}
-
-
-def _status(value) -> str:
-    if isinstance(value, dict):
-        value = value.get("status")
-    return str(value or "").strip().upper()
 
 
 def satisfaction_score(event: dict) -> str | None:
@@ -78,7 +72,7 @@ def classify(payload: dict) -> Activity | None:
     if kind == TICKET_CREATED:
         return ACTIVITIES["created"]
     if kind == TICKET_STATUS_CHANGED:
-        if _status(inner.get("current")) == SOLVED and _status(inner.get("previous")) != SOLVED:
+        if ticket_status(inner.get("current")) == SOLVED and ticket_status(inner.get("previous")) != SOLVED:
             return ACTIVITIES["solved"]
         return None
     if kind == TICKET_CSAT_RECEIVED:

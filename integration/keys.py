@@ -101,6 +101,8 @@ def erasure_tickets(profile_id: str) -> str:
     return f"{PREFIX}:erasure:tickets:{profile_id}"
 INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"  # counter of ticket events skipped
 INTERACTIONS_SKIPPED_LOG = f"{PREFIX}:interactions:skipped"  # capped list of JSON records, newest first
+USER_MERGES_REFUSED = f"{PREFIX}:stats:user_merges_refused"  # user.merged events Zendesk did not bear out
+USER_MERGES_REFUSED_LOG = f"{PREFIX}:user_merges:refused"  # capped list of JSON records, newest first
 
 
 def interaction_intent(key: str) -> str:

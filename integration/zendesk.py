@@ -127,10 +127,14 @@ class ZendeskClient(ApiClient):
         """The users whose address is exactly `email` (case-insensitively). Search matches words
         and wildcards, so its hits are only candidates; the value goes in as a quoted phrase."""
         wanted = search_email(email)
+        return [u for u in self.search_users_by_email(email) if same_email(u.get("email"), wanted)]
+
+    def search_users_by_email(self, email: str) -> list[dict]:
+        """Users the search finds for `email` (any of their email identities; candidates only)."""
+        wanted = search_email(email)
         if wanted is None:
             return []
-        users = self.request("GET", "/users/search", params={"query": f'email:"{wanted}"'})["users"]
-        return [u for u in users if same_email(u.get("email"), wanted)]
+        return self.request("GET", "/users/search", params={"query": f'email:"{wanted}"'})["users"]
 
     def show_many(self, *, ids=None, external_ids=None) -> list[dict]:
         if ids:

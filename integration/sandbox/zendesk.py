@@ -318,7 +318,9 @@ class ZendeskSandbox(SandboxApp):
         return user
 
     def _public(self, user: dict) -> dict:
-        return {k: v for k, v in user.items() if not k.startswith("_")}
+        public = {k: v for k, v in user.items() if not k.startswith("_")}
+        public["url"] = f"{self.url}{API}/users/{user['id']}.json"
+        return public
 
     def _upsert(self, data: dict) -> tuple[dict, bool]:
         """Match by external_id, then by email, as Zendesk does."""
@@ -477,10 +479,15 @@ class ZendeskSandbox(SandboxApp):
         self.ticket_deletion.take_purge(request)
         if user_id not in self.deleted:
             raise _missing()
-        del self.deleted[user_id]
+        user = self.deleted.pop(user_id)
         self.identities_by_user.pop(user_id, None)
         self.purged.add(user_id)
-        return json_response({"deleted_user": {"id": user_id, "active": False}})
+        # the deleted user as Zendesk's PermanentlyDeleteUser answers it
+        shown = {k: user.get(k) for k in ("id", "name", "email", "phone", "role", "created_at", "updated_at")}
+        return json_response({"deleted_user": dict(
+            shown, url=f"{self.url}{API}/deleted_users/{user_id}.json", active=False,
+            time_zone="UTC", locale="en-US", locale_id=1, organization_id=None,
+            shared_phone_number=None, photo=None)})
 
     def merge(self, request, user_id):
         source = self._user(user_id)
@@ -518,13 +525,14 @@ class ZendeskSandbox(SandboxApp):
         chosen = next((i for i in identities if i["id"] == identity_id), None)
         if chosen is None:
             raise _missing()
+        before = dict(chosen)
         for i in identities:
             if i["type"] == chosen["type"]:
                 i["primary"] = i["id"] == identity_id
         if chosen["type"] == "email":
             user["email"] = chosen["value"]
         user["updated_at"], user["_updated"] = self._now(), time.time()
-        self.user_events.identity("changed", user, chosen)
+        self.user_events.identity("changed", user, chosen, before)
         return json_response({"identities": identities})
 
     def delete_identity(self, request, user_id, identity_id):

@@ -47,6 +47,7 @@ def job_for(user_id, type_=CREATED, inner=None, event_id="01HEVENT0001"):
     (CREATED, {}, ("created", "Ticket created", 0)),
     (STATUS, {"previous": "OPEN", "current": "SOLVED"}, ("solved", "Ticket solved", 1)),
     (STATUS, {"previous": "open", "current": {"status": "solved"}}, ("solved", "Ticket solved", 1)),
+    (STATUS, {"previous": "Open", "current": "Solved"}, ("solved", "Ticket solved", 1)),
     (CSAT, {"satisfaction_score": {"score": "bad"}}, ("rated_bad", "Ticket rated bad", -1)),
     (CSAT, {"current": "BAD_WITH_COMMENT"}, ("rated_bad", "Ticket rated bad", -1)),
     (CSAT, {"score": "good"}, ("rated_good", "Ticket rated good", 1)),
@@ -59,6 +60,7 @@ def test_classify_maps_events_to_name_and_signal(type_, inner, expected):
 @pytest.mark.parametrize("type_, inner", [
     (STATUS, {"previous": "NEW", "current": "OPEN"}),
     (STATUS, {"previous": "SOLVED", "current": "SOLVED"}),
+    (STATUS, {"previous": "Solved", "current": "solved"}),
     (STATUS, {"previous": "SOLVED", "current": "CLOSED"}),
     (CSAT, {"satisfaction_score": {"score": "offered"}}),
     ("zen:event-type:ticket.priority_changed", {}),

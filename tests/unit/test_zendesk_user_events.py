@@ -180,16 +180,39 @@ def test_user_job_reads_only_what_the_worker_needs():
     assert zendesk_user_events.user_job(dict(base, type="zen:event-type:user.active_changed",
                                              event={"current": True, "previous": False})) is None
     merged = zendesk_user_events.user_job(dict(base, type="zen:event-type:user.merged",
-                                               event={"previous": {"id": "42"}, "current": {"id": "43"}}))
+                                               event={"user": {"id": "43"}}))
     assert merged["survivor_id"] == "43" and merged["external_id"] is None
     assert "x@example.com" not in json.dumps(merged)
+
+
+@pytest.mark.parametrize("event", [
+    {"current": {"id": "43"}}, {"user_id": "43"}, {"target": "43"}, {"merged_into_user_id": "43"},
+    {"target_user_id": "43"}, {"winner_id": "43"}, {"merged_into": {"id": "43"}},
+    {"user": {"id": "42"}}, {"user": "43"}, {"user": {"id": "4/3"}}, {},
+])
+def test_only_event_user_id_names_the_survivor(event):
+    """Guessed keys name no survivor, nor does the merged user itself or an id of another shape."""
+    job = zendesk_user_events.user_job({"type": "zen:event-type:user.merged", "id": "e1",
+                                        "time": "2026-12-01T10:00:00Z",
+                                        "detail": {"id": "42", "external_id": ""}, "event": event})
+    assert job["survivor_id"] is None
+
+
+@pytest.mark.parametrize("key", ["identity", "current"])
+def test_identity_events_read_either_shape(key):
+    job = zendesk_user_events.user_job({
+        "type": "zen:event-type:user.identity_created", "id": "e1", "time": "2026-12-01T10:00:00Z",
+        "detail": {"id": "42", "external_id": "p1"},
+        "event": {key: {"id": "9001", "type": "email", "value": "x@example.com", "primary": False}}})
+    assert job["identity"] == {"id": "9001", "type": "email", "primary": False}
+    assert "x@example.com" not in json.dumps(job)
 
 
 def user_event(type_="zen:event-type:user.merged", event_id="u-1", **detail):
     return {"type": type_, "account_id": 1, "id": event_id, "time": "2026-12-01T10:00:00Z",
             "subject": "zen:user:42", "detail": dict({"id": "42", "external_id": "p1",
                                                       "email": "x@example.com"}, **detail),
-            "event": {"current": {"id": "43"}, "previous": {"id": "42"}}}
+            "event": {"user": {"id": "43"}}}
 
 
 def test_receiver_queues_user_events_on_the_sync_queue_once(client, settings, fake_redis):  # noqa: F811
