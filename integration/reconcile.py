@@ -56,7 +56,7 @@ def run(ctx: Context, *, erase: Erase, trigger: str = "manual", budget_seconds: 
         current = Run(ctx, erase, trigger, budget_seconds, lease)
         current.omneo_side(state.get("omneo_watermark") or None)
         current.zendesk_side(state.get("zendesk_cursor") or None)
-        current.sweep_links(state.get("sweep_cursor") or None)
+        current.sweep_links(state.get("sweep_bucket") or None)
         report = current.finish()
         pipe = ctx.redis.pipeline()
         pipe.lpush(keys.RECONCILE_RUNS, json.dumps(report))
