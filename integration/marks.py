@@ -7,7 +7,7 @@ compact listpack encoding (up to 128 fields of up to 64 bytes each by default,
 its own bytes.
 
 - Sync marks: field = profile id, in one of `SYNCED_BUCKETS` hashes chosen by the id's CRC-32;
-  the value is the watermark packed by `pack`/`unpack` (about 40 bytes). 65,536 buckets keep
+  the value is the watermark packed by `pack`/`unpack` (about 42 bytes). 65,536 buckets keep
   each under 128 fields up to about six million profiles.
 - Dedupe marks: a hash per day and bucket that expires whole (`EXPIREAT`), field = 12 bytes of
   SHA-256 of the delivery's source and id. A mark is written into its day's hash, which expires
@@ -80,7 +80,7 @@ def pack(mark: dict) -> bytes:
     """A sync mark (the dict `State.synced_mark` returns) in as few bytes as read back exactly;
     `synced_at` keeps milliseconds."""
     synced_at = mark.get("synced_at")
-    mark = {**mark, "synced_at": None if synced_at is None else int(synced_at * 1000)}
+    mark = {**mark, "synced_at": None if synced_at is None else round(synced_at * 1000)}
     return b"".join(_pack_one(mark.get(name)) for name in FIELDS)
 
 
