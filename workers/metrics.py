@@ -16,7 +16,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
                                Histogram, generate_latest)
 from prometheus_client.core import GaugeMetricFamily
 
-from integration import keys
+from integration import keys, redis_memory
 
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome (succeeded, retried, dead_lettered)",
                ["task", "outcome"])
@@ -41,7 +41,7 @@ def record_api_call(api: str, status: int | None) -> None:
 
 class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
-    dead letters kept, whether Zendesk takes our credentials."""
+    dead letters kept, whether Zendesk takes our credentials, Redis's memory and eviction policy."""
 
     def __init__(self, client, queues):
         self.r, self.queues = client, tuple(queues)
@@ -73,6 +73,19 @@ class RedisGauges:
         yield GaugeMetricFamily("oz_dead_letters", "Entries in the dead-letter store", value=values[-2])
         yield GaugeMetricFamily("oz_zendesk_auth_ok", "0 while Zendesk refuses our credentials "
                                 "(/readyz says why), else 1", value=0 if values[-1] else 1)
+        try:
+            memory = redis_memory.read(self.r)
+        except Exception:  # INFO refused (an ACL without it; the in-process fakeredis of `dev`)
+            return
+        if memory.used is not None:
+            yield GaugeMetricFamily("oz_redis_used_memory_bytes", "Redis used_memory (INFO memory)",
+                                    value=memory.used)
+        if memory.maxmemory is not None:
+            yield GaugeMetricFamily("oz_redis_maxmemory_bytes", "Redis maxmemory (0: no limit); "
+                                    "writes are refused beyond it", value=memory.maxmemory)
+        yield GaugeMetricFamily("oz_redis_noeviction", "1 when Redis's maxmemory-policy is "
+                                "noeviction; 0: it may drop our keys", value=int(
+                                    redis_memory.eviction_problem(memory) is None and memory.policy is not None))
 
 
 def render(redis_client=None, queues=()) -> bytes:

@@ -37,8 +37,11 @@ def check(settings, public_url: str | None) -> None:
     from integration.context import connect_redis
 
     rows = [onboarding.Row("settings", "ok", "every variable valid")]
-    rows.append(onboarding.check_redis(connect_redis(settings)))
-    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
+    client = connect_redis(settings)
+    rows.append(onboarding.check_redis(client))
+    if not rows[-1].failed:
+        rows.append(onboarding.check_redis_memory(client))
+    omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[1].failed else None)
     rows += onboarding.check_omneo(settings, omneo)
     rows += onboarding.check_zendesk(settings, zendesk)
     rows.append(onboarding.check_receiver(public_url or settings.public_url,
