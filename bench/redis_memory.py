@@ -46,6 +46,13 @@ def memory_of(r: redis.Redis, pattern: str) -> tuple[int, int, int]:
     return total, count, fields
 
 
+def idle(r: redis.Redis) -> bool:
+    """Nothing queued, parked, claimed by a drain or taken by a worker."""
+    time.sleep(1)
+    return not (r.llen("sync") or r.llen("reconcile") or r.zcard(keys.BULK_WAITING)
+                or r.zcard(keys.BULK_CLAIMED) or r.hlen("unacked"))
+
+
 def post_all(session, url: str, secret: str, bodies: list[tuple[str, dict]]) -> list[str]:
     """Post each webhook; returns the delivery ids (as the receiver derives them) of the 202s."""
     accepted = []
@@ -133,12 +140,8 @@ def main() -> None:
                  for _, body in bodies[:int(len(bodies) * args.burst)]]
         for _, body in burst:
             session.post(omneo + "/_sandbox/profiles?emit=0", json=body, timeout=10).raise_for_status()
-        posted = time.time()
         deliveries += post_all(session, url, secret, burst)
-        burst_ids = [b["id"] for _, b in burst]
-        wait_until(lambda: all((m or {}).get("synced_at", 0) >= posted - 1
-                               for m in state.synced_marks(burst_ids).values()),
-                   60 + len(burst) / 5, interval=2, what="the burst synced")
+        wait_until(lambda: idle(r) and idle(r), 60 + len(burst) / 5, interval=2, what="the burst done")
         say("reconciliation")
         subprocess.run(cli_argv("reconcile", "run"), env=dev.env, check=True, capture_output=True, timeout=600)
         say(f"erasing {args.erase}")
