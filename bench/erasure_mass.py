@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import new_stack, profile_body, ratio, say, signed_webhook, start_stack, table  # noqa: E402
 from integration import jobs, keys  # noqa: E402
 from integration.ratelimit import ZENDESK_PURGE_PER_MINUTE  # noqa: E402
+from integration.state import State  # noqa: E402
 from integration.sandbox.devstack import wait_until  # noqa: E402
 
 
@@ -46,11 +47,12 @@ def main() -> None:
         dev.start_worker("worker", queues=",".join(q for q in jobs.QUEUES if q != "erasure"))
         dev.start_worker("worker-erasure", queues="erasure")
         r = redis.Redis.from_url(dev.env["REDIS_URL"])
+        state = State(r, lock_ttl_ms=60_000)
         ids = [f"mass-{n}" for n in range(args.users)]
         for n, pid in enumerate(ids):
             sandboxes.put_profile(**profile_body(pid, n))
             post(dev, "profile.created", {"id": pid})
-        wait_until(lambda: all(r.exists(keys.synced(p)) for p in ids), 300, what="the syncs")
+        wait_until(lambda: all(state.synced_marks(ids).values()), 300, what="the syncs")
         say(f"{args.users} users synced")
         sandboxes.configure("zendesk", permanent_deletion_limit=args.limit,
                             permanent_deletion_window_seconds=args.window)

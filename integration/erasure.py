@@ -98,7 +98,7 @@ def _candidates(ctx: Context, profile_id: str, hinted: str | None) -> list[tuple
     user = ctx.zendesk.find_user_by_external_id(profile_id)
     if user is not None:
         found[str(user["id"])] = user
-    mark = ctx.state.get_synced(profile_id) or {}
+    mark = ctx.state.synced_mark(profile_id) or {}
     for user_id in (hinted, mark.get("zendesk_user_id"), *erasure_pending.user_ids(ctx.redis, profile_id)):
         user_id = str(user_id or "").strip()
         if not paths.is_id(user_id, paths.ZENDESK_ID) or user_id in found:
@@ -192,6 +192,7 @@ def forget(ctx: Context, profile_id: str, users: list[dict] = ()) -> None:
     user that was erased; a user handed to a live profile keeps them, they are that customer's."""
     gone = [u["zendesk_user_id"] for u in users if u["outcome"] != REPOINTED]
     ctx.dead_letters.purge_profile(profile_id, gone)
+    ctx.state.clear_synced(profile_id)
     doomed = set(keys.profile_keys(profile_id))
     for user in users:
         doomed.update(keys.zendesk_user_keys(user["zendesk_user_id"]))

@@ -21,8 +21,14 @@ def ratelimit_observed(api: str) -> str:
     return f"{PREFIX}:ratelimit:{api}:observed_left"
 
 
-def seen(source: str, delivery_id: str) -> str:
-    """A webhook delivery already accepted (dedupe mark)."""
+def seen_marks(day: int, bucket: int) -> str:
+    """Hash: dedupe marks of webhook deliveries accepted on this day (days since 1970), in one
+    of integration.marks.SEEN_BUCKETS; it expires whole (integration.marks lays them out)."""
+    return f"{PREFIX}:marks:seen:{day}:{bucket}"
+
+
+def legacy_seen(source: str, delivery_id: str) -> str:
+    """A delivery's dedupe mark in the old layout, one key each: still looked for, never written."""
     return f"{PREFIX}:seen:{source}:{delivery_id}"
 
 
@@ -35,9 +41,22 @@ def profile_lock(profile_id: str) -> str:
     return f"{PREFIX}:lock:profile:{profile_id}"
 
 
-def synced(profile_id: str) -> str:
-    """Watermark of the last sync: fingerprint, Omneo updated_at, Zendesk user id."""
+def synced_marks(bucket: int) -> str:
+    """Hash: profile id -> watermark of its last sync (fingerprint, Omneo updated_at, Zendesk user
+    id), for the profiles in this bucket (integration.marks lays them out, integration.state
+    reads and writes them)."""
+    return f"{PREFIX}:marks:synced:{bucket}"
+
+
+def legacy_synced(profile_id: str) -> str:
+    """A watermark in the old layout, one key a profile (JSON): moved to its bucket when read or
+    by `omneo-zendesk marks migrate`."""
     return f"{PREFIX}:synced:{profile_id}"
+
+
+LEGACY_SYNCED_PATTERN = f"{PREFIX}:synced:*"
+# set once no watermark of the old layout is left, so reads stop looking for them
+LEGACY_SYNCED_GONE = f"{PREFIX}:marks:legacy-synced-gone"
 
 
 def erased(profile_id: str) -> str:
@@ -163,8 +182,9 @@ ZENDESK_AUTH_PROBLEM = f"{PREFIX}:zendesk:auth:problem"
 
 def profile_keys(profile_id: str) -> list[str]:
     """Every per-profile key, for erasure: exact names, never a pattern (a pattern for profile
-    `12` also matches `123`'s keys, and costs a scan of the whole keyspace)."""
-    return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
+    `12` also matches `123`'s keys, and costs a scan of the whole keyspace). The watermark, a
+    field of a shared hash, goes by `State.clear_synced`."""
+    return [legacy_synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
             *sidebar_views(profile_id), zendesk_user_deleted(profile_id),
             zendesk_email_changes(profile_id), erasure_tickets(profile_id)]
 

@@ -63,7 +63,7 @@ def run(ctx: Context, *, erase: Erase, trigger: str = "manual", budget_seconds: 
         current.omneo_side(state.get("omneo_watermark") or None)
         current.zendesk_side(state.get("zendesk_cursor") or None)
         interaction_recovery.recover(current, ticket_events_from)
-        current.sweep_links(state.get("sweep_cursor") or None)
+        current.sweep_links(state.get("sweep_bucket") or None)
         report = current.finish()
         pipe = ctx.redis.pipeline()
         pipe.lpush(keys.RECONCILE_RUNS, json.dumps(report))

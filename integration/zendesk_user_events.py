@@ -160,7 +160,7 @@ def _ours(ctx: Context, profile: dict, user_id: str) -> bool:
     """The profile's link, or our last sync, names this user."""
     if user_id in mapping.identity_of(profile, ctx.settings.omneo_identity_handle):
         return True
-    mark = ctx.state.get_synced(str(profile["id"])) or {}
+    mark = ctx.state.synced_mark(str(profile["id"])) or {}
     return mark.get("zendesk_user_id") == user_id
 
 

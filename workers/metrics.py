@@ -16,7 +16,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
                                Histogram, generate_latest)
 from prometheus_client.core import GaugeMetricFamily
 
-from integration import erasure_pending, keys
+from integration import erasure_pending, keys, redis_memory
 
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome (succeeded, retried, dead_lettered)",
                ["task", "outcome"])
@@ -58,7 +58,7 @@ class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
     dead letters kept, whether Zendesk takes our credentials, the share of the Zendesk account's
     budget last seen left, pending erasures, when reconciliation last completed, how far behind the
-    ticket event export's watermark is; with `settings`, the figures the alerts compare those with
+    ticket event export's watermark is, Redis's memory and eviction policy; with `settings`, the figures the alerts compare those with
     (budgets, reserve, reconcile interval)."""
 
     def __init__(self, client, queues, settings=None):
@@ -123,6 +123,22 @@ class RedisGauges:
                                     "export's watermark: how far back lost ticket events may be "
                                     "not yet recovered",
                                     value=max(0.0, seconds + micros / 1e6 - float(watermark)))
+        yield from self._memory()
+
+    def _memory(self):
+        try:
+            memory = redis_memory.read(self.r)
+        except Exception:  # INFO refused (an ACL without it; the in-process fakeredis of `dev`)
+            return
+        if memory.used is not None:
+            yield GaugeMetricFamily("oz_redis_used_memory_bytes", "Redis used_memory (INFO memory)",
+                                    value=memory.used)
+        if memory.maxmemory is not None:
+            yield GaugeMetricFamily("oz_redis_maxmemory_bytes", "Redis maxmemory (0: no limit); "
+                                    "writes are refused beyond it", value=memory.maxmemory)
+        yield GaugeMetricFamily("oz_redis_noeviction", "1 when Redis's maxmemory-policy is "
+                                "noeviction; 0: it may drop our keys", value=int(
+                                    redis_memory.eviction_problem(memory) is None and memory.policy is not None))
 
     def _configured(self):
         s = self.settings

@@ -6,7 +6,7 @@ idempotently; both report in `Row`s. The names below are the package's whole int
 from __future__ import annotations
 
 from integration.omneo import OmneoClient
-from integration.onboarding.checks import (check_erasures, check_omneo, check_receiver, check_redis,
+from integration.onboarding.checks import (check_erasures, check_omneo, check_receiver, check_redis, check_redis_memory,
                                            check_zendesk)
 from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WEBHOOK_NAME,
                                                   ZENDESK_WEBHOOK_NAME, ensure_omneo_webhooks,
@@ -18,7 +18,7 @@ from integration.settings import Settings
 from integration.zendesk import ZendeskClient, zendesk_client
 
 __all__ = ["OMNEO_TRIGGERS", "ZENDESK_USER_WEBHOOK_NAME", "ZENDESK_WEBHOOK_NAME", "Row",
-           "check_erasures", "check_omneo", "check_receiver", "check_redis", "check_zendesk", "clients",
+           "check_erasures", "check_omneo", "check_receiver", "check_redis", "check_redis_memory", "check_zendesk", "clients",
            "ensure_omneo_webhooks", "ensure_user_fields", "ensure_zendesk_user_webhook",
            "ensure_zendesk_webhook", "list_omneo_webhooks", "receiver_urls", "zendesk_subscriptions"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 from urllib.parse import urlsplit
 
-from integration import tier_field
+from integration import redis_memory, tier_field
 from integration.errors import ApiError, NotFound, PermanentError, TransientError
 from integration.omneo import OmneoClient
 from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WEBHOOK_NAME,
@@ -66,6 +66,27 @@ def check_erasures(settings: Settings, client) -> Row:
                    "close or solve those tickets (`erasures list` names the Zendesk users), or set "
                    "ERASURE_TICKETS=delete")
     return Row("erasures", "ok", f"{count} pending" + (f", the oldest for {days:.1f} days" if count else ""))
+
+
+def check_redis_memory(client) -> Row:
+    """The eviction policy (FAIL unless noeviction) and how full Redis is (warn from 80%)."""
+    try:
+        memory = redis_memory.read(client)
+    except Exception as exc:
+        return Row("redis: maxmemory-policy", "warn", f"INFO memory refused ({type(exc).__name__})",
+                   "allow the INFO command to our Redis user (README, Redis in production)")
+    problem = redis_memory.eviction_problem(memory)
+    if problem:
+        return Row("redis: maxmemory-policy", "FAIL", problem,
+                   "set maxmemory-policy to noeviction (README, Redis in production)")
+    if memory.policy is None:
+        return Row("redis: maxmemory-policy", "warn", "INFO memory does not name the policy",
+                   "make sure the server's maxmemory-policy is noeviction")
+    share = memory.share_used
+    if share is not None and share >= redis_memory.HEADROOM_WARN:
+        return Row("redis: maxmemory-policy", "warn", redis_memory.describe(memory),
+                   "give Redis more memory (README: sizing) before writes are refused")
+    return Row("redis: maxmemory-policy", "ok", redis_memory.describe(memory))
 
 
 def check_omneo(settings: Settings, omneo: OmneoClient) -> list[Row]:

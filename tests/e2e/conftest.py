@@ -14,7 +14,9 @@ import redis
 import requests
 
 from integration.sandbox import traffic
+from integration import marks
 from integration.signatures import omneo_signature, zendesk_signature
+from integration.state import State
 from integration.sandbox.devstack import (SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN, DevStack, cli_argv,
                                           wait_until)
 
@@ -166,6 +168,16 @@ class Stack:
                 if record.get("message") == "job done":
                     return record.get("outcome")
         return None
+
+    def synced_mark(self, profile_id: str) -> dict | None:
+        """The profile's sync watermark, read as the workers read it."""
+        return State(self.redis, 1000).synced_mark(profile_id)
+
+    def forget_delivery(self, source: str, delivery_id: str) -> None:
+        """Drop a delivery's dedupe mark, as if it had expired."""
+        hashes, field, _ = marks.seen_keys(source, delivery_id)
+        for key in hashes[:-1]:
+            self.redis.hdel(key, field)
 
     def wait(self, predicate, timeout: float = 20.0, what: str = "condition"):
         return wait_until(predicate, timeout, what=what)

@@ -20,7 +20,7 @@ def synced(stack, profile_id, **fields) -> dict:
                                 email=f"{profile_id}@example.com", mobile_phone="+61400000099", **fields)
     assert stack.post_omneo("profile.created", profile).status_code == 202
     user = stack.wait(lambda: stack.zendesk_user(profile_id), what="the synced Zendesk user")
-    stack.wait(lambda: stack.redis.exists(keys.synced(profile_id)), what="the sync watermark")
+    stack.wait(lambda: stack.synced_mark(profile_id), what="the sync watermark")
     return user
 
 
@@ -140,7 +140,7 @@ def test_nothing_of_the_profile_stays_in_redis_but_tombstone_and_audit(stack):
             naming.append(key.decode())
     assert sorted(naming) == [keys.ERASURE_AUDIT, keys.erased("gone-3")]
     assert b"@example.com" not in stack.redis.lindex(keys.ERASURE_AUDIT, 0)
-    assert stack.redis.exists(keys.synced("stays-3")) and stack.zendesk_user("stays-3")["id"] == other["id"]
+    assert stack.synced_mark("stays-3") and stack.zendesk_user("stays-3")["id"] == other["id"]
 
 
 def test_dead_lettered_ticket_events_leave_nothing_of_the_customer(stack):

@@ -198,7 +198,7 @@ def test_our_stores_keep_only_the_tombstone_and_the_audit(ctx, omneo_sandbox, ze
     ctx.redis.set(keys.pending_sync("e10"), "job-x")
     ctx.redis.set(keys.sidebar_cache("e10"), json.dumps({"email": "e10@example.com"}))
     ctx.redis.set(keys.sidebar_cache("keep-me"), "x")
-    user_id = ctx.state.get_synced("e10")["zendesk_user_id"]
+    user_id = ctx.state.synced_mark("e10")["zendesk_user_id"]
     ctx.redis.set(keys.sidebar_requester(user_id), "e10")
     delete_in_omneo(omneo_sandbox, "e10")
 
@@ -211,7 +211,7 @@ def test_our_stores_keep_only_the_tombstone_and_the_audit(ctx, omneo_sandbox, ze
     audit = ctx.redis.lindex(keys.ERASURE_AUDIT, 0)
     assert b"@example.com" not in audit and b"Ada" not in audit
     # another profile's traces stay
-    assert ctx.dead_letters.get(kept_letter) and ctx.state.get_synced("keep-me")
+    assert ctx.dead_letters.get(kept_letter) and ctx.state.synced_mark("keep-me")
     assert ctx.redis.get(keys.sidebar_cache("keep-me"))
 
 

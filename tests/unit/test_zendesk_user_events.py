@@ -102,7 +102,7 @@ def test_deletion_unlinks_and_the_next_update_does_not_recreate_by_default(
     ctx.zendesk.delete_user(ours["id"])
     for job in events(zendesk_sandbox, "active_changed") + events(zendesk_sandbox, "deleted"):
         zendesk_user_events.handle(ctx, job)
-    assert links(omneo_sandbox, "p1") == [] and ctx.state.get_synced("p1") is None
+    assert links(omneo_sandbox, "p1") == [] and ctx.state.synced_mark("p1") is None
 
     put(omneo_sandbox, "p1", last_name="Lovelace")
     result = sync_profile(ctx, "p1")

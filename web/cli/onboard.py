@@ -41,6 +41,7 @@ def check(settings, public_url: str | None) -> None:
     rows.append(onboarding.check_redis(client))
     if not rows[-1].failed:
         rows.append(onboarding.check_erasures(settings, client))
+        rows.append(onboarding.check_redis_memory(client))
     omneo, zendesk = onboarding.clients(settings, _shared_redis(settings) if not rows[1].failed else None)
     rows += onboarding.check_omneo(settings, omneo)
     rows += onboarding.check_zendesk(settings, zendesk)

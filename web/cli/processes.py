@@ -105,6 +105,9 @@ def metrics(settings, port: int, address: str) -> None:
 
     ensure_multiproc_dir(settings.prometheus_multiproc_dir)
     redis_client = connect_redis(settings)
+    from integration import redis_memory
+
+    redis_memory.log_at_start(redis_client, "metrics")
 
     def app(environ, start_response):
         if environ.get("PATH_INFO") != "/metrics":
