@@ -50,6 +50,8 @@ def exported() -> dict[str, set[str]]:
 
     metrics.interactions_recovered()  # made on first use, as render() does
     r = fakeredis.FakeRedis()
+    # fakeredis has no INFO: answer it as a Redis with a memory limit would
+    r.info = lambda section=None: {"maxmemory_policy": "noeviction", "used_memory": 1, "maxmemory": 2}
     r.set(keys.ratelimit_observed("zendesk"), "0.5")
     r.hset(keys.RECONCILE_STATE, mapping={"last_finished_at": "1", keys.TICKET_EVENTS_WATERMARK: "1"})
     secret = "s" * 32
