@@ -50,8 +50,8 @@ def sidebar_cache(profile_id: str) -> str:
 
 
 def sidebar_requester(zendesk_user_id: str) -> str:
-    """Which profile a Zendesk requester resolved to (two ids, no personal data); as short-lived
-    as the sidebar cache, and checked against that cache before it is trusted."""
+    """Which profile a Zendesk requester resolved to (two ids and a fingerprint of what Zendesk
+    said of the user, no personal data); as short-lived as the sidebar cache."""
     return f"{PREFIX}:cache:sidebar-requester:{zendesk_user_id}"
 
 
@@ -67,6 +67,12 @@ def sidebar_last_requester(zendesk_user_id: str) -> str:
     return f"{PREFIX}:last-known:sidebar-requester:{zendesk_user_id}"
 
 
+def sidebar_zendesk_user(zendesk_user_id: str) -> str:
+    """What Zendesk last said of a sidebar requester (email, external_id), briefly: written only
+    from Zendesk's answer (integration/sidebar_requester.py)."""
+    return f"{PREFIX}:cache:sidebar-zendesk-user:{zendesk_user_id}"
+
+
 def sidebar_views(profile_id: str) -> list[str]:
     """Every sidebar view kept of a profile: the short cache and the last-known view."""
     return [sidebar_cache(profile_id), sidebar_last_known(profile_id)]
@@ -74,7 +80,8 @@ def sidebar_views(profile_id: str) -> list[str]:
 
 def sidebar_requester_links(zendesk_user_id: str) -> list[str]:
     """Every key pointing a Zendesk requester at a profile for the sidebar."""
-    return [sidebar_requester(zendesk_user_id), sidebar_last_requester(zendesk_user_id)]
+    return [sidebar_requester(zendesk_user_id), sidebar_last_requester(zendesk_user_id),
+            sidebar_zendesk_user(zendesk_user_id)]
 
 
 DLQ_ENTRIES = f"{PREFIX}:dlq:entries"  # hash: id -> JSON entry
