@@ -44,4 +44,4 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
                                         max_wait=90.0, on_wait=on_wait),
         on_call=on_call)
     state = State(r, lock_ttl_ms=int(settings.profile_lock_ttl_seconds * 1000))
-    return Context(settings, r, omneo, zendesk, state, DeadLetters(r))
+    return Context(settings, r, omneo, zendesk, state, DeadLetters(r, settings.dlq_retention_days))

@@ -90,12 +90,13 @@ def classify(payload: dict) -> Activity | None:
 
 
 def ticket_job(payload: dict, activity: Activity) -> dict:
-    """The job the receiver enqueues: only what the worker needs (no comment bodies, no emails)."""
+    """The job the receiver enqueues: ids and the event's kind and time only. No subject, comment
+    or email: a job's arguments are shown by Flower and kept by a dead letter, so the worker reads
+    the ticket's subject from Zendesk when it writes the interaction."""
     detail = payload.get("detail") or {}
     return {"event_id": str(payload["id"]), "event_type": payload["type"], "kind": activity.kind,
             "time": payload.get("time"), "ticket_id": str(detail["id"]),
-            "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None,
-            "subject": detail.get("subject")}
+            "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None}
 
 
 def omneo_time(iso: str | None) -> str:
@@ -237,15 +238,14 @@ def record_ticket_event(ctx: Context, job: dict) -> dict:
     done = ctx.redis.get(keys.interaction_done(event_id))
     if done:
         return {"outcome": "duplicate"}
-    requester_id, subject = job.get("requester_id"), job.get("subject")
-    if not requester_id or subject is None:
-        try:
-            ticket = ctx.zendesk.get_ticket(job["ticket_id"])
-        except NotFound:
-            return _skip(ctx, job, "ticket not found in Zendesk", requester_id)
-        requester_id = requester_id or (str(ticket["requester_id"]) if ticket.get("requester_id") else None)
-        job = dict(job, requester_id=requester_id,
-                   subject=subject if subject is not None else ticket.get("subject"))
+    # the subject is read here, never carried by the job (jobs enqueued before that did carry it)
+    try:
+        ticket = ctx.zendesk.get_ticket(job["ticket_id"])
+    except NotFound:
+        return _skip(ctx, job, "ticket not found in Zendesk", job.get("requester_id"))
+    requester_id = job.get("requester_id") or (
+        str(ticket["requester_id"]) if ticket.get("requester_id") else None)
+    job = dict(job, requester_id=requester_id, subject=ticket.get("subject"))
     if not requester_id:
         return _skip(ctx, job, "ticket has no requester", None)
 
