@@ -148,12 +148,28 @@ RECONCILE_STATE = f"{PREFIX}:reconcile:state"
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
 BACKFILL_CHECKPOINT = f"{PREFIX}:backfill:checkpoint"
 ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"
-# the deployment's Zendesk OAuth access token (encrypted), the lock of whoever renews it, a refused
-# grant kept briefly so waiting jobs do not each ask again, and the standing auth problem if any
-ZENDESK_TOKEN = f"{PREFIX}:zendesk:oauth:token"
-ZENDESK_TOKEN_RENEWAL = f"{PREFIX}:zendesk:oauth:renewing"
-ZENDESK_GRANT_REFUSED = f"{PREFIX}:zendesk:oauth:refused"
-ZENDESK_AUTH_PROBLEM = f"{PREFIX}:zendesk:auth:problem"
+# Per set of Zendesk OAuth credentials (`fp`, their fingerprint, so two deployments sharing a Redis
+# never read or overwrite each other's): the access token (encrypted), the lock of whoever renews
+# it, a refused or failed grant kept briefly so waiting jobs do not each ask again, and the
+# standing auth problem if any.
+def zendesk_token(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:token:{fp}"
+
+
+def zendesk_token_renewal(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:renewing:{fp}"
+
+
+def zendesk_grant_refused(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:refused:{fp}"
+
+
+def zendesk_grant_failed(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:failed:{fp}"
+
+
+def zendesk_auth_problem(fp: str) -> str:
+    return f"{PREFIX}:zendesk:auth:problem:{fp}"
 
 
 def profile_keys(profile_id: str) -> list[str]:

@@ -8,7 +8,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from web.responses import problem
 
 from integration import jobs
-from integration.zendesk_auth import auth_problem
+from integration import zendesk_auth
+from integration.zendesk_auth_check import auth_problem
 from workers import metrics as job_metrics
 
 bp = Blueprint("health", __name__)
@@ -26,7 +27,7 @@ def readyz():
         ext.redis.ping()
     except Exception:
         return jsonify(status="unavailable", redis=False), 503
-    problem = auth_problem(ext.redis)
+    problem = auth_problem(ext.redis, ext.settings)
     if problem:  # still ready: webhooks are accepted and their jobs wait for the fix
         return jsonify(status="degraded", redis=True, zendesk_auth={
             "ok": False, "error": problem["error"], "setting": problem["setting"],
@@ -52,4 +53,4 @@ def metrics():
         body, status = problem(401, METRICS_UNAUTHORIZED)
         body.headers["WWW-Authenticate"] = "Bearer"
         return body, status
-    return Response(job_metrics.render(ext.redis, jobs.QUEUES), mimetype=job_metrics.CONTENT_TYPE)
+    return Response(job_metrics.render(ext.redis, jobs.QUEUES, zendesk_auth.fingerprint(ext.settings)), mimetype=job_metrics.CONTENT_TYPE)

@@ -43,8 +43,11 @@ class RedisGauges:
     """Collected at scrape time: messages waiting per queue, jobs taken but not acknowledged,
     dead letters kept, whether Zendesk takes our credentials."""
 
-    def __init__(self, client, queues):
+    def __init__(self, client, queues, auth_fingerprint: str | None = None):
+        """`auth_fingerprint`: the deployment's OAuth credentials' (integration.zendesk_auth);
+        None without them (nothing to refuse)."""
         self.r, self.queues = client, tuple(queues)
+        self.auth_key = keys.zendesk_auth_problem(auth_fingerprint) if auth_fingerprint else None
 
     def collect(self):
         depth = GaugeMetricFamily("oz_queue_depth", "Messages waiting in a Celery queue", labels=["queue"])
@@ -56,8 +59,9 @@ class RedisGauges:
                     pipe.llen(queue + suffix)
             pipe.hlen("unacked")
             pipe.zcard(keys.DLQ_INDEX)
-            pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
-            values = pipe.execute()
+            if self.auth_key:
+                pipe.exists(self.auth_key)
+            values = pipe.execute() + ([] if self.auth_key else [0])
         except Exception:  # a scrape must answer even when Redis does not
             up.add_metric([], 0)
             yield up
@@ -75,7 +79,7 @@ class RedisGauges:
                                 "(/readyz says why), else 1", value=0 if values[-1] else 1)
 
 
-def render(redis_client=None, queues=()) -> bytes:
+def render(redis_client=None, queues=(), auth_fingerprint: str | None = None) -> bytes:
     """The text exposition of every process of this host, plus Redis-derived gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -87,7 +91,7 @@ def render(redis_client=None, queues=()) -> bytes:
     body = generate_latest(registry)
     if redis_client is not None:
         extra = CollectorRegistry()
-        extra.register(RedisGauges(redis_client, queues))
+        extra.register(RedisGauges(redis_client, queues, auth_fingerprint))
         body += generate_latest(extra)
     return body
 

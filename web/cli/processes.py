@@ -6,7 +6,7 @@ import tempfile
 
 import click
 
-from integration import jobs
+from integration import jobs, zendesk_auth
 from web.cli.context import pass_settings
 
 # each command imports what it runs (Celery, Flask, Sentry) when it runs: `--help` stays quick
@@ -114,7 +114,7 @@ def metrics(settings, port: int, address: str) -> None:
             start_response("401 Unauthorized", [("Content-Type", "text/plain"),
                                                 ("WWW-Authenticate", "Bearer")])
             return [f"{METRICS_UNAUTHORIZED}\n".encode()]
-        body = render(redis_client, jobs.QUEUES)
+        body = render(redis_client, jobs.QUEUES, zendesk_auth.fingerprint(settings))
         start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]
 
