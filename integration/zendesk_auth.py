@@ -45,8 +45,9 @@ MIN_EXPIRES_IN, MAX_EXPIRES_IN = 300, 172_800
 REFUSAL_SECONDS = 30.0
 FAILED_GRANT_SECONDS = 5.0
 MAX_RETRY_AFTER = 300.0
-# a refusal keeps the deployment `degraded` this long; waiting jobs renew it every REFUSAL_SECONDS
-AUTH_PROBLEM_SECONDS = 900
+# a refusal keeps the deployment `degraded` this long: past the longest retry delay (1800 s), so
+# it stands while jobs wait on it (each grant they try renews it); a good grant clears it
+AUTH_PROBLEM_SECONDS = 3600
 POLL_SECONDS = 0.05
 
 # What to fix when the grant answers this OAuth error (RFC 6749 section 5.2, as Zendesk answers).
