@@ -101,15 +101,20 @@ def _start_clock() -> None:
 def _count(response):
     body = response.get_json(silent=True) or {}
     found = "stale" if body.get("stale") else "found" if body.get("found") else "not_found"
-    outcome = {200: found, 401: "unauthorized", 502: "omneo_error", 503: "unavailable",
-               504: "omneo_timeout"}.get(response.status_code, str(response.status_code))
+    outcome = g.get("sidebar_outcome") or {
+        200: found, 401: "unauthorized", 502: "omneo_error", 503: "unavailable",
+        504: "omneo_timeout"}.get(response.status_code, str(response.status_code))
     ANSWERS.labels(outcome).inc()
     SECONDS.labels(outcome).observe(time.perf_counter() - g.get("sidebar_started", time.perf_counter()))
     return response
 
 
 def _vendor(exc: ApiError) -> str:
-    return "Zendesk" if exc.api == "zendesk" else "Omneo"
+    """Who failed, for the answer's text; a Zendesk failure is also counted as its own outcome."""
+    if exc.api == "zendesk":
+        g.sidebar_outcome = "zendesk_error"
+        return "Zendesk"
+    return "Omneo"
 
 
 @bp.get("/sidebar/profile")
@@ -130,6 +135,7 @@ def profile():
         log.warning("sidebar: Omneo missed the deadline", extra={"deadline": exc.deadline})
         return problem(504, "Omneo did not answer in time; try again")
     except AuthFailure as exc:
+        g.sidebar_outcome = "zendesk_error"
         log.error("sidebar: Zendesk refused our credentials", extra={"setting": exc.setting})
         return problem(503, "the service cannot read Zendesk; tell your administrator")
     except ApiError as exc:

@@ -200,6 +200,8 @@ def test_a_zendesk_rate_limit_is_a_503_naming_zendesk(client, zendesk_sandbox):
     resp = client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token()}"})
     assert resp.status_code == 503 and "Zendesk" in resp.get_json()["error"]
     assert int(resp.headers["Retry-After"]) >= 1
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert re.search(r'^oz_sidebar_answers_total\{outcome="zendesk_error"\} [1-9]', metrics, re.M)
 
 
 def test_a_link_made_while_zendesk_said_otherwise_is_not_followed(client, omneo_url, zendesk_url,
