@@ -139,8 +139,11 @@ def _start_preview(stack: DevStack, port: int) -> ZafHost:
 
     port = port if port and _port_free(port) else 0
     tickets = sample_tickets(stack.urls["zendesk_sandbox"], samples.CUSTOMERS)
-    # the sidebar asks Zendesk who a requester is: the samples' users must exist first
-    wait_until(tickets.ready, 60, interval=0.2, what="the sample customers' Zendesk users")
+    # the sidebar asks Zendesk who a requester is: the samples' users should exist first
+    try:
+        wait_until(tickets.ready, 60, interval=0.2, what="the sample customers' Zendesk users")
+    except TimeoutError as exc:
+        click.echo(f"sidebar preview: {exc}; customers not synced yet show no requester", err=True)
     preview = ZafHost({"service_url": stack.urls["receiver"],
                        "shared_secret": stack.env["ZENDESK_APP_SECRET"]},
                       tickets=tickets, port=port).start()
