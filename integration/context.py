@@ -49,4 +49,4 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
                                        endpoint="permanent user deletion"),
         on_call=on_call)
     state = State(r, lock_ttl_ms=int(settings.profile_lock_ttl_seconds * 1000))
-    return Context(settings, r, omneo, zendesk, state, DeadLetters(r))
+    return Context(settings, r, omneo, zendesk, state, DeadLetters(r, settings.dlq_retention_days))

@@ -84,12 +84,13 @@ def classify(payload: dict) -> Activity | None:
 
 
 def ticket_job(payload: dict, activity: Activity) -> dict:
-    """The job the receiver enqueues: only what the worker needs (no comment bodies, no emails)."""
+    """The job the receiver enqueues: ids and the event's kind and time only. No subject, comment
+    or email: a job's arguments are shown by Flower and kept by a dead letter, so the worker reads
+    the ticket's subject from Zendesk when it writes the interaction."""
     detail = payload.get("detail") or {}
     job = {"event_id": str(payload["id"]), "event_type": payload["type"], "kind": activity.kind,
            "time": payload.get("time"), "ticket_id": str(detail["id"]),
-           "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None,
-           "subject": detail.get("subject")}
+           "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None}
     if activity.kind == "commented":
         comment = (payload.get("event") or {}).get("comment") or {}
         job["comment_id"] = str(comment["id"]) if isinstance(comment, dict) and comment.get("id") else None
@@ -262,15 +263,17 @@ def record_ticket_event(ctx: Context, job: dict, look_first: bool = False,
     done = ctx.redis.get(keys.interaction_done(key))
     if done:
         return {"outcome": "duplicate"}
-    requester_id, subject = job.get("requester_id"), job.get("subject")
-    if not requester_id or subject is None:
+    # a webhook's job never carries the subject: it is read here (the export's recovery read its
+    # tickets 100 a call already, and jobs enqueued by older releases carried it)
+    if job.get("subject") is None or not job.get("requester_id"):
         try:
             ticket = ctx.zendesk.get_ticket(job["ticket_id"])
         except NotFound:
-            return _skip(ctx, job, "ticket not found in Zendesk", requester_id)
-        requester_id = requester_id or (str(ticket["requester_id"]) if ticket.get("requester_id") else None)
-        job = dict(job, requester_id=requester_id,
-                   subject=subject if subject is not None else ticket.get("subject"))
+            return _skip(ctx, job, "ticket not found in Zendesk", job.get("requester_id"))
+        job = dict(job, requester_id=job.get("requester_id") or (
+            str(ticket["requester_id"]) if ticket.get("requester_id") else None),
+            subject=job["subject"] if job.get("subject") is not None else ticket.get("subject"))
+    requester_id = job["requester_id"]
     if not requester_id:
         return _skip(ctx, job, "ticket has no requester", None)
 

@@ -69,8 +69,8 @@ def sidebar_cache(profile_id: str) -> str:
 
 
 def sidebar_requester(zendesk_user_id: str) -> str:
-    """Which profile a Zendesk requester resolved to (two ids, no personal data); as short-lived
-    as the sidebar cache, and checked against that cache before it is trusted."""
+    """Which profile a Zendesk requester resolved to (two ids and a fingerprint of what Zendesk
+    said of the user, no personal data); as short-lived as the sidebar cache."""
     return f"{PREFIX}:cache:sidebar-requester:{zendesk_user_id}"
 
 
@@ -86,6 +86,12 @@ def sidebar_last_requester(zendesk_user_id: str) -> str:
     return f"{PREFIX}:last-known:sidebar-requester:{zendesk_user_id}"
 
 
+def sidebar_zendesk_user(zendesk_user_id: str) -> str:
+    """What Zendesk last said of a sidebar requester (email, external_id), briefly: written only
+    from Zendesk's answer (integration/sidebar_requester.py)."""
+    return f"{PREFIX}:cache:sidebar-zendesk-user:{zendesk_user_id}"
+
+
 def sidebar_views(profile_id: str) -> list[str]:
     """Every sidebar view kept of a profile: the short cache and the last-known view."""
     return [sidebar_cache(profile_id), sidebar_last_known(profile_id)]
@@ -93,7 +99,8 @@ def sidebar_views(profile_id: str) -> list[str]:
 
 def sidebar_requester_links(zendesk_user_id: str) -> list[str]:
     """Every key pointing a Zendesk requester at a profile for the sidebar."""
-    return [sidebar_requester(zendesk_user_id), sidebar_last_requester(zendesk_user_id)]
+    return [sidebar_requester(zendesk_user_id), sidebar_last_requester(zendesk_user_id),
+            sidebar_zendesk_user(zendesk_user_id)]
 
 
 DLQ_ENTRIES = f"{PREFIX}:dlq:entries"  # hash: id -> JSON entry
@@ -172,12 +179,28 @@ TICKET_EVENTS_WATERMARK = "ticket_events_start_time"  # a field of RECONCILE_STA
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
 BACKFILL_CHECKPOINT = f"{PREFIX}:backfill:checkpoint"
 ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"
-# the deployment's Zendesk OAuth access token (encrypted), the lock of whoever renews it, a refused
-# grant kept briefly so waiting jobs do not each ask again, and the standing auth problem if any
-ZENDESK_TOKEN = f"{PREFIX}:zendesk:oauth:token"
-ZENDESK_TOKEN_RENEWAL = f"{PREFIX}:zendesk:oauth:renewing"
-ZENDESK_GRANT_REFUSED = f"{PREFIX}:zendesk:oauth:refused"
-ZENDESK_AUTH_PROBLEM = f"{PREFIX}:zendesk:auth:problem"
+# Per set of Zendesk OAuth credentials (`fp`, their fingerprint, so two deployments sharing a Redis
+# never read or overwrite each other's): the access token (encrypted), the lock of whoever renews
+# it, a refused or failed grant kept briefly so waiting jobs do not each ask again, and the
+# standing auth problem if any.
+def zendesk_token(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:token:{fp}"
+
+
+def zendesk_token_renewal(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:renewing:{fp}"
+
+
+def zendesk_grant_refused(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:refused:{fp}"
+
+
+def zendesk_grant_failed(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:failed:{fp}"
+
+
+def zendesk_auth_problem(fp: str) -> str:
+    return f"{PREFIX}:zendesk:auth:problem:{fp}"
 
 
 def profile_keys(profile_id: str) -> list[str]:

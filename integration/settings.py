@@ -108,6 +108,8 @@ SETTINGS: tuple[Setting, ...] = (
             "instead of one by one (0: never)"),
     Setting("HTTP_TIMEOUT_SECONDS", Number(0.1, 120, SECONDS), 10.0, "timeout of every API call"),
     Setting("TASK_MAX_ATTEMPTS", Whole(1, 50), 8, "attempts before a failing job is dead-lettered"),
+    Setting("DLQ_RETENTION_DAYS", Whole(1, 365, "days, from {lo} to {hi}"), 30,
+            "how long a dead letter is kept after it last failed"),
     Setting("RETRY_BASE_SECONDS", Number(0, 3600, SECONDS), 60.0, "first retry delay (exponential, full jitter)"),
     Setting("RETRY_MAX_SECONDS", Number(0, 3600, SECONDS), 1800.0, "longest retry delay"),
     Setting("BROKER_VISIBILITY_TIMEOUT_SECONDS", Whole(1, 7 * 86400, SECONDS), 360,

@@ -5,7 +5,7 @@ from typing import Iterator
 
 from integration.errors import AuthFailure, NotFound, PermanentError
 from integration.http import ApiClient, Limiter
-from integration.zendesk_auth import ClientCredentials, TokenProvider
+from integration.zendesk_auth import TokenProvider, credentials
 from integration.paging import advance
 from integration.paths import Paths, same_email, search_email
 
@@ -304,10 +304,7 @@ def zendesk_client(settings, redis=None, **kwargs) -> ZendeskClient:
     if settings.zendesk_auth_mode == "client_credentials":
         if redis is None:
             raise ValueError("OAuth client credentials share their token through Redis")
-        provider = TokenProvider(redis, ClientCredentials(
-            settings.zendesk_base_url + "/oauth/tokens", settings.zendesk_client_id,
-            settings.zendesk_client_secret, settings.zendesk_oauth_scopes,
-            settings.zendesk_token_lifetime_seconds, settings.http_timeout_seconds))
+        provider = TokenProvider(redis, credentials(settings))
     return ZendeskClient(settings.zendesk_base_url, email=settings.zendesk_email,
                          api_token=settings.zendesk_api_token,
                          oauth_token=settings.zendesk_oauth_token, token_provider=provider,

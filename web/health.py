@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from web.responses import problem
 
 from integration import jobs, redis_memory
-from integration.zendesk_auth import auth_problem
+from integration.zendesk_auth_check import auth_problem
 from workers import metrics as job_metrics
 
 bp = Blueprint("health", __name__)
@@ -27,7 +27,7 @@ def readyz():
     except Exception:
         return jsonify(status="unavailable", redis=False), 503
     memory = _redis_memory(ext.redis)
-    problem = auth_problem(ext.redis)
+    problem = auth_problem(ext.redis, ext.settings)
     if problem:  # still ready: webhooks are accepted and their jobs wait for the fix
         return jsonify(status="degraded", redis=True, redis_memory=memory, zendesk_auth={
             "ok": False, "error": problem["error"], "setting": problem["setting"],

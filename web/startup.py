@@ -11,7 +11,7 @@ from flask import Flask
 
 from integration import redis_conn, redis_memory
 from integration.settings import Settings
-from integration.zendesk_auth import warn_if_deprecated
+from integration.zendesk_auth_check import warn_if_deprecated
 from web.app import create_app
 from workers.celery_app import create_celery
 from workers.logs import configure_logging

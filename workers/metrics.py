@@ -16,7 +16,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
                                Histogram, generate_latest)
 from prometheus_client.core import GaugeMetricFamily
 
-from integration import erasure_pending, keys, redis_memory
+from integration import erasure_pending, keys, redis_memory, zendesk_auth
 
 JOBS = Counter("oz_jobs_total", "Jobs by task and outcome (succeeded, retried, dead_lettered)",
                ["task", "outcome"])
@@ -62,7 +62,11 @@ class RedisGauges:
     (budgets, reserve, reconcile interval)."""
 
     def __init__(self, client, queues, settings=None):
+        """`settings`: the deployment's (its OAuth credentials name the auth flag read here, its
+        budgets and intervals are exported for the alerts); None exports neither."""
         self.r, self.queues, self.settings = client, tuple(queues), settings
+        fingerprint = zendesk_auth.fingerprint(settings) if settings is not None else None
+        self.auth_key = keys.zendesk_auth_problem(fingerprint) if fingerprint else None
 
     def collect(self):
         if self.settings is not None:
@@ -80,7 +84,10 @@ class RedisGauges:
             pipe.hget(keys.RECONCILE_STATE, "last_finished_at")
             pipe.hlen("unacked")
             pipe.zcard(keys.DLQ_INDEX)
-            pipe.exists(keys.ZENDESK_AUTH_PROBLEM)
+            if self.auth_key:
+                pipe.exists(self.auth_key)
+            else:
+                pipe.echo(0)  # no OAuth credentials: nothing to refuse
             pipe.hget(keys.RECONCILE_STATE, keys.TICKET_EVENTS_WATERMARK)
             pipe.time()
             *values, watermark, (seconds, micros) = pipe.execute()

@@ -305,10 +305,10 @@ class ZendeskSandbox(SandboxApp):
         if not creating:
             self.user_events.external_id_changed(user, previous_external_id)
 
-    def _create(self, data: dict) -> dict:
+    def _create(self, data: dict, user_id: int | None = None) -> dict:
         self._validate(data, creating=True)
         now = self._now()
-        user = {"id": next(self._ids), "url": None, "name": None, "email": None, "phone": None,
+        user = {"id": user_id or next(self._ids), "url": None, "name": None, "email": None, "phone": None,
                 "external_id": None, "role": "end-user", "active": True, "tags": [],
                 "user_fields": {f["key"]: None for f in self.fields},
                 "created_at": now, "updated_at": now}
@@ -676,9 +676,13 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"updated": times})
 
     def ctl_add_user(self, request):
-        """A user made by hand or by a ticket, outside the sync."""
+        """A user made by hand or by a ticket, outside the sync; `id` picks its id (tests)."""
+        data = dict(request.get_json(force=True))
+        wanted = data.pop("id", None)
         with self.lock:
-            user = self._create(request.get_json(force=True))
+            if wanted is not None and (not isinstance(wanted, int) or wanted in self.users):
+                return json_response({"error": "InvalidValue", "description": "id taken or not a number"}, 422)
+            user = self._create(data, wanted)
             return json_response({"user": self._public(user)}, 201)
 
     def ctl_edit_user(self, request, user_id):

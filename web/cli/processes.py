@@ -6,7 +6,7 @@ import tempfile
 
 import click
 
-from integration import jobs
+from integration import jobs, zendesk_auth
 from web.cli.context import pass_settings
 
 # each command imports what it runs (Celery, Flask, Sentry) when it runs: `--help` stays quick
