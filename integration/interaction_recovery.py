@@ -78,16 +78,14 @@ def _record_all(run: Repairs, found: list[dict]) -> bool:
     done = ctx.redis.mget([keys.interaction_done(interaction_key(j)) for j in found])
     pending = [job for job, mark in zip(found, done) if not mark]
     run.counts["ticket_events_already_recorded"] += len(found) - len(pending)
-    unknown = sorted({j["ticket_id"] for j in pending
-                      if (not j["requester_id"] or j["subject"] is None) and _fits(j["ticket_id"])}, key=int)
+    # the tickets say the requester an update may not name, and the subject as it is now
+    wanted = sorted({j["ticket_id"] for j in pending if _fits(j["ticket_id"])}, key=int)
     try:
-        tickets = _many(unknown, ctx.zendesk.show_many_tickets)
+        tickets = _many(wanted, ctx.zendesk.show_many_tickets)
         for i, job in enumerate(pending):
             ticket = tickets.get(job["ticket_id"])
-            if ticket is not None:  # absent: record_ticket_event asks for it, and skips it if gone
-                pending[i] = dict(job, requester_id=job["requester_id"] or (
-                    str(ticket["requester_id"]) if ticket.get("requester_id") else None),
-                    subject=job["subject"] if job["subject"] is not None else ticket.get("subject"))
+            if ticket is not None and not job["requester_id"]:  # absent: record_ticket_event asks
+                pending[i] = dict(job, requester_id=str(ticket["requester_id"]) if ticket.get("requester_id") else None)
         requesters = sorted({j["requester_id"] for j in pending if j["requester_id"] and _fits(j["requester_id"])},
                             key=int)
         users = _many(requesters, lambda ids: ctx.zendesk.show_many(ids=ids))
@@ -96,7 +94,7 @@ def _record_all(run: Repairs, found: list[dict]) -> bool:
         return False
     all_ok = True
     for job in pending:
-        all_ok = _record(run, job, users.get(job["requester_id"])) and all_ok
+        all_ok = _record(run, job, users.get(job["requester_id"]), tickets.get(job["ticket_id"])) and all_ok
     return all_ok
 
 
@@ -113,11 +111,11 @@ def _fits(zendesk_id) -> bool:
     return isinstance(zendesk_id, str) and bool(ZENDESK_ID.fullmatch(zendesk_id))
 
 
-def _record(run: Repairs, job: dict, requester: dict | None) -> bool:
+def _record(run: Repairs, job: dict, requester: dict | None, ticket: dict | None) -> bool:
     ctx = run.ctx
     try:
         checked("zendesk", "Zendesk ticket id", job["ticket_id"], ZENDESK_ID)
-        result = record_ticket_event(ctx, job, look_first=True, requester=requester)
+        result = record_ticket_event(ctx, job, look_first=True, requester=requester, ticket=ticket)
     except Exception as exc:
         profile_id = getattr(exc, "profile_id", None)
         run._error(profile_id, exc, "ticket event")

@@ -255,25 +255,26 @@ def _create_once(ctx: Context, key: str, interaction: dict, look_first: bool = F
 
 
 def record_ticket_event(ctx: Context, job: dict, look_first: bool = False,
-                        requester: dict | None = None) -> dict:
+                        requester: dict | None = None, ticket: dict | None = None) -> dict:
     """Create the one Interaction a ticket event stands for (or record why not). Idempotent, and
     shared by the webhook's jobs and the export's recovery (`interaction_key`; `look_first`: see
-    `_create_once`; `requester`: the Zendesk user, when the caller read it already)."""
+    `_create_once`; `requester`, `ticket`: the Zendesk user and ticket, when the caller read them
+    already)."""
     key = interaction_key(job)
     done = ctx.redis.get(keys.interaction_done(key))
     if done:
         return {"outcome": "duplicate"}
-    # a webhook's job never carries the subject: it is read here (the export's recovery read its
-    # tickets 100 a call already, and jobs enqueued by older releases carried it)
-    if job.get("subject") is None or not job.get("requester_id"):
+    # the subject is Zendesk's word, read when the job runs (a webhook's job carries ids only; one
+    # enqueued by an older release carried the subject, which is ignored); the export's recovery
+    # passes the ticket it read 100 a call
+    if ticket is None or str(ticket.get("id")) != job["ticket_id"]:
         try:
             ticket = ctx.zendesk.get_ticket(job["ticket_id"])
         except NotFound:
             return _skip(ctx, job, "ticket not found in Zendesk", job.get("requester_id"))
-        job = dict(job, requester_id=job.get("requester_id") or (
-            str(ticket["requester_id"]) if ticket.get("requester_id") else None),
-            subject=job["subject"] if job.get("subject") is not None else ticket.get("subject"))
-    requester_id = job["requester_id"]
+    requester_id = job.get("requester_id") or (
+        str(ticket["requester_id"]) if ticket.get("requester_id") else None)
+    job = dict(job, requester_id=requester_id, subject=ticket.get("subject"))
     if not requester_id:
         return _skip(ctx, job, "ticket has no requester", None)
 
