@@ -19,6 +19,9 @@ ENV = "SANDBOX_TRAFFIC_DIR"
 _MASKED = ("client_secret", "access_token", "refresh_token", "secret")
 
 
+FORGED_HEADER = "X-Sandbox-Forged"  # an answer a test forged on purpose: not Zendesk's shape
+
+
 class TrafficRecorder:
     def __init__(self, directory: str | Path, api: str):
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -36,7 +39,8 @@ class TrafficRecorder:
                 "client": "product" if request.headers.get("User-Agent") == USER_AGENT else "other",
                 "auth": auth.split(" ", 1)[0].lower() if auth else None,
                 "status": response.status_code, "response_content_type": response.content_type or "",
-                "response_body": _masked(response.get_data(as_text=True)) or None}
+                "response_body": _masked(response.get_data(as_text=True)) or None,
+                "forged": response.headers.get(FORGED_HEADER) == "1"}
         text = json.dumps(line) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as out:
             out.write(text)

@@ -19,6 +19,7 @@ from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_resp
 from integration.sandbox.zendesk_oauth import OAuthServer
 from integration.sandbox.zendesk_tickets import TicketDeletion
 from integration.sandbox.zendesk_ticket_export import TicketHistory
+from integration.sandbox.traffic import FORGED_HEADER
 from integration.sandbox.zendesk_user_events import UserEvents
 from integration.signatures import zendesk_signature
 
@@ -622,7 +623,10 @@ class ZendeskSandbox(SandboxApp):
         ticket = self.tickets.get(ticket_id)
         if ticket is None:
             raise _missing()
-        return json_response({"ticket": ticket})
+        answer = json_response({"ticket": ticket})
+        if not isinstance(ticket["requester_id"], int):  # a hostile test's: Zendesk's ids are integers
+            answer.headers[FORGED_HEADER] = "1"
+        return answer
 
     # webhooks
     def list_webhooks(self, request):
