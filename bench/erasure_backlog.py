@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from integration.store import keys  # noqa: E402
 from integration.apis.signatures import omneo_signature  # noqa: E402
+from integration.store import keys  # noqa: E402
+from integration.store.state import State  # noqa: E402
+from integration.apis.signatures import omneo_signature  # noqa: E402
 from integration.sandbox.devstack import DevStack, wait_until  # noqa: E402
 
 
@@ -45,7 +48,7 @@ def run(dev: DevStack, r: redis.Redis, backlog: int, latency: float, tag: str) -
     requests.post(omneo + "/_sandbox/profiles?emit=0", json={"id": pid, "first_name": "B",
                                                              "email": f"{pid}@example.com"}, timeout=5)
     post(dev, "profile.created", {"id": pid})
-    wait_until(lambda: r.exists(keys.synced(pid)), 30, what="the first sync")
+    wait_until(lambda: State(r, 1000).synced_mark(pid), 30, what="the first sync")
     requests.delete(f"{omneo}/_sandbox/profiles/{pid}", timeout=5)
     requests.post(omneo + "/_sandbox/config", json={"latency": latency}, timeout=5)
     for n in range(backlog):

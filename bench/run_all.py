@@ -26,6 +26,8 @@ BENCHMARKS = [
     ("sidebar", ["sidebar.py"], "GET /sidebar/profile, cold and warm"),
     ("backfill", ["backfill.py"], "bulk backfill users per minute vs 100 x R"),
     ("erasure_backlog", ["erasure_backlog.py"], "an erasure's wait behind a sync backlog"),
+    ("erasure_mass", ["erasure_mass.py"], "erasures a minute vs the permanent-deletion limit"),
+    ("redis_memory", ["redis_memory.py"], "Redis bytes a profile (watermarks) and a delivery (dedupe marks) vs the old layout"),
 ]
 TIMEOUT_SECONDS = 1200
 

@@ -6,7 +6,8 @@ Starts Redis, the Omneo sandbox (each call delayed by --omneo-latency, like a re
 receiver under gunicorn as real processes, seeds profiles with rewards, and times
 `GET /sidebar/profile` over HTTP with a token like the one Zendesk's proxy signs:
 - baseline: `GET /healthz` on the same server, same client (the cost of a round trip);
-- cold: the first view of each profile (requester resolved, four Omneo calls, cache filled);
+- cold: the first view of each profile (the requester read from the Zendesk sandbox, resolved,
+  four Omneo calls, caches filled);
 - warm: the same views again, answered from the Redis cache;
 - one direct Omneo call, to express the cold path in Omneo round trips;
 - Omneo down (every call 503) and Omneo hanging (every call takes --hang seconds): the agent's
@@ -72,7 +73,8 @@ def main(argv=None) -> None:
     try:
         dev.start_redis()
         # our own limiter must not be what is measured
-        dev.start_sandboxes(extra={"OMNEO_REQUESTS_PER_MINUTE": "100000"})
+        dev.start_sandboxes(extra={"OMNEO_REQUESTS_PER_MINUTE": "100000",
+                                   "ZENDESK_REQUESTS_PER_MINUTE": "100000"})
         receiver = dev.start_receiver()
         omneo = dev.urls["omneo_sandbox"]
         secret = dev.env["ZENDESK_APP_SECRET"]
@@ -80,6 +82,10 @@ def main(argv=None) -> None:
 
         for n in range(args.profiles):
             pid = f"bench-{n}"
+            # the requester as Zendesk has them: the service reads who they are there
+            requests.post(f"{dev.urls['zendesk_sandbox']}/_sandbox/users", timeout=10, json={
+                "id": 10_000 + n, "name": f"Customer {n}",
+                "email": f"customer{n}@example.com"}).raise_for_status()
             requests.post(f"{omneo}/_sandbox/profiles?emit=0", timeout=10, json={
                 "id": pid, "first_name": "Customer", "last_name": str(n),
                 "email": f"customer{n}@example.com", "tier": "gold",

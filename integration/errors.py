@@ -22,11 +22,16 @@ class TransientError(ApiError):
 
 
 class RateLimited(TransientError):
-    """429: wait `retry_after` seconds before calling this API again."""
+    """429: wait `retry_after` seconds before calling this API again. `endpoint` names the limit
+    of one endpoint (Zendesk's permanent deletion, its exports) when that was the one met: only
+    calls to that endpoint wait, and the wait is a known, finite one."""
 
-    def __init__(self, api: str, retry_after: float, status: int = 429, body=None):
-        super().__init__(api, f"rate limited, retry after {retry_after:g}s", status, body)
+    def __init__(self, api: str, retry_after: float, status: int = 429, body=None,
+                 endpoint: str | None = None):
+        what = f"{endpoint} rate limited" if endpoint else "rate limited"
+        super().__init__(api, f"{what}, retry after {retry_after:g}s", status, body)
         self.retry_after = retry_after
+        self.endpoint = endpoint
 
 
 class JobLimitReached(RateLimited):

@@ -20,6 +20,10 @@ from integration.profiles.profile_rules import set_link
 from integration.store.decoding import text
 from integration.apis.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
                                         TICKET_STATUS_CHANGED)
+from integration.profiles.profile_rules import set_link
+from integration.store.decoding import text
+from integration.apis.zendesk_events import (TICKET_COMMENT_ADDED, TICKET_CREATED, TICKET_CSAT_RECEIVED,
+                                        TICKET_STATUS_CHANGED, ticket_status)
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +48,6 @@ ACTIVITIES = {a.kind: a for a in (
     Activity("rated_bad", "Ticket rated bad", -1),
     Activity("commented", "Ticket comment added", 0),
 )}
-
-
-def _status(value) -> str:
-    if isinstance(value, dict):
-        value = value.get("status")
-    return str(value or "").strip().upper()
 
 
 def satisfaction_score(event: dict) -> str | None:
@@ -80,7 +78,7 @@ def classify(payload: dict) -> Activity | None:
     if kind == TICKET_CREATED:
         return ACTIVITIES["created"]
     if kind == TICKET_STATUS_CHANGED:
-        if _status(inner.get("current")) == SOLVED and _status(inner.get("previous")) != SOLVED:
+        if ticket_status(inner.get("current")) == SOLVED and ticket_status(inner.get("previous")) != SOLVED:
             return ACTIVITIES["solved"]
         return None
     if kind == TICKET_CSAT_RECEIVED:
@@ -92,12 +90,30 @@ def classify(payload: dict) -> Activity | None:
 
 
 def ticket_job(payload: dict, activity: Activity) -> dict:
-    """The job the receiver enqueues: only what the worker needs (no comment bodies, no emails)."""
+    """The job the receiver enqueues: ids and the event's kind and time only. No subject, comment
+    or email: a job's arguments are shown by Flower and kept by a dead letter, so the worker reads
+    the ticket's subject from Zendesk when it writes the interaction."""
     detail = payload.get("detail") or {}
-    return {"event_id": str(payload["id"]), "event_type": payload["type"], "kind": activity.kind,
-            "time": payload.get("time"), "ticket_id": str(detail["id"]),
-            "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None,
-            "subject": detail.get("subject")}
+    job = {"event_id": str(payload["id"]), "event_type": payload["type"], "kind": activity.kind,
+           "time": payload.get("time"), "ticket_id": str(detail["id"]),
+           "requester_id": str(detail["requester_id"]) if detail.get("requester_id") else None}
+    if activity.kind == "commented":
+        comment = (payload.get("event") or {}).get("comment") or {}
+        job["comment_id"] = str(comment["id"]) if isinstance(comment, dict) and comment.get("id") else None
+    return job
+
+
+def interaction_key(job: dict) -> str:
+    """What makes an interaction one: its ticket and activity (and, for a comment, the comment).
+
+    The webhook and the incremental export describe the same happening with different ids (a
+    webhook event id, an export's audit id), so both paths mark and look up this key instead: an
+    event delivered by both makes one interaction, whichever arrives first. A ticket solved again
+    after it was reopened therefore counts once."""
+    key = f"{job['ticket_id']}:{job['kind']}"
+    if job["kind"] == "commented" and job.get("comment_id"):
+        key += f":{job['comment_id']}"
+    return key
 
 
 def omneo_time(iso: str | None) -> str:
@@ -122,6 +138,8 @@ def build_interaction(ctx: Context, job: dict, profile_id: str) -> dict:
         "meta": {"zendesk_ticket_id": job["ticket_id"], "zendesk_event_id": job["event_id"],
                  "zendesk_event_type": job["event_type"]},
     }
+    if job.get("comment_id"):
+        interaction["meta"]["zendesk_comment_id"] = job["comment_id"]
     if job.get("subject"):
         interaction["description"] = job["subject"]
     return interaction
@@ -136,9 +154,10 @@ class Match:
     reason: str | None = None
 
 
-def resolve_requester(ctx: Context, requester_id: str) -> Match:
-    """The Zendesk user and its Omneo profile (`requesters.resolve`, from its external_id on)."""
-    user = ctx.zendesk.find_user(requester_id)
+def resolve_requester(ctx: Context, requester_id: str, user: dict | None = None) -> Match:
+    """The Zendesk user (read unless given) and its Omneo profile (`requesters.resolve`, from its
+    external_id on)."""
+    user = user or ctx.zendesk.find_user(requester_id)
     if user is None:
         return Match(None, None, reason="requester not found in Zendesk")
     found = requesters.resolve(ctx, str(user["id"]), user.get("email"), user.get("external_id"))
@@ -173,7 +192,7 @@ def link_requester(ctx: Context, match: Match) -> list[str]:
 # recording
 def _skip(ctx: Context, job: dict, reason: str, requester_id: str | None) -> dict:
     """Count and record a ticket event we cannot attribute; no personal data in the record."""
-    if not ctx.redis.set(keys.interaction_done(job["event_id"]), f"skipped: {reason}", nx=True,
+    if not ctx.redis.set(keys.interaction_done(interaction_key(job)), f"skipped: {reason}", nx=True,
                          ex=MARK_TTL):
         return {"outcome": "duplicate", "reason": "already recorded as skipped"}
     record = {"event_id": job["event_id"], "event_type": job["event_type"],
@@ -189,20 +208,26 @@ def _skip(ctx: Context, job: dict, reason: str, requester_id: str | None) -> dic
 
 
 def _already_posted(ctx: Context, interaction: dict) -> dict | None:
-    """The interaction a crashed attempt may have posted: same event id in meta, or, should Omneo
-    not echo meta, the same name, ticket URL and time."""
-    key = (interaction["name"], interaction["url"], interaction["interacted_at"])
+    """The interaction a crashed attempt (of either path) may have posted: the same ticket,
+    activity and comment in meta, or, should Omneo not echo meta, the same name and ticket URL
+    (and time, for a comment)."""
+    wanted = interaction["meta"]
+    comment = wanted.get("zendesk_comment_id")
     for row in ctx.omneo.list_profile_interactions(interaction["profile_id"]):
         meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
-        if meta.get("zendesk_event_id") == interaction["meta"]["zendesk_event_id"]:
-            return row
-        if not meta and (row.get("name"), row.get("url"), row.get("interacted_at")) == key:
+        if meta:
+            if (str(meta.get("zendesk_ticket_id")), row.get("name"), meta.get("zendesk_comment_id")) \
+                    == (wanted["zendesk_ticket_id"], interaction["name"], comment):
+                return row
+        elif (row.get("name"), row.get("url")) == (interaction["name"], interaction["url"]) and \
+                (comment is None or row.get("interacted_at") == interaction["interacted_at"]):
             return row
     return None
 
 
-def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, str]:
-    """Post the interaction unless this event already has one; (outcome, interaction id).
+def _create_once(ctx: Context, key: str, interaction: dict, look_first: bool = False) -> tuple[str, str]:
+    """Post the interaction unless its key (`interaction_key`) already has one; (outcome,
+    interaction id).
 
     Exactly-once over an at-least-once queue, without a database of our own:
     - `done` (set after the post succeeds) makes a redelivery or re-run a no-op;
@@ -211,14 +236,16 @@ def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, s
       re-run that finds `intent` without `done` first looks for the interaction in the
       profile's recent interactions and records it instead of posting again.
     - The caller holds the profile lock, so two runs of the same event never overlap.
+    - `look_first` looks in the profile's interactions before any post: the recovery reads back
+      over time whose marks may be gone (expired, or written under an older key).
     What remains: an Omneo that stored the post yet does not list it on the re-run (a lagging
     read), or a lost Redis write of `done`/`intent`; then a second interaction can appear.
     """
-    done_key, intent_key = keys.interaction_done(event_id), keys.interaction_intent(event_id)
+    done_key, intent_key = keys.interaction_done(key), keys.interaction_intent(key)
     done = ctx.redis.get(done_key)
     if done:
         return "duplicate", text(done)
-    if ctx.redis.exists(intent_key):
+    if look_first or ctx.redis.exists(intent_key):
         earlier = _already_posted(ctx, interaction)
         if earlier is not None:
             ctx.redis.set(done_key, str(earlier.get("id")), ex=MARK_TTL)
@@ -233,32 +260,40 @@ def _create_once(ctx: Context, event_id: str, interaction: dict) -> tuple[str, s
     return "created", str(created.get("id"))
 
 
-def record_ticket_event(ctx: Context, job: dict) -> dict:
-    """Create the one Interaction a ticket event stands for (or record why not). Idempotent."""
-    event_id = job["event_id"]
-    done = ctx.redis.get(keys.interaction_done(event_id))
+def record_ticket_event(ctx: Context, job: dict, look_first: bool = False,
+                        requester: dict | None = None, ticket: dict | None = None) -> dict:
+    """Create the one Interaction a ticket event stands for (or record why not). Idempotent, and
+    shared by the webhook's jobs and the export's recovery (`interaction_key`; `look_first`: see
+    `_create_once`; `requester`, `ticket`: the Zendesk user and ticket, when the caller read them
+    already)."""
+    key = interaction_key(job)
+    done = ctx.redis.get(keys.interaction_done(key))
     if done:
         return {"outcome": "duplicate"}
-    requester_id, subject = job.get("requester_id"), job.get("subject")
-    if not requester_id or subject is None:
+    # the subject is Zendesk's word, read when the job runs (a webhook's job carries ids only; one
+    # enqueued by an older release carried the subject, which is ignored); the export's recovery
+    # passes the ticket it read 100 a call
+    if ticket is None or str(ticket.get("id")) != job["ticket_id"]:
         try:
             ticket = ctx.zendesk.get_ticket(job["ticket_id"])
         except NotFound:
-            return _skip(ctx, job, "ticket not found in Zendesk", requester_id)
-        requester_id = requester_id or (str(ticket["requester_id"]) if ticket.get("requester_id") else None)
-        job = dict(job, requester_id=requester_id,
-                   subject=subject if subject is not None else ticket.get("subject"))
+            return _skip(ctx, job, "ticket not found in Zendesk", job.get("requester_id"))
+    requester_id = job.get("requester_id") or (
+        str(ticket["requester_id"]) if ticket.get("requester_id") else None)
+    job = dict(job, requester_id=requester_id, subject=ticket.get("subject"))
     if not requester_id:
         return _skip(ctx, job, "ticket has no requester", None)
 
-    match = resolve_requester(ctx, requester_id)
+    match = resolve_requester(ctx, requester_id,
+                              requester if requester and str(requester.get("id")) == requester_id else None)
     if match.profile is None:
         return _skip(ctx, job, match.reason or "no Omneo profile", requester_id)
     profile_id = str(match.profile["id"])
 
     def record(_profile: dict) -> dict:
         linked = link_requester(ctx, match)
-        outcome, interaction_id = _create_once(ctx, event_id, build_interaction(ctx, job, profile_id))
+        outcome, interaction_id = _create_once(ctx, key, build_interaction(ctx, job, profile_id),
+                                                   look_first)
         return {"outcome": outcome, "interaction_id": interaction_id, "matched_by": match.how,
                 "linked": linked}
     return run_on_live_profile(ctx, profile_id, record, profile=match.profile,

@@ -26,13 +26,15 @@ MERGE_PROFILES = _task("merge_profiles", "sync")
 LINK_IDENTITY = _task("link_identity", "sync")
 ZENDESK_USER_EVENT = _task("zendesk_user_event", "sync")
 ERASE_PROFILE = _task("erase_profile", "erasure")
+# beat's look at erasures waiting for tickets to close: it queues their erasures again
+RECHECK_ERASURES = _task("recheck_erasures", "erasure")
 TICKET_INTERACTION = _task("ticket_interaction", "interactions")
 RECONCILE = _task("reconcile", "reconcile")
 # the burst drain runs beside the sync queue, not behind the backlog it drains
 SYNC_BATCH = _task("sync_batch", "reconcile")
 
 ALL = (SYNC_PROFILE, MERGE_PROFILES, LINK_IDENTITY, ZENDESK_USER_EVENT, ERASE_PROFILE,
-       TICKET_INTERACTION, RECONCILE, SYNC_BATCH)
+       TICKET_INTERACTION, RECONCILE, SYNC_BATCH, RECHECK_ERASURES)
 BY_NAME = {spec.name: spec for spec in ALL}
 # in order of first use: the worker's default `-Q`, and the queues /metrics reports
 QUEUES = tuple(dict.fromkeys(spec.queue for spec in ALL))

@@ -13,6 +13,14 @@ from integration.apis.ratelimit import ZENDESK_EXPORT_PER_MINUTE, RedisTokenBuck
 from integration.settings.declared import Settings
 from integration.store.state import State
 from integration.apis.zendesk import ZendeskClient, zendesk_client
+from integration.store import connection
+from integration.store.dead_letters import DeadLetters
+from integration.apis.omneo import OmneoClient
+from integration.apis.ratelimit import (PURGE_MAX_WAIT_SECONDS, ZENDESK_EXPORT_PER_MINUTE,
+                                   ZENDESK_PURGE_PER_MINUTE, RedisTokenBucket)
+from integration.settings.declared import Settings
+from integration.store.state import State
+from integration.apis.zendesk import ZendeskClient, zendesk_client
 
 
 @dataclass
@@ -41,7 +49,11 @@ def build_context(settings: Settings, client: redis.Redis | None = None,
         limiter=RedisTokenBucket(r, "zendesk", settings.zendesk_requests_per_minute, on_wait=on_wait,
                                  reserve_percent=settings.zendesk_budget_reserve_percent),
         export_limiter=RedisTokenBucket(r, "zendesk_export", ZENDESK_EXPORT_PER_MINUTE,
-                                        max_wait=90.0, on_wait=on_wait),
+                                        max_wait=90.0, on_wait=on_wait,
+                                        endpoint="incremental export"),
+        purge_limiter=RedisTokenBucket(r, "zendesk_purge", ZENDESK_PURGE_PER_MINUTE,
+                                       max_wait=PURGE_MAX_WAIT_SECONDS, on_wait=on_wait,
+                                       endpoint="permanent user deletion"),
         on_call=on_call)
     state = State(r, lock_ttl_ms=int(settings.profile_lock_ttl_seconds * 1000))
-    return Context(settings, r, omneo, zendesk, state, DeadLetters(r))
+    return Context(settings, r, omneo, zendesk, state, DeadLetters(r, settings.dlq_retention_days))

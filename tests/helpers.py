@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 from integration.apis.signatures import omneo_signature, zendesk_signature
 from integration.interactions import classify, ticket_job
+from integration.profiles import user_events
+from integration.profiles.sync import sync_profile
 
 GOOD = {
     "REDIS_URL": "redis://localhost:6379/0",
@@ -65,7 +67,7 @@ CSAT = "zen:event-type:ticket.csat_received"
 
 
 def event(type_=CREATED, event=None, **detail):
-    body = {"id": "t-100", "requester_id": "36000000001", "subject": "Where is my order?",
+    body = {"id": "100", "requester_id": "36000000001", "subject": "Where is my order?",
             "status": "NEW"}
     body.update(detail)
     return {"type": type_, "id": "01HEVENT0001", "time": "2026-11-27T10:15:30Z", "account_id": 1,
@@ -152,3 +154,33 @@ class Tally:
         assert errors == 0, self.statuses
         assert not self.off_route, self.off_route[:5]
         assert not self.foreign_keys, self.foreign_keys[:5]
+
+
+def synced_user(ctx, omneo, zendesk, profile_id, **fields):
+    put(omneo, id=profile_id, first_name="Ada", email=f"{profile_id}@example.com", **fields)
+    sync_profile(ctx, profile_id)
+    return next(u for u in zendesk.users.values() if u["external_id"] == profile_id)
+
+
+def delete_in_omneo(omneo, profile_id):
+    with omneo.lock:
+        del omneo.profiles[profile_id]
+
+
+def events(zendesk, name, user_id=None):
+    """Jobs for the events of type `name` the sandbox emitted (about `user_id`), oldest first."""
+    with zendesk.lock:
+        found = [e for e in zendesk.user_events.log if e["type"] == "zen:event-type:user." + name
+                 and (user_id is None or e["detail"]["id"] == str(user_id))]
+    return [user_events.user_job(e) for e in found]
+
+
+def only(zendesk, name, user_id=None):
+    [job] = events(zendesk, name, user_id)
+    return job
+
+
+def synced(ctx, omneo, zendesk, profile_id, **fields):
+    put(omneo, profile_id, **fields)
+    assert sync_profile(ctx, profile_id)["outcome"] == "created"
+    return user_of(zendesk, profile_id)

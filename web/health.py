@@ -8,7 +8,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from web.responses import problem
 
 from integration import jobs
-from integration.apis.zendesk_auth import auth_problem
+from integration.store import redis_memory
+from integration.onboarding.zendesk_auth_check import auth_problem
 from workers import metrics as job_metrics
 
 bp = Blueprint("health", __name__)
@@ -26,12 +27,27 @@ def readyz():
         ext.redis.ping()
     except Exception:
         return jsonify(status="unavailable", redis=False), 503
-    problem = auth_problem(ext.redis)
+    memory = _redis_memory(ext.redis)
+    problem = auth_problem(ext.redis, ext.settings)
     if problem:  # still ready: webhooks are accepted and their jobs wait for the fix
-        return jsonify(status="degraded", redis=True, zendesk_auth={
+        return jsonify(status="degraded", redis=True, redis_memory=memory, zendesk_auth={
             "ok": False, "error": problem["error"], "setting": problem["setting"],
             "advice": problem["advice"], "since": problem["at"]})
-    return jsonify(status="ok", redis=True, zendesk_auth={"ok": True})
+    # still ready when Redis may evict: nothing is lost yet, and `check` and the logs say so loudly
+    status = "ok" if memory.get("noeviction", True) else "degraded"
+    return jsonify(status=status, redis=True, redis_memory=memory, zendesk_auth={"ok": True})
+
+
+def _redis_memory(client) -> dict:
+    """The eviction policy and headroom, as INFO memory gives them; {} when it is refused."""
+    try:
+        memory = redis_memory.read(client)
+    except Exception:
+        return {}
+    problem = redis_memory.eviction_problem(memory)
+    return {"maxmemory_policy": memory.policy, "used_memory": memory.used,
+            "maxmemory": memory.maxmemory, "noeviction": problem is None,
+            **({"problem": problem} if problem else {})}
 
 
 METRICS_UNAUTHORIZED = "/metrics wants Authorization: Bearer <METRICS_TOKEN>"
@@ -52,4 +68,4 @@ def metrics():
         body, status = problem(401, METRICS_UNAUTHORIZED)
         body.headers["WWW-Authenticate"] = "Bearer"
         return body, status
-    return Response(job_metrics.render(ext.redis, jobs.QUEUES), mimetype=job_metrics.CONTENT_TYPE)
+    return Response(job_metrics.render(ext.redis, jobs.QUEUES, ext.settings), mimetype=job_metrics.CONTENT_TYPE)

@@ -2,10 +2,13 @@
 
 The app calls us through Zendesk's proxy (`client.request` with `secure: true` and a `jwt`
 option): the proxy signs an HS256 JWT with the app's secure `shared_secret` setting, which must
-equal ZENDESK_APP_SECRET. The requester travels as claims: `zendesk_user_id` (required), `email`
-(optional), `exp` (required, at most ten minutes ahead), so one token reveals one customer at most.
+equal ZENDESK_APP_SECRET. The claims are `zendesk_user_id` (the ticket requester, required) and
+`exp` (required, at most ten minutes ahead), so one token reveals one customer at most. The page
+composes the claims, so nothing else in them is believed (an `email` claim is ignored): who the
+requester is, we read from Zendesk with our own credentials (integration/sidebar_requester.py).
 
-`?refresh=1` skips the short cache (the agent's refresh control). Omneo has
+`?refresh=1` skips the short caches (the agent's refresh control). Zendesk busy: 503 with
+Retry-After; Zendesk refusing or failing: 502/503. Omneo has
 SIDEBAR_OMNEO_DEADLINE_SECONDS to answer; past it, or when it errors, the last-known view is
 served with `stale` set (see integration/sidebar/deadline.py), else 502/503/504.
 
@@ -22,10 +25,10 @@ import redis
 from flask import Blueprint, current_app, g, jsonify, request
 from prometheus_client import Counter, Histogram
 
+from integration.sidebar.deadline import OmneoTimeout, answer
 from integration.apis import paths
 from integration.wiring import Context, build_context
-from integration.errors import ApiError, RateLimited
-from integration.sidebar.deadline import OmneoTimeout, answer
+from integration.errors import ApiError, AuthFailure, RateLimited
 from web.responses import problem
 
 log = logging.getLogger("omneo_zendesk.web")
@@ -53,6 +56,7 @@ def _build_context(state) -> None:
     ext = state.app.extensions["omneo_zendesk"]
     ctx = build_context(ext.settings, client=ext.redis, on_call=metrics.record_api_call)
     ctx.omneo.limiter.max_wait = LIMITER_MAX_WAIT
+    ctx.zendesk.limiter.max_wait = LIMITER_MAX_WAIT
     state.app.extensions[EXTENSION] = ctx
 
 
@@ -79,12 +83,7 @@ def verify_token(header: str | None, secret: str, now: float | None = None) -> d
         raise BadToken("token has no zendesk_user_id claim")
     if not paths.is_id(str(user_id).strip(), paths.ZENDESK_ID):
         raise BadToken("zendesk_user_id claim is not a Zendesk user id")
-    email = claims.get("email")
-    if email is not None and not isinstance(email, str):
-        raise BadToken("email claim is not a string")
-    if email and len(email) > paths.MAX_EMAIL_LENGTH:
-        raise BadToken(f"email claim is longer than {paths.MAX_EMAIL_LENGTH} characters")
-    return {"zendesk_user_id": str(user_id).strip(), "email": (email or "").strip() or None}
+    return {"zendesk_user_id": str(user_id).strip()}
 
 
 def _unauthorized(reason: str):
@@ -102,11 +101,20 @@ def _start_clock() -> None:
 def _count(response):
     body = response.get_json(silent=True) or {}
     found = "stale" if body.get("stale") else "found" if body.get("found") else "not_found"
-    outcome = {200: found, 401: "unauthorized", 502: "omneo_error", 503: "unavailable",
-               504: "omneo_timeout"}.get(response.status_code, str(response.status_code))
+    outcome = g.get("sidebar_outcome") or {
+        200: found, 401: "unauthorized", 502: "omneo_error", 503: "unavailable",
+        504: "omneo_timeout"}.get(response.status_code, str(response.status_code))
     ANSWERS.labels(outcome).inc()
     SECONDS.labels(outcome).observe(time.perf_counter() - g.get("sidebar_started", time.perf_counter()))
     return response
+
+
+def _vendor(exc: ApiError) -> str:
+    """Who failed, for the answer's text; a Zendesk failure is also counted as its own outcome."""
+    if exc.api == "zendesk":
+        g.sidebar_outcome = "zendesk_error"
+        return "Zendesk"
+    return "Omneo"
 
 
 @bp.get("/sidebar/profile")
@@ -118,19 +126,22 @@ def profile():
         return _unauthorized(str(exc))
     ctx: Context = current_app.extensions[EXTENSION]
     try:
-        view = answer(ctx, claims["zendesk_user_id"], claims["email"],
-                      fresh=request.args.get("refresh") == "1")
+        view = answer(ctx, claims["zendesk_user_id"], fresh=request.args.get("refresh") == "1")
     except RateLimited as exc:
-        body, status = problem(503, "Omneo is busy; try again shortly")
+        body, status = problem(503, f"{_vendor(exc)} is busy; try again shortly")
         body.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return body, status
     except OmneoTimeout as exc:
         log.warning("sidebar: Omneo missed the deadline", extra={"deadline": exc.deadline})
         return problem(504, "Omneo did not answer in time; try again")
+    except AuthFailure as exc:
+        g.sidebar_outcome = "zendesk_error"
+        log.error("sidebar: Zendesk refused our credentials", extra={"setting": exc.setting})
+        return problem(503, "the service cannot read Zendesk; tell your administrator")
     except ApiError as exc:
-        log.warning("sidebar: Omneo call failed", extra={"error_type": type(exc).__name__,
-                                                          "status": exc.status})
-        return problem(502, "Omneo did not answer as expected; try again")
+        log.warning("sidebar: API call failed", extra={"api": exc.api, "status": exc.status,
+                                                       "error_type": type(exc).__name__})
+        return problem(502, f"{_vendor(exc)} did not answer as expected; try again")
     except redis.RedisError as exc:
         log.error("sidebar: Redis unavailable", extra={"error_type": type(exc).__name__})
         return problem(503, "cache unavailable; try again shortly")

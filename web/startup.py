@@ -1,15 +1,17 @@
 """How each kind of process starts: one common step, then what that kind runs.
 
 The common step, named for the process kind: the metrics directory (before a metric is touched),
-logging, Sentry, and the warning about deprecated Zendesk credentials. The CLI's commands and
+logging, Sentry, the warning about deprecated Zendesk credentials, and Redis's eviction policy and
+memory (a loud warning when Redis may drop our keys). The CLI's commands and
 web.wsgi start their processes through these functions only."""
 from __future__ import annotations
 
 from celery import Celery
 from flask import Flask
 
+from integration.store import connection, redis_memory
 from integration.settings.declared import Settings
-from integration.apis.zendesk_auth import warn_if_deprecated
+from integration.onboarding.zendesk_auth_check import warn_if_deprecated
 from web.app import create_app
 from workers.celery_app import create_celery
 from workers.logs import configure_logging
@@ -22,6 +24,7 @@ def common(settings: Settings, component: str, loglevel: str = "INFO") -> None:
     configure_logging(settings.log_format, loglevel)
     init_sentry(settings, component)
     warn_if_deprecated(settings, component)
+    redis_memory.log_at_start(connection.connect(settings), component)
 
 
 def receiver(settings: Settings) -> Flask:
@@ -42,4 +45,5 @@ def beat(settings: Settings, loglevel: str) -> Celery:
 
 def flower(settings: Settings) -> Celery:
     """Flower keeps its own logging, and runs no job whose errors Sentry would want."""
+    redis_memory.log_at_start(connection.connect(settings), "flower")
     return create_celery(settings)

@@ -80,4 +80,9 @@ def beat_schedule(settings: Settings) -> dict:
             # a run that waited a whole interval in the queue is stale: the next one is coming
             "options": {"queue": jobs.RECONCILE.queue, "expires": interval},
         },
+        "recheck-erasures": {
+            "task": jobs.RECHECK_ERASURES.name,
+            "schedule": float(settings.erasure_recheck_seconds),
+            "options": {"queue": jobs.RECHECK_ERASURES.queue, "expires": settings.erasure_recheck_seconds},
+        },
     }

@@ -6,6 +6,8 @@ in that same call instead of queued as a job of its own, and a drain job is queu
 was just queued: in a burst a webhook costs the workers nothing until a drain takes it 100 at a
 time.
 
+The dedupe marks are laid out by integration.marks (day-bucketed hashes that expire whole).
+
 Atomic, so a delivery is never marked seen without its job on the queue: with a mark set first
 and removed again on failure, a receiver killed in between left a mark with no job, and the
 sender's retry was then answered as a duplicate. And one round trip instead of four: the two
@@ -30,37 +32,43 @@ from kombu.utils.json import dumps as json_dumps
 
 from integration import jobs
 from integration.bulk import parking
-from integration.store import keys
 from integration.jobs import TaskSpec
-from integration.store.state import PENDING_TTL, SEEN_TTL
+from integration.store import keys, marks
+from integration.store.state import PENDING_TTL
 from workers import metrics, sentry
 from workers.logs import shown_args
 
 QUEUED, DUPLICATE, COALESCED, PARKED = "queued", "duplicate", "coalesced", "parked"
 
-# KEYS: queue list, seen mark, and for a sync that coalesces its pending-sync mark; for a sync that
-# may be parked also the drain's queue, parking.BACKLOG_KEYS and parking.PARK_KEYS
-# ARGV: message, job id, seen TTL, pending TTL; to park also the threshold, the drain job's message
-# and id, and parking.park_args
-# A duplicate writes too (the mark's TTL), so that WAIT after it covers the mark it found: a repeat
-# is answered as one only once the mark, and the job queued with it, are on the replicas.
-# A sync whose job is still queued coalesces into it before any parking: that job reads the newest.
+# KEYS: queue list, the delivery's dedupe-mark keys (marks.seen_keys: the hash it is written to,
+# the other days' hashes, its old-layout key), and for a sync that coalesces its pending-sync mark;
+# for a sync that may be parked also the drain's queue, parking.BACKLOG_KEYS and
+# parking.PARK_KEYS
+# ARGV: message, job id, the dedupe mark's field, when its hash expires, pending TTL; to park also
+# the threshold, the drain job's message and id, and parking.park_args
+# A duplicate writes too (the mark, into today's hash), so that WAIT after it covers the mark it
+# found: a repeat is answered as one only once the mark, and the job queued with it, are on the
+# replicas. A sync whose job is still queued coalesces into it before any parking: that job reads
+# the newest.
 _ACCEPT = parking.LUA + """
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
-  return {'duplicate', ''}
+local seen = redis.call('EXISTS', KEYS[7]) == 1
+for i = 2, 6 do
+  seen = seen or redis.call('HEXISTS', KEYS[i], ARGV[3]) == 1
 end
-if KEYS[3] then
-  local queued = redis.call('GET', KEYS[3])
+redis.call('HSET', KEYS[2], ARGV[3], '1')
+redis.call('EXPIREAT', KEYS[2], ARGV[4])
+if seen then return {'duplicate', ''} end
+if KEYS[8] then
+  local queued = redis.call('GET', KEYS[8])
   if queued then return {'coalesced', queued} end
-  if KEYS[4] and bulk_backed_up(KEYS[1], KEYS[5], KEYS[6], ARGV[5]) then
-    if bulk_park(KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[8], ARGV[9], ARGV[10]) == 1 then
-      redis.call('LPUSH', KEYS[4], ARGV[6])
-      return {'parked', ARGV[7]}
+  if KEYS[9] and bulk_backed_up(KEYS[1], KEYS[10], KEYS[11], ARGV[6]) then
+    if bulk_park(KEYS[12], KEYS[13], KEYS[14], KEYS[15], ARGV[9], ARGV[10], ARGV[11]) == 1 then
+      redis.call('LPUSH', KEYS[9], ARGV[7])
+      return {'parked', ARGV[8]}
     end
     return {'parked', ''}
   end
-  redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[4])
+  redis.call('SET', KEYS[8], ARGV[2], 'EX', ARGV[5])
 end
 redis.call('LPUSH', KEYS[1], ARGV[1])
 return {'queued', ARGV[2]}
@@ -104,11 +112,11 @@ class Intake:
         """Queue `job` for the first delivery of `delivery_id` from `source`."""
         job_id = uuid.uuid4().hex
         queue = job.task.queue
-        marks = [keys.seen(source, delivery_id)]
+        seen_keys, field, expire_at = marks.seen_keys(source, delivery_id)
         if job.coalesce_profile:
-            marks.append(keys.pending_sync(job.coalesce_profile))
-        call = dict(keys=[queue, *marks],
-                    args=[self.envelope(job, job_id, queue), job_id, SEEN_TTL, PENDING_TTL])
+            seen_keys.append(keys.pending_sync(job.coalesce_profile))
+        call = dict(keys=[queue, *seen_keys],
+                    args=[self.envelope(job, job_id, queue), job_id, field, expire_at, PENDING_TTL])
         if job.task == jobs.SYNC_PROFILE and job.coalesce_profile and self.bulk_threshold > 0:
             drain_id, drain_message = self._next_drain()
             call["keys"] += [jobs.SYNC_BATCH.queue, *parking.BACKLOG_KEYS, *parking.PARK_KEYS]

@@ -7,6 +7,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from integration import erasure, interactions, jobs
 from integration.bulk import drain, parking
 from integration.profiles import linking, merge, sync, user_events
+from integration import erasure, interactions, jobs
+from integration.bulk import drain, parking
+from integration.profiles import linking, merge, sync, user_events
+from integration.store import pending_erasures
 from integration.jobs import TaskSpec
 from workers import metrics, runtime
 from workers.base import IntegrationTask
@@ -74,6 +78,19 @@ def erase_profile(self, profile_id: str, zendesk_user_id: str | None = None,
                                  requested_at=requested_at, job_id=self.request.id)
 
 
+@task(jobs.RECHECK_ERASURES)
+def recheck_erasures(self):
+    """Queue again each erasure that waits for its customer's tickets to close and was not looked
+    at for an ERASURE_RECHECK_SECONDS (beat sends this as often)."""
+    from workers import enqueue
+
+    ctx = runtime.context()
+    due = pending_erasures.take_due(ctx.redis, runtime.settings().erasure_recheck_seconds)
+    for profile_id in due:
+        enqueue.send(self.app, jobs.ERASE_PROFILE, profile_id)
+    return {"outcome": "rechecked", "count": len(due)}
+
+
 # A reconciliation task stops after this long and queues its own continuation, so it stays well
 # inside the task time limit; watermarks are saved page by page, so nothing is redone.
 RECONCILE_BUDGET_SECONDS = 200
@@ -94,6 +111,7 @@ def reconcile(self, trigger: str = "beat"):
     interval = runtime.settings().reconcile_interval_seconds / 2 if trigger == "beat" else None
     report = reconciliation.run(ctx, erase=erase, trigger=trigger,
                                 budget_seconds=RECONCILE_BUDGET_SECONDS, min_interval_seconds=interval)
+    metrics.interactions_recovered().inc(report.get("counts", {}).get("interactions_recovered", 0))
     if report.get("complete") is False:
         enqueue.send(self.app, jobs.RECONCILE, trigger="continuation")
     return report

@@ -23,10 +23,19 @@ class Limiter:
     def observe(self, headers) -> None:  # pragma: no cover - interface
         """A response's headers, for a limiter that follows the API's own rate-limit headers."""
 
+    def paused_for(self) -> float:
+        """Seconds left of a pause a 429 set (0 when none)."""
+        return 0.0
+
 
 class ApiClient:
     api = "api"
     job_limit_error: str | None = None  # the `error` of a 429 that refuses a job, not the budget
+
+    def _endpoint_limited(self, headers) -> bool:
+        """Whether a 429 with these headers is an endpoint's own limit rather than the account's
+        budget (the account-wide pause is only for the latter). None here."""
+        return False
 
     def __init__(self, base_url: str, timeout: float, limiter: Limiter | None = None,
                  on_call: Callable[[str, int | None], None] | None = None):
@@ -45,10 +54,14 @@ class ApiClient:
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
                 url: str | None = None, with_status: bool = False,
-                headers: dict | None = None) -> Any:
+                headers: dict | None = None, endpoint: tuple[str, Limiter] | None = None) -> Any:
         """Make one call; return the decoded JSON body (or None), or raise an ApiError.
 
-        With `with_status`, return (status, body) instead. `headers` add to the session's."""
+        With `with_status`, return (status, body) instead. `headers` add to the session's.
+        `endpoint`: (name, limiter) of an endpoint with a limit of its own, taken before the
+        account's and paused alone when that limit answers 429."""
+        if endpoint is not None:
+            endpoint[1].acquire()
         self.limiter.acquire()
         try:
             resp = self.session.request(method, url or self.url(path), json=json, params=params,
@@ -58,14 +71,15 @@ class ApiClient:
             raise TransientError(self.api, f"{method} {path}: {type(exc).__name__}") from None
         self._record(resp.status_code)
         self.limiter.observe(resp.headers)
-        body = self._decode(method, path, resp)
+        body = self._decode(method, path, resp, endpoint)
         return (resp.status_code, body) if with_status else body
 
     def _record(self, status: int | None) -> None:
         if self.on_call:
             self.on_call(self.api, status)
 
-    def _decode(self, method: str, path: str, resp: requests.Response) -> Any:
+    def _decode(self, method: str, path: str, resp: requests.Response,
+                endpoint: tuple[str, Limiter] | None = None) -> Any:
         status = resp.status_code
         body = _body(resp)
         if status < 300:
@@ -75,6 +89,11 @@ class ApiClient:
             wait = _retry_after(resp.headers.get("Retry-After"))
             if self.job_limit_error and isinstance(body, dict) and body.get("error") == self.job_limit_error:
                 raise JobLimitReached(self.api, wait, body=body)
+            if self._endpoint_limited(resp.headers):
+                name = endpoint[0] if endpoint else path
+                if endpoint is not None:
+                    endpoint[1].pause(wait)
+                raise RateLimited(self.api, wait, body=body, endpoint=name)
             self.limiter.pause(wait)
             raise RateLimited(self.api, wait, body=body)
         if status == 404:

@@ -25,6 +25,10 @@ from integration.store.decoding import text
 # Zendesk's incremental exports have their own limit besides the account's budget (30 with the
 # High Volume add-on; we assume the plain 10).
 ZENDESK_EXPORT_PER_MINUTE = 10
+# Permanent user deletion: "700 users every 10 minutes" (Permanently Delete User), as a rate a minute.
+ZENDESK_PURGE_PER_MINUTE = 70
+# An erasure waits for the purge bucket only this long in a worker; past it, it waits in Redis.
+PURGE_MAX_WAIT_SECONDS = 0.5
 
 # The slowest the bucket refills when the account's remaining budget is at the reserve.
 MIN_SHARE = 0.05
@@ -94,8 +98,9 @@ class RedisTokenBucket(Limiter):
     def __init__(self, client: redis.Redis, api: str, per_minute: int, max_wait: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep,
                  on_wait: Callable[[str, float], None] | None = None,
-                 reserve_percent: float = 0.0):
+                 reserve_percent: float = 0.0, endpoint: str | None = None):
         self.api = api
+        self.endpoint = endpoint  # the endpoint whose own limit this bucket holds, if one
         self.r = client
         self.reserve = max(0.0, min(0.9, reserve_percent / 100.0))
         self.rate = per_minute / (60.0 + BURST_SECONDS)
@@ -121,11 +126,17 @@ class RedisTokenBucket(Limiter):
                     self._wait(wait)
                 return
             if wait > left:
-                raise RateLimited(self.api, wait, status=None)
+                raise RateLimited(self.api, wait, status=None, endpoint=self.endpoint)
             self._wait(wait)
 
     def pause(self, seconds: float) -> None:
         self._pause(keys=self._keys[1:2], args=[seconds])
+
+    def paused_for(self) -> float:
+        """Seconds left of the pause a 429 set, by Redis's clock (0 when none)."""
+        until, now = self.r.pipeline().get(self._keys[1]).time().execute()
+        left = float(text(until) or 0) - (now[0] + now[1] / 1e6)
+        return max(0.0, left)
 
     def observe(self, headers) -> None:
         """Note the share of the account's budget a response says is left (Zendesk's

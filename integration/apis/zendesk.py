@@ -1,4 +1,4 @@
-"""Zendesk Support API v2 client: users, deletion, merges, user fields, exports, webhooks."""
+"""Zendesk Support API v2 client: users, deletion, merges, user fields, exports, tickets, webhooks."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -6,6 +6,10 @@ from typing import Iterator
 from integration.errors import AuthFailure, NotFound, PermanentError
 from integration.apis.http import ApiClient, Limiter
 from integration.apis.zendesk_auth import ClientCredentials, TokenProvider
+from integration.apis.paging import advance
+from integration.apis.paths import Paths, same_email, search_email
+from integration.apis.http import ApiClient, Limiter
+from integration.apis.zendesk_auth import TokenProvider, credentials
 from integration.apis.paging import advance
 from integration.apis.paths import Paths, same_email, search_email
 
@@ -37,9 +41,11 @@ class ZendeskClient(ApiClient):
                  oauth_token: str | None = None, token_provider: TokenProvider | None = None,
                  marketplace: dict[str, str] | None = None, timeout: float = 10.0,
                  limiter: Limiter | None = None, on_call=None,
-                 export_limiter: Limiter | None = None):
+                 export_limiter: Limiter | None = None, purge_limiter: Limiter | None = None):
         super().__init__(base_url.rstrip("/") + "/api/v2", timeout, limiter, on_call)
+        # endpoints with limits of their own: a 429 there pauses only them
         self.export_limiter: Limiter = export_limiter or Limiter()
+        self.purge_limiter: Limiter = purge_limiter or Limiter()
         self.token_provider = token_provider
         self.session.headers.update(marketplace or {})
         if token_provider:
@@ -50,6 +56,21 @@ class ZendeskClient(ApiClient):
         else:
             self.session.auth = (f"{email}/token", api_token or "")
             self._fixed_setting = "ZENDESK_API_TOKEN"
+
+    def _endpoint_limited(self, headers) -> bool:
+        """Zendesk answers an endpoint's own limit with a 429 while the account's budget is not
+        spent: its `zendesk-ratelimit-<endpoint>` header says `remaining=0`, or the account's
+        `X-Rate-Limit-Remaining` / `ratelimit-remaining` is still above zero ("Rate limits":
+        check the account-wide headers first, then the endpoint's). A 429 with neither is the
+        account's."""
+        for name, value in headers.items():
+            if name.lower().startswith("zendesk-ratelimit-") and _remaining(value) == 0:
+                return True
+        account = headers.get("X-Rate-Limit-Remaining") or headers.get("ratelimit-remaining")
+        try:
+            return account is not None and float(account) > 0
+        except ValueError:
+            return False
 
     def request(self, method: str, path: str, **kwargs):
         if self.token_provider is None:
@@ -110,10 +131,14 @@ class ZendeskClient(ApiClient):
         """The users whose address is exactly `email` (case-insensitively). Search matches words
         and wildcards, so its hits are only candidates; the value goes in as a quoted phrase."""
         wanted = search_email(email)
+        return [u for u in self.search_users_by_email(email) if same_email(u.get("email"), wanted)]
+
+    def search_users_by_email(self, email: str) -> list[dict]:
+        """Users the search finds for `email` (any of their email identities; candidates only)."""
+        wanted = search_email(email)
         if wanted is None:
             return []
-        users = self.request("GET", "/users/search", params={"query": f'email:"{wanted}"'})["users"]
-        return [u for u in users if same_email(u.get("email"), wanted)]
+        return self.request("GET", "/users/search", params={"query": f'email:"{wanted}"'})["users"]
 
     def show_many(self, *, ids=None, external_ids=None) -> list[dict]:
         if ids:
@@ -126,7 +151,9 @@ class ZendeskClient(ApiClient):
         self.request("DELETE", _user(user_id))
 
     def delete_user_permanently(self, user_id) -> None:
-        self.request("DELETE", P.path("deleted_users", P.zendesk(user_id, "Zendesk user id")))
+        """Limited to 700 users every 10 minutes besides the account's budget: `purge_limiter`."""
+        self.request("DELETE", P.path("deleted_users", P.zendesk(user_id, "Zendesk user id")),
+                     endpoint=("permanent user deletion", self.purge_limiter))
 
     def merge_users(self, source_id, target_id) -> dict:
         """Merge end user `source_id` into `target_id`; the source's tickets move with it."""
@@ -161,13 +188,41 @@ class ZendeskClient(ApiClient):
         if per_page:
             params["per_page"] = per_page
         while True:
-            self.export_limiter.acquire()
-            body = self.request("GET", "/incremental/users/cursor", params=params)
+            body = self.request("GET", "/incremental/users/cursor", params=params,
+                                endpoint=("incremental export", self.export_limiter))
             yield body.get("users", []), body
             if body.get("end_of_stream") or not body.get("after_cursor"):
                 return
             cursor = advance("zendesk", "incremental user export", cursor, P.cursor(body["after_cursor"]))
             params = {"cursor": cursor, **({"per_page": per_page} if per_page else {})}
+
+    def iter_ticket_events(self, start_time: int) -> Iterator[dict]:
+        """Pages of the time-based incremental ticket event export from `start_time` (unix
+        seconds), each the whole answer (`ticket_events`, `end_time`, `end_of_stream`), until the
+        end of the stream. The next page starts at the previous `end_time`, so pages overlap by
+        the updates of that second. Zendesk leaves out the last minute and refuses a start time
+        inside it (422 "Too recent start_time"): that is an empty last page. Held by
+        `export_limiter`, as the user export is."""
+        while True:
+            self.export_limiter.acquire()
+            try:
+                body = self.request("GET", "/incremental/ticket_events",
+                                    params={"start_time": int(start_time)})
+            except PermanentError as exc:
+                if exc.status == 422 and "too recent" in str(exc.body).lower():
+                    yield {"ticket_events": [], "end_time": None, "end_of_stream": True}
+                    return
+                raise
+            yield body
+            if body.get("end_of_stream") or body.get("end_time") is None:
+                return
+            start_time = advance("zendesk", "incremental ticket event export", int(start_time),
+                                 int(body["end_time"]))
+
+    def show_many_tickets(self, ticket_ids) -> list[dict]:
+        """Up to 100 tickets in one call (`GET /tickets/show_many?ids=`); deleted ones are absent."""
+        ids = ",".join(P.zendesk(i, "Zendesk ticket id") for i in ticket_ids)
+        return self.request("GET", "/tickets/show_many", params={"ids": ids})["tickets"]
 
     def get_job_statuses(self, job_ids: list[str]) -> list[dict]:
         """Several bulk jobs' statuses in one call (`GET /job_statuses/show_many`)."""
@@ -178,6 +233,26 @@ class ZendeskClient(ApiClient):
     # tickets
     def get_ticket(self, ticket_id) -> dict:
         return self.request("GET", P.path("tickets", P.zendesk(ticket_id, "Zendesk ticket id")))["ticket"]
+
+    def requested_tickets(self, user_id) -> Iterator[dict]:
+        """Every ticket the user requested (not deleted), by cursor pagination (`page[size]`)."""
+        params: dict = {"page[size]": 100}
+        while True:
+            body = self.request("GET", _user(user_id, "tickets", "requested"), params=params)
+            yield from body.get("tickets") or []
+            meta = body.get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                return
+            params = {"page[size]": 100, "page[after]": P.cursor(meta["after_cursor"])}
+
+    def delete_tickets(self, ticket_ids: list) -> dict:
+        """Bulk Delete Tickets (soft), up to 100 ids; answers the job status."""
+        return self.request("DELETE", "/tickets/destroy_many", params={"ids": _ticket_ids(ticket_ids)})["job_status"]
+
+    def delete_tickets_permanently(self, ticket_ids: list) -> dict:
+        """Delete Multiple Tickets Permanently (soft-deleted ones), up to 100 ids; the job status."""
+        return self.request("DELETE", "/deleted_tickets/destroy_many",
+                            params={"ids": _ticket_ids(ticket_ids)})["job_status"]
 
     # webhooks
     def list_webhooks(self) -> list[dict]:
@@ -194,6 +269,24 @@ class ZendeskClient(ApiClient):
 
     def get_webhook_signing_secret(self, webhook_id) -> str:
         return self.request("GET", _webhook(webhook_id, "signing_secret"))["signing_secret"]["secret"]
+
+
+def _ticket_ids(ticket_ids: list) -> str:
+    if not 0 < len(ticket_ids) <= 100:
+        raise ValueError("1 to 100 ticket ids a call")
+    return ",".join(P.zendesk(i, "Zendesk ticket id") for i in ticket_ids)
+
+
+def _remaining(value: str) -> float | None:
+    """`remaining` of an endpoint header such as `total=100; remaining=99; resets=41`."""
+    for part in str(value).split(";"):
+        key, _, number = part.strip().partition("=")
+        if key == "remaining":
+            try:
+                return float(number)
+            except ValueError:
+                return None
+    return None
 
 
 def _error_code(body) -> str | None:
@@ -215,10 +308,7 @@ def zendesk_client(settings, redis=None, **kwargs) -> ZendeskClient:
     if settings.zendesk_auth_mode == "client_credentials":
         if redis is None:
             raise ValueError("OAuth client credentials share their token through Redis")
-        provider = TokenProvider(redis, ClientCredentials(
-            settings.zendesk_base_url + "/oauth/tokens", settings.zendesk_client_id,
-            settings.zendesk_client_secret, settings.zendesk_oauth_scopes,
-            settings.zendesk_token_lifetime_seconds, settings.http_timeout_seconds))
+        provider = TokenProvider(redis, credentials(settings))
     return ZendeskClient(settings.zendesk_base_url, email=settings.zendesk_email,
                          api_token=settings.zendesk_api_token,
                          oauth_token=settings.zendesk_oauth_token, token_provider=provider,

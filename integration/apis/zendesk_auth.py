@@ -8,7 +8,13 @@ give it away, and a process started with other credentials cannot read (or trust
 
 A refused grant is a fault of the deployment, not of a job: it raises `AuthFailure`, logs one
 error, and is remembered for `refusal_seconds` so that a queue of waiting jobs costs one grant
-attempt per interval, not one each. A new secret (a restart) is not held to the old refusal.
+attempt per interval, not one each. A grant Zendesk could not answer (429, 5xx, no connection) is
+remembered for its Retry-After (else FAILED_GRANT_SECONDS): meanwhile callers use the token they
+have, or get the same error without asking again. Everything kept (token, lock, refusal, failure,
+the standing problem `/readyz` reports) is keyed by the credentials' fingerprint, so another set
+of credentials on the same Redis (a second deployment, a `check` run with a wrong secret) neither
+reads nor overwrites it; the standing problem also expires (AUTH_PROBLEM_SECONDS) unless a refusal
+renews it.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -29,13 +36,21 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from integration.store import keys
 from integration.errors import AuthFailure, TransientError
 from integration.apis.http import USER_AGENT
+from integration.store import keys
+from integration.errors import AuthFailure, RateLimited, TransientError
+from integration.apis.http import USER_AGENT
 
 log = logging.getLogger("omneo_zendesk.zendesk_auth")
 
 DEFAULT_EXPIRES_IN = 1800  # what Zendesk grants when its answer does not say
+# the range Zendesk allows for an access token's expires_in
+MIN_EXPIRES_IN, MAX_EXPIRES_IN = 300, 172_800
 REFUSAL_SECONDS = 30.0
-API_TOKEN_END = "30 Apr 2027"  # every Zendesk API token stops working
-STATIC_OAUTH_END = "1 Apr 2027"  # local OAuth clients must issue expiring tokens
+FAILED_GRANT_SECONDS = 5.0
+MAX_RETRY_AFTER = 300.0
+# a refusal keeps the deployment `degraded` this long: past the longest retry delay (1800 s), so
+# it stands while jobs wait on it (each grant they try renews it); a good grant clears it
+AUTH_PROBLEM_SECONDS = 3600
 POLL_SECONDS = 0.05
 
 # What to fix when the grant answers this OAuth error (RFC 6749 section 5.2, as Zendesk answers).
@@ -75,10 +90,25 @@ class ClientCredentials:
 
 
 def _derive(creds: ClientCredentials) -> tuple[Fernet, str]:
-    """The cache's encryption key and a fingerprint of the credentials (neither reveals them)."""
+    """The cache's encryption key and a fingerprint of the credentials, the account and the
+    scopes they are granted for (neither reveals the secret)."""
     raw = HKDF(algorithm=hashes.SHA256(), length=64, salt=b"omneo-zendesk oauth token cache v1",
                info=creds.client_id.encode()).derive(creds.client_secret.encode())
-    return Fernet(base64.urlsafe_b64encode(raw[:32])), hmac.new(raw[32:], b"fp", "sha256").hexdigest()[:16]
+    said = f"fp|{creds.token_url}|{' '.join(sorted(creds.scopes.split()))}".encode()
+    return Fernet(base64.urlsafe_b64encode(raw[:32])), hmac.new(raw[32:], said, "sha256").hexdigest()[:16]
+
+
+def fingerprint(settings) -> str | None:
+    """The fingerprint of the settings' OAuth client credentials; None without them."""
+    if settings.zendesk_auth_mode != "client_credentials":
+        return None
+    return _derive(credentials(settings))[1]
+
+
+def credentials(settings) -> ClientCredentials:
+    return ClientCredentials(settings.zendesk_base_url + "/oauth/tokens", settings.zendesk_client_id,
+                             settings.zendesk_client_secret, settings.zendesk_oauth_scopes,
+                             settings.zendesk_token_lifetime_seconds, settings.http_timeout_seconds)
 
 
 def token_id(token: str) -> str:
@@ -98,13 +128,17 @@ class TokenProvider:
         self.refusal_seconds = refusal_seconds
         self.wait_seconds = creds.timeout + 5  # longest a renewal can take, and so a wait
         self._delete_if = redis.register_script(_DELETE_IF_PREFIX)
+        fp = self.fingerprint
+        self.token_key, self.renewal_key = keys.zendesk_token(fp), keys.zendesk_token_renewal(fp)
+        self.refused_key, self.failed_key = keys.zendesk_grant_refused(fp), keys.zendesk_grant_failed(fp)
+        self.problem_key = keys.zendesk_auth_problem(fp)
 
     def __repr__(self) -> str:
         return f"TokenProvider(client_id={self.creds.client_id!r})"
 
     # the cache
     def _read(self) -> dict | None:
-        value = self.r.get(keys.ZENDESK_TOKEN)
+        value = self.r.get(self.token_key)
         if not value:
             return None
         fp, _, rest = value.decode().partition(".")
@@ -121,7 +155,7 @@ class TokenProvider:
         blob = self._fernet.encrypt(json.dumps({"token": token, "expires_at": expires_at,
                                                 "lifetime": lifetime, "scope": scope}).encode()).decode()
         ttl_ms = max(1, int((expires_at - self.clock()) * 1000))
-        self.r.set(keys.ZENDESK_TOKEN, f"{self.fingerprint}.{token_id(token)}.{blob}", px=ttl_ms)
+        self.r.set(self.token_key, f"{self.fingerprint}.{token_id(token)}.{blob}", px=ttl_ms)
 
     def _margin(self, cached: dict) -> float:
         """Renew this long before expiry: a tenth of the lifetime, at most a minute (past what
@@ -145,16 +179,21 @@ class TokenProvider:
             if refusal:
                 raise AuthFailure("zendesk", f"setting {refusal['setting']}: {refusal['advice']}",
                                   refusal["setting"], None, {"error": refusal["error"]})
+            failure = self._failure()
+            if failure and cached:  # Zendesk could not grant a moment ago: this one still works
+                return cached["token"]
+            if failure:
+                raise failure
             lock = f"{self.fingerprint}.{os.getpid()}.{time.monotonic_ns()}"
-            if self.r.set(keys.ZENDESK_TOKEN_RENEWAL, lock, nx=True, px=int(self.wait_seconds * 1000)):
+            if self.r.set(self.renewal_key, lock, nx=True, px=int(self.wait_seconds * 1000)):
                 try:
                     return self._renew()
-                except AuthFailure:
-                    if cached:  # refused, logged and remembered; this one still works meanwhile
+                except (AuthFailure, TransientError):
+                    if cached:  # refused or failed, and remembered; this one works meanwhile
                         return cached["token"]
                     raise
                 finally:
-                    self._delete_if(keys=[keys.ZENDESK_TOKEN_RENEWAL], args=[lock])
+                    self._delete_if(keys=[self.renewal_key], args=[lock])
             if cached:  # another process is renewing; this token still works meanwhile
                 return cached["token"]
             if self.clock() >= deadline:
@@ -164,7 +203,7 @@ class TokenProvider:
 
     def discard(self, token: str) -> None:
         """Zendesk called `token` invalid (expired or revoked early): forget exactly that one."""
-        self._delete_if(keys=[keys.ZENDESK_TOKEN], args=[f"{self.fingerprint}.{token_id(token)}."])
+        self._delete_if(keys=[self.token_key], args=[f"{self.fingerprint}.{token_id(token)}."])
 
     # the grant
     def _renew(self) -> str:
@@ -177,17 +216,17 @@ class TokenProvider:
         try:
             resp = self.session.post(c.token_url, json=body, timeout=c.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientError("zendesk", f"POST /oauth/tokens: {type(exc).__name__}") from None
+            raise self._failed(None, None, type(exc).__name__) from None
         answer = _json(resp)
         if resp.status_code >= 500 or resp.status_code in (408, 429):
-            raise TransientError("zendesk", f"POST /oauth/tokens -> {resp.status_code}", resp.status_code)
+            raise self._failed(resp.status_code, resp.headers.get("Retry-After"))
         if resp.status_code >= 300 or not answer.get("access_token"):
             code = str(answer.get("error") or f"status {resp.status_code}")[:60]
             raise self.refused(code, _SETTING_FOR.get(code, "ZENDESK_CLIENT_ID"),
                                _ADVICE.get(code, f"Zendesk refused the grant ({code})"), resp.status_code)
         lifetime = _seconds(answer.get("expires_in"))
         self._write(answer["access_token"], lifetime, str(answer.get("scope") or c.scopes))
-        self.r.delete(keys.ZENDESK_GRANT_REFUSED, keys.ZENDESK_AUTH_PROBLEM)
+        self.r.delete(self.refused_key, self.failed_key, self.problem_key)
         log.info("zendesk oauth token renewed", extra={"expires_in": lifetime,
                                                         "scope": answer.get("scope") or c.scopes})
         return answer["access_token"]
@@ -198,48 +237,44 @@ class TokenProvider:
         problem = {"fp": self.fingerprint, "error": code, "setting": setting, "advice": advice,
                    "at": round(self.clock())}
         pipe = self.r.pipeline()
-        pipe.set(keys.ZENDESK_GRANT_REFUSED, json.dumps(problem), px=int(self.refusal_seconds * 1000))
-        pipe.set(keys.ZENDESK_AUTH_PROBLEM, json.dumps(problem))
+        pipe.set(self.refused_key, json.dumps(problem), px=int(self.refusal_seconds * 1000))
+        pipe.set(self.problem_key, json.dumps(problem), ex=AUTH_PROBLEM_SECONDS)
         pipe.execute()
         log.error("zendesk auth refused", extra={"error": code, "setting": setting, "advice": advice})
         return AuthFailure("zendesk", f"setting {setting}: {advice}", setting, status, {"error": code})
 
     def _refusal(self) -> dict | None:
         """The refusal of a recent grant with these same credentials, if any."""
-        value = self.r.get(keys.ZENDESK_GRANT_REFUSED)
+        value = self.r.get(self.refused_key)
         problem = json.loads(value) if value else None
         return problem if problem and problem.get("fp") == self.fingerprint else None
 
+    def _failed(self, status: int | None, retry_after, cause: str | None = None) -> TransientError:
+        """Remember a grant Zendesk did not answer (for its Retry-After, else a few seconds) and
+        return the error to raise."""
+        wait = _retry_after(retry_after)
+        self.r.set(self.failed_key, json.dumps({"status": status, "cause": cause,
+                                                "until": self.clock() + wait}), px=int(wait * 1000))
+        log.warning("zendesk oauth grant failed", extra={"status": status, "error_type": cause,
+                                                        "retry_after": wait})
+        return self._failure_error(status, wait, cause)
 
+    def _failure(self) -> TransientError | None:
+        """The error of a grant that failed within its Retry-After, if any."""
+        value = self.r.get(self.failed_key)
+        if not value:
+            return None
+        failed = json.loads(value)
+        wait = max(0.5, float(failed.get("until", 0)) - self.clock())
+        return self._failure_error(failed.get("status"), wait, failed.get("cause"))
 
-def auth_problem(redis) -> dict | None:
-    """The standing Zendesk auth problem (error, setting, advice, at), or None; what `/readyz`
-    and the `oz_zendesk_auth_ok` gauge report. Cleared by the next granted token."""
-    value = redis.get(keys.ZENDESK_AUTH_PROBLEM)
-    if not value:
-        return None
-    problem = json.loads(value)
-    problem.pop("fp", None)
-    return problem
+    @staticmethod
+    def _failure_error(status, wait: float, cause) -> TransientError:
+        if status == 429:
+            return RateLimited("zendesk", wait, body={"error": "oauth grant rate limited"})
+        return TransientError("zendesk", f"POST /oauth/tokens -> {status or cause}; not asked again "
+                              f"for {wait:g} s", status)
 
-
-def deprecation(settings) -> str | None:
-    """One line for `check` and the start-up log when the settings use a retiring way in."""
-    mode = settings.zendesk_auth_mode
-    if mode == "api_token":
-        return (f"ZENDESK_API_TOKEN is deprecated: Zendesk API tokens stop working on {API_TOKEN_END}; "
-                "set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET (a confidential OAuth client)")
-    if mode == "oauth_token":
-        return ("ZENDESK_OAUTH_TOKEN is deprecated: a fixed OAuth token cannot be renewed when it "
-                f"expires (local OAuth clients issue expiring tokens by {STATIC_OAUTH_END}); set "
-                "ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET instead")
-    return None
-
-
-def warn_if_deprecated(settings, component: str) -> None:
-    message = deprecation(settings)
-    if message:
-        log.warning(message, extra={"component": component, "auth_mode": settings.zendesk_auth_mode})
 
 
 def _json(resp: requests.Response) -> dict:
@@ -251,8 +286,25 @@ def _json(resp: requests.Response) -> dict:
 
 
 def _seconds(value) -> float:
+    """A token's `expires_in`, within the range Zendesk allows: a number out of it is clamped, a
+    missing, non-numeric or non-finite one is the default."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return float(DEFAULT_EXPIRES_IN)
     try:
         seconds = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return float(DEFAULT_EXPIRES_IN)
-    return seconds if seconds > 0 else float(DEFAULT_EXPIRES_IN)
+    if math.isnan(seconds):
+        return float(DEFAULT_EXPIRES_IN)
+    return float(min(MAX_EXPIRES_IN, max(MIN_EXPIRES_IN, seconds)))
+
+
+def _retry_after(value) -> float:
+    """A grant's Retry-After in seconds (between 1 and MAX_RETRY_AFTER), else FAILED_GRANT_SECONDS."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return FAILED_GRANT_SECONDS
+    if math.isnan(seconds):
+        return FAILED_GRANT_SECONDS
+    return min(MAX_RETRY_AFTER, max(1.0, seconds))

@@ -14,3 +14,11 @@ USER_EVENT_PREFIX = ZENDESK_EVENT_PREFIX + "user."
 USER_EVENTS = tuple(USER_EVENT_PREFIX + name for name in (
     "merged", "deleted", "active_changed", "external_id_changed",
     "identity_created", "identity_changed", "identity_deleted"))
+
+
+def ticket_status(value) -> str:
+    """A ticket status (or an object carrying one), upper-cased: Zendesk sends `SOLVED`, a
+    published sample `"Open"`, the REST API `solved`. Statuses are compared only through this."""
+    if isinstance(value, dict):
+        value = value.get("status")
+    return str(value or "").strip().upper()

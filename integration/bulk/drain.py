@@ -185,7 +185,7 @@ class BulkSync(BulkJobs):
         told = [pid for pid in live if announced.get(pid)]
         if not told:
             return live
-        done = {pid for pid, mark in self.ctx.state.get_synced_many(told).items()
+        done = {pid for pid, mark in self.ctx.state.synced_marks(told).items()
                 if mark and _synced_since(mark.get("updated_at"), announced[pid])}
         self.totals.unchanged += len(done)
         return [pid for pid in live if pid not in done]
@@ -194,7 +194,7 @@ class BulkSync(BulkJobs):
         s = self.ctx.settings
         profile_id = str(profile["id"])
         payload = mapping.zendesk_user(profile, s.sync_attributes)
-        mark = self.ctx.state.get_synced(profile_id)
+        mark = self.ctx.state.synced_mark(profile_id)
         linked = mapping.identity_of(profile, s.omneo_identity_handle)
         expected = [mark["zendesk_user_id"]] if mark else []
         if mark and _older(profile.get("updated_at"), mark.get("updated_at")):

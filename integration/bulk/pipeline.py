@@ -173,7 +173,7 @@ class BulkJobs:
         self._polled_at = time.monotonic()
         done_any = False
         for status in self._call(self.ctx.zendesk.get_job_statuses, list(waiting)):
-            if status.get("status") in ("completed", "failed") and status.get("id") in waiting:
+            if str(status.get("status", "")).lower() in ("completed", "failed") and status.get("id") in waiting:
                 batch = waiting[status["id"]]
                 batch.job, batch.finished = status, True
                 batch.applied = self._pool.submit(self._results.apply, batch)

@@ -92,7 +92,7 @@ class JobResults:
         """What a single sync leaves behind: the identity and the watermark."""
         profile_id = str(profile["id"])
         set_link(self.ctx, profile_id, profile.get("identities") or [], user_id)
-        self.ctx.state.set_synced(profile_id, fingerprint=mapping.fingerprint(payload),
+        self.ctx.state.mark_synced(profile_id, fingerprint=mapping.fingerprint(payload),
                                   updated_at=profile.get("updated_at"), zendesk_user_id=user_id,
                                   email=payload.get("email"))
 

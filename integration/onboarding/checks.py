@@ -6,6 +6,8 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from integration.profiles import tier_field
+from integration.profiles import tier_field
+from integration.store import pending_erasures, redis_memory
 from integration.errors import ApiError, NotFound, PermanentError, TransientError
 from integration.apis.omneo import OmneoClient
 from integration.onboarding.registration import (OMNEO_TRIGGERS, ZENDESK_USER_WEBHOOK_NAME,
@@ -46,6 +48,46 @@ def check_redis(client) -> Row:
         return Row("redis", "FAIL", f"no answer ({type(exc).__name__})",
                    "set REDIS_URL to a reachable redis:// URL")
     return Row("redis", "ok", "answers PING")
+
+
+PENDING_ERASURE_WARN_DAYS = 25  # the law gives a month to answer an erasure request
+
+
+def check_erasures(settings: Settings, client) -> Row:
+    """Erasures waiting for tickets to close: a warning once one waits past 25 days."""
+    count, oldest = pending_erasures.summary(client)
+    days = oldest / 86400
+    if settings.erasure_tickets == "delete" and settings.zendesk_auth_mode == "client_credentials" \
+            and not {"write", "tickets:write"} & set(settings.zendesk_oauth_scopes.split()):
+        return Row("erasures", "warn", "ERASURE_TICKETS=delete deletes tickets, which needs the "
+                   "tickets:write scope", "add tickets:write to ZENDESK_OAUTH_SCOPES")
+    if count and days > PENDING_ERASURE_WARN_DAYS:
+        return Row("erasures", "warn", f"{count} pending, the oldest for {days:.0f} days: its "
+                   "customer still requests a ticket that is not closed",
+                   "close or solve those tickets (`erasures list` names the Zendesk users), or set "
+                   "ERASURE_TICKETS=delete")
+    return Row("erasures", "ok", f"{count} pending" + (f", the oldest for {days:.1f} days" if count else ""))
+
+
+def check_redis_memory(client) -> Row:
+    """The eviction policy (FAIL unless noeviction) and how full Redis is (warn from 80%)."""
+    try:
+        memory = redis_memory.read(client)
+    except Exception as exc:
+        return Row("redis: maxmemory-policy", "warn", f"INFO memory refused ({type(exc).__name__})",
+                   "allow the INFO command to our Redis user (README, Redis in production)")
+    problem = redis_memory.eviction_problem(memory)
+    if problem:
+        return Row("redis: maxmemory-policy", "FAIL", problem,
+                   "set maxmemory-policy to noeviction (README, Redis in production)")
+    if memory.policy is None:
+        return Row("redis: maxmemory-policy", "warn", "INFO memory does not name the policy",
+                   "make sure the server's maxmemory-policy is noeviction")
+    share = memory.share_used
+    if share is not None and share >= redis_memory.HEADROOM_WARN:
+        return Row("redis: maxmemory-policy", "warn", redis_memory.describe(memory),
+                   "give Redis more memory (README: sizing) before writes are refused")
+    return Row("redis: maxmemory-policy", "ok", redis_memory.describe(memory))
 
 
 def check_omneo(settings: Settings, omneo: OmneoClient) -> list[Row]:

@@ -6,6 +6,8 @@ import json
 import re
 
 from integration.profiles import tier_field
+from integration.profiles import tier_field
+from integration.store.marks import FINGERPRINT_HEX
 
 TIER_TAG_PREFIX = "omneo_tier_"
 
@@ -49,7 +51,7 @@ def zendesk_user(profile: dict, attributes: tuple[str, ...]) -> dict:
 
 def fingerprint(user: dict) -> str:
     """A digest of what we would write, to tell an unchanged profile from a changed one."""
-    return hashlib.sha256(json.dumps(user, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(user, sort_keys=True).encode()).hexdigest()[:FINGERPRINT_HEX]
 
 
 def drifted(user: dict, zendesk_user_: dict) -> list[str]:

@@ -22,8 +22,8 @@ def merge_profiles(ctx: Context, profile_id: str, merged_ids: list[str]) -> dict
         loser_users = _loser_users(ctx, losers)
         result = sync.sync_locked(ctx, winner, also=loser_users, released=losers)
         # what still names a loser: its watermark, and the sidebar's view of it and of its users
-        ctx.redis.delete(*[keys.synced(loser) for loser in losers],
-                         *[k for loser in losers for k in keys.sidebar_views(loser)],
+        ctx.state.clear_synced(*losers)
+        ctx.redis.delete(*[k for loser in losers for k in keys.sidebar_views(loser)],
                          *[k for user in loser_users for k in keys.sidebar_requester_links(user)])
         result["merged"] = losers
         return result

@@ -6,10 +6,10 @@ The steps, in order, each counting only a live profile (`profiles.is_gone`):
 2. `identity`: the profile whose `zendesk` identity names the Zendesk user;
 3. `email`: the one profile with the requester's email; several are never guessed between.
 
-The first step needs the Zendesk user record. A ticket event reads it anyway (it writes the missing
-half of the link afterwards), so it passes the user's `external_id`; the sidebar answers from the
-JWT's claims alone (a Zendesk read per view would cost the account's API budget and an agent's
-wait), so it passes none and the resolver starts at the identity.
+Every input is what Zendesk says of the user, read with our own credentials: a ticket event reads
+the user record (it writes the missing half of the link afterwards); the sidebar reads it too
+(`integration.sidebar_requester`, cached briefly), never taking an email or id from the agent's
+page, which anyone can edit.
 """
 from __future__ import annotations
 

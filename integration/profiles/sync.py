@@ -44,7 +44,7 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
     profile_id = str(profile["id"])
     payload = mapping.zendesk_user(profile, s.sync_attributes)
     digest = mapping.fingerprint(payload)
-    mark = ctx.state.get_synced(profile_id)
+    mark = ctx.state.synced_mark(profile_id)
     linked = mapping.identity_of(profile, s.omneo_identity_handle)
     also = [str(u) for u in also]
 
@@ -68,7 +68,7 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
         make_email_primary(ctx, user, payload["email"], retire_others=not folded.changed)
     user_id = str(user["id"])
     set_link(ctx, profile_id, profile.get("identities") or [], user_id)
-    ctx.state.set_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
+    ctx.state.mark_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
                          zendesk_user_id=user_id, email=payload.get("email"))
     user_changes.clear_deleted(ctx, profile_id)
     result = {"outcome": "created" if created else "updated", "zendesk_user_id": user_id}

@@ -12,6 +12,9 @@ from integration.store import keys
 from integration.wiring import Context
 from integration.store.decoding import text
 
+# past the reconciliation's rounds and a holiday: a change unreported by then is only history
+EMAIL_CHANGES_SECONDS = 30 * 86400
+
 
 # deletion
 def mark_deleted(ctx: Context, profile_id: str, user_id: str) -> None:
@@ -37,9 +40,14 @@ def blocks_recreation(ctx: Context, profile: dict, linked: list[str]) -> bool:
 
 # email identity changes
 def record_email_change(ctx: Context, profile_id: str, change: dict) -> bool:
-    """Keep one change (ids, kind, time; no address) under its event id; False if already kept."""
-    return bool(ctx.redis.hsetnx(keys.zendesk_email_changes(profile_id), change["event_id"],
-                                 json.dumps(change)))
+    """Keep one change (ids, kind, time; no address) under its event id; False if already kept.
+    The record lives EMAIL_CHANGES_SECONDS from its newest change: a profile no sync touches
+    does not keep it for ever."""
+    key = keys.zendesk_email_changes(profile_id)
+    pipe = ctx.redis.pipeline()
+    pipe.hsetnx(key, change["event_id"], json.dumps(change))
+    pipe.expire(key, EMAIL_CHANGES_SECONDS)
+    return bool(pipe.execute()[0])
 
 
 def pending_email_changes(ctx: Context, profile_id: str) -> list[dict]:

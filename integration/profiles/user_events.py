@@ -5,9 +5,10 @@ the worker calls `handle` with that job. Every handler works from the state Zend
 hold now, the event only saying where to look, and under the profile's lock; so a duplicate or
 a late, out-of-order delivery finds nothing left to do. An erased profile is never touched.
 
-- merged: the profile's user was merged into another (the survivor). The survivor gets the
-  profile's external_id and the `zendesk` identity names it (the sync's own folding does both,
-  so a survivor claimed by another live profile is a Conflict, dead-lettered for a person).
+- merged: the profile's user was merged into another (the survivor, `event.user.id`). Once
+  Zendesk bears the merge out (`zendesk_merge_check`; else it is recorded and not acted on) the
+  survivor gets the profile's external_id and the `zendesk` identity names it (the sync's own
+  folding does both, so a survivor claimed by another live profile is a Conflict, dead-lettered).
 - deleted (`user.deleted`, or `user.active_changed` to inactive): the profile's link and our
   marks go; with ZENDESK_RECREATE_DELETED_USERS off the next sync does not re-create the user.
 - external_id_changed: the rule is *put back*: the profile's identity is the link, and an id
@@ -21,6 +22,10 @@ from datetime import datetime, timezone
 
 from integration.apis import paths
 from integration.profiles import mapping, sync, user_changes, user_rules
+from integration.store import keys
+from integration.wiring import Context
+from integration.apis import paths
+from integration.profiles import mapping, merge_check, sync, user_changes, user_rules
 from integration.store import keys
 from integration.wiring import Context
 from integration.errors import Conflict, PermanentError
@@ -50,14 +55,20 @@ def _id(value) -> str | None:
 
 
 def survivor_of(event: dict, source_id: str) -> str | None:
-    """The user a `user.merged` event's subject was merged into. Zendesk's reference does not
-    show this event's `event` object, so every plausible key is read (see README)."""
-    for key in ("current", "merged_into_user_id", "target_user_id", "winner_id", "user_id",
-                "merged_into", "target"):
-        found = _id(event.get(key))
-        if found and found != source_id:
-            return found
-    return None
+    """The user a `user.merged` event's subject was merged into: `event.user.id`, the one field
+    Zendesk's payload names it by (a string). Nothing else is read as a survivor."""
+    user = event.get("user")
+    found = _id(user) if isinstance(user, dict) else None
+    return found if found != source_id else None
+
+
+def event_identity(event: dict) -> dict:
+    """The identity a `user.identity_*` event is about: `event.identity`, or `event.current`
+    (the two shapes Zendesk's payloads have been read in), else `event.previous`."""
+    for key in ("identity", "current", "previous"):
+        if isinstance(event.get(key), dict):
+            return event[key]
+    return {}
 
 
 def user_job(payload: dict) -> dict | None:
@@ -76,8 +87,7 @@ def user_job(payload: dict) -> dict | None:
         previous = event.get("previous")
         job["previous_external_id"] = str(previous).strip() or None if isinstance(previous, (str, int)) else None
     elif kind == IDENTITY:
-        identity = event.get("identity") or event.get("current") or event.get("previous") or {}
-        identity = identity if isinstance(identity, dict) else {}
+        identity = event_identity(event)
         job["identity"] = {"id": _id(identity.get("id")), "type": identity.get("type"),
                            "primary": identity.get("primary")}
     return job
@@ -144,7 +154,7 @@ def _ours(ctx: Context, profile: dict, user_id: str) -> bool:
     """The profile's link, or our last sync, names this user."""
     if user_id in mapping.identity_of(profile, ctx.settings.omneo_identity_handle):
         return True
-    mark = ctx.state.get_synced(str(profile["id"])) or {}
+    mark = ctx.state.synced_mark(str(profile["id"])) or {}
     return mark.get("zendesk_user_id") == user_id
 
 
@@ -159,14 +169,17 @@ def _drop_views(ctx: Context, profile_id: str | None, user_ids: list[str]) -> No
 def _merged(ctx: Context, job: dict, profile: dict) -> dict:
     profile_id, source = str(profile["id"]), job["user_id"]
     linked = mapping.identity_of(profile, ctx.settings.omneo_identity_handle)
-    survivor = job.get("survivor_id") or _survivor_by_email(ctx, profile, source)
-    if survivor is None:  # nothing to follow the user to: it is gone, as if deleted
-        return _deleted(ctx, job, profile)
-    if linked and not set(linked) & {source, survivor}:
+    if linked and not set(linked) & {source, job.get("survivor_id")}:
         return {"outcome": "skipped", "reason": "the profile is linked to another Zendesk user"}
     if not linked and not _ours(ctx, profile, source) and job.get("external_id") != profile_id \
             and user_changes.deleted_user(ctx, profile_id) != source:
         return {"outcome": "skipped", "reason": "the merged user was not the profile's"}
+    verdict = merge_check.verify(ctx, job, profile)
+    if verdict.refused:
+        return merge_check.record_refused(ctx, job, profile_id, verdict.refused)
+    survivor = verdict.survivor
+    if linked and not set(linked) & {source, survivor}:
+        return {"outcome": "skipped", "reason": "the profile is linked to another Zendesk user"}
     user = ctx.zendesk.find_user(survivor)
     if linked == [survivor] and user and (user.get("external_id") or "").lower() == profile_id.lower():
         outcome = {"outcome": "unchanged", "zendesk_user_id": survivor}
@@ -176,15 +189,6 @@ def _merged(ctx: Context, job: dict, profile: dict) -> dict:
     user_changes.clear_deleted(ctx, profile_id)
     _drop_views(ctx, profile_id, [source, survivor])
     return dict(outcome, merged=source, survivor=survivor)
-
-
-def _survivor_by_email(ctx: Context, profile: dict, source: str) -> str | None:
-    """After a merge the survivor holds the merged user's email identities."""
-    if not profile.get("email"):
-        return None
-    users = [u for u in ctx.zendesk.find_users_by_email(profile["email"])
-             if str(u["id"]) != source and user_rules.is_present(u)]
-    return str(users[0]["id"]) if users else None
 
 
 def _deleted(ctx: Context, job: dict, profile: dict) -> dict:

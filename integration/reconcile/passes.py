@@ -8,10 +8,16 @@ from integration.apis.paging import PagingStalled
 from integration.profiles.profile_rules import is_gone
 from integration.reconcile.repairs import Repairs
 from integration.store.decoding import text
+from integration.profiles import user_rules
+from integration.store import keys, marks
+from integration.apis.paging import PagingStalled
+from integration.profiles.profile_rules import is_gone
+from integration.reconcile.repairs import Repairs
 
 PAGE_SIZE = 100  # Omneo profiles a page, and so external ids a Zendesk show_many
 EXPORT_PAGE_SIZE = 1000  # users a page of the incremental export (its maximum)
 SWEEP_PER_RUN = 2000  # synced profiles checked for deletion a run (one Omneo read per 100)
+SWEEP_BUCKETS_A_STEP = 32  # of marks.SYNCED_BUCKETS: about 2,400 profiles at five million
 
 
 class Watermark:
@@ -124,16 +130,18 @@ class Run(Repairs):
         return all_ok
 
     def sweep_links(self, cursor: str | None) -> None:
-        prefix = keys.synced("")
-        position, checked = int(cursor or 0), 0
+        """Look at the next slice of synced profiles, bucket by bucket (`cursor`: the next bucket)."""
+        bucket, checked = int(cursor or 0) % marks.SYNCED_BUCKETS, 0
         while checked < SWEEP_PER_RUN and self.keep_going():
-            position, found = self.ctx.redis.scan(position, match=prefix + "*", count=500)
-            ids = [k for k in (text(key)[len(prefix):] for key in found) if k not in self.seen_profiles]
+            upto = min(bucket + SWEEP_BUCKETS_A_STEP, marks.SYNCED_BUCKETS)
+            ids = [p for p in self.ctx.state.synced_profiles(range(bucket, upto))
+                   if p not in self.seen_profiles]
             if ids and not self.check_links(ids):
                 return  # hold the sweep cursor; this slice is looked at again next run
             checked += len(ids)
-            self.ctx.redis.hset(keys.RECONCILE_STATE, "sweep_cursor", str(position))
-            if position == 0:  # a whole pass is done; the next run starts another
+            bucket = upto % marks.SYNCED_BUCKETS
+            self.ctx.redis.hset(keys.RECONCILE_STATE, "sweep_bucket", str(bucket))
+            if bucket == 0:  # a whole pass is done; the next run starts another
                 return
 
     def check_links(self, ids: list[str]) -> bool:
@@ -149,7 +157,7 @@ class Run(Repairs):
                 continue
 
             def step(profile_id=profile_id):
-                mark = self.ctx.state.get_synced(profile_id)
+                mark = self.ctx.state.synced_mark(profile_id)
                 profile = self.ctx.omneo.find_profile(profile_id)
                 if mark is None or self.ctx.state.is_erased(profile_id) or \
                         not is_gone(profile):

@@ -11,7 +11,10 @@ One run, under a deployment-wide Redis lease:
    has its own 10 requests a minute). A user whose `external_id` names a deleted profile is an
    orphan, erased by the erasure task unless a live profile still claims it; a soft-deleted user
    of a live profile is re-created; a live one is checked for drift.
-3. Link sweep: a profile deleted without a webhook leaves a Zendesk user that may never change
+3. Ticket events: updates in Zendesk's incremental ticket event export since its own watermark
+   become the interactions their webhooks would have made, unless those are there already
+   (`integration.interaction_recovery`).
+4. Link sweep: a profile deleted without a webhook leaves a Zendesk user that may never change
    again, so the export would never show it. A slice of the profiles we synced (their sync
    watermarks) is checked against Omneo each run, resuming a Redis SCAN cursor, so every link is
    looked at every few runs; a profile Omneo no longer has is an orphan as above.
@@ -33,6 +36,13 @@ from integration.store.locks import Lease
 from integration.reconcile.passes import Run
 from integration.reconcile.repairs import Erase
 from integration.store.decoding import text
+from integration.store import keys
+from integration.reconcile import ticket_events
+from integration.wiring import Context
+from integration.store.locks import Lease
+from integration.reconcile.passes import Run
+from integration.reconcile.repairs import Erase
+from integration.store.decoding import text
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +51,10 @@ RUNS_KEPT = 50
 
 
 def run(ctx: Context, *, erase: Erase, trigger: str = "manual", budget_seconds: float | None = None,
-        min_interval_seconds: float | None = None) -> dict:
+        min_interval_seconds: float | None = None, ticket_events_since: int | None = None) -> dict:
     """Reconcile once, unless another run holds the lock (or, with `min_interval_seconds`, one
     finished that recently: several beat processes then still make one run an interval).
+    `ticket_events_since` (unix seconds) moves the ticket-event watermark there first.
     Returns the run's report, also kept under `keys.RECONCILE_RUNS`."""
     lease = Lease(ctx.redis, keys.RECONCILE_LOCK, LEASE_SECONDS)
     if not lease.acquire():
@@ -54,9 +65,11 @@ def run(ctx: Context, *, erase: Erase, trigger: str = "manual", budget_seconds: 
                 time.time() - float(state["last_finished_at"]) < min_interval_seconds:
             return {"outcome": "skipped", "reason": "a reconciliation finished recently"}
         current = Run(ctx, erase, trigger, budget_seconds, lease)
+        ticket_events_from = ticket_events.start_time(ctx, ticket_events_since)
         current.omneo_side(state.get("omneo_watermark") or None)
         current.zendesk_side(state.get("zendesk_cursor") or None)
-        current.sweep_links(state.get("sweep_cursor") or None)
+        ticket_events.recover(current, ticket_events_from)
+        current.sweep_links(state.get("sweep_bucket") or None)
         report = current.finish()
         pipe = ctx.redis.pipeline()
         pipe.lpush(keys.RECONCILE_RUNS, json.dumps(report))

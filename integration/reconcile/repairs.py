@@ -22,7 +22,8 @@ log = logging.getLogger("integration.reconcile")  # the name its log lines alway
 
 ERRORS_KEPT = 20
 COUNTS = ("profiles_checked", "users_checked", "links_checked", "in_step", "missing_created", "drifted_repaired",
-          "orphans_erased", "orphans_claimed", "dead_lettered", "errors")
+          "orphans_erased", "orphans_claimed", "ticket_updates_read", "interactions_recovered",
+          "ticket_events_already_recorded", "ticket_events_skipped", "dead_lettered", "errors")
 
 Erase = Callable[[str, str], None]  # (profile id, Zendesk user id): queue the erasure
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from integration.sandbox import traffic
 from integration.sandbox.base import ServerThread, serve_until_signalled
 from integration.sandbox.omneo import OmneoSandbox
 from integration.sandbox.zendesk import ZendeskSandbox
@@ -25,6 +26,8 @@ def main(argv=None) -> None:
     parser.add_argument("--client-secret", default=None, help="Zendesk: that client's secret")
     parser.add_argument("--token-lifetime", type=float, default=None,
                         help="Zendesk: grant tokens for at most this many seconds")
+    parser.add_argument("--record-traffic", default=None, metavar="DIR",
+                        help=f"append every API call to DIR/<api>-<pid>.jsonl (default: ${traffic.ENV})")
     args = parser.parse_args(argv)
     if args.api == "zendesk":
         app = ZendeskSandbox(email=args.email, api_token=args.token or "sandbox-token",
@@ -36,6 +39,7 @@ def main(argv=None) -> None:
         app = OmneoSandbox(token=args.token or "sandbox-omneo-token",
                            webhook_secret=args.webhook_secret or "sandbox-webhook-secret",
                            rate_per_minute=args.rate_per_minute)
+    app.traffic = traffic.from_environment(args.api, args.record_traffic)
     server = ServerThread(app, port=args.port).start()
     serve_until_signalled(f"{args.api} sandbox listening on {server.url}", server.stop)
 

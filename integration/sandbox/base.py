@@ -54,6 +54,8 @@ class SandboxApp:
         self.stats = collections.Counter()
         # every API call with its start and end (unix seconds), to check ordering across processes
         self.call_log: collections.deque[dict] = collections.deque(maxlen=10_000)
+        self.traffic = None  # a sandbox.traffic.TrafficRecorder, when its traffic is recorded
+        self.url = ""  # where it is served (set by ServerThread), for the URLs its answers carry
         for path, methods, fn in (
             ("/_sandbox/reset", ["POST"], self._ctl_reset),
             ("/_sandbox/config", ["POST"], self._ctl_config),
@@ -125,6 +127,8 @@ class SandboxApp:
                 response = handler(request, **args)
             except ApiFailure as exc:
                 response = json_response(exc.body, exc.status, exc.headers)
+            if self.traffic is not None:
+                self.traffic.record(request, response)
             return response(environ, start_response)
         started = time.time()
         response = self._api_call(request, handler, args)
@@ -133,6 +137,8 @@ class SandboxApp:
                                   "query": request.query_string.decode(errors="replace"),
                                   "status": response.status_code, "started": started,
                                   "ended": time.time()})
+        if self.traffic is not None:
+            self.traffic.record(request, response)
         return response(environ, start_response)
 
     def freeze(self) -> None:
@@ -218,6 +224,7 @@ class ServerThread:
         self.server = make_server(host, port, app, threaded=True)
         self.port = self.server.server_port
         self.url = f"http://{host}:{self.port}"
+        app.url = self.url
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
                                        name=f"{app.name}-sandbox")
 

@@ -17,6 +17,9 @@ from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
 from integration.sandbox.zendesk_oauth import OAuthServer
+from integration.sandbox.zendesk_tickets import TicketDeletion
+from integration.sandbox.zendesk_ticket_export import TicketHistory
+from integration.sandbox.traffic import FORGED_HEADER
 from integration.sandbox.zendesk_user_events import UserEvents
 from integration.apis.signatures import zendesk_signature
 
@@ -88,12 +91,18 @@ class ZendeskSandbox(SandboxApp):
         r("/_sandbox/tickets", ["POST"], self.ctl_add_ticket, control=True)
         r("/_sandbox/tickets/<int:ticket_id>/events", ["POST"], self.ctl_ticket_event, control=True)
         self.user_events = UserEvents(self)  # user events to subscribed webhooks (its own module)
+        self.ticket_deletion = TicketDeletion(self)  # tickets for erasure, deletion limits (its own module)
+        self.ticket_history = TicketHistory(self)  # the ticket event export (its own module)
 
     def reset(self) -> None:
         super().reset()
         self.oauth.reset()
         if hasattr(self, "user_events"):
             self.user_events.reset()
+        if hasattr(self, "ticket_deletion"):
+            self.ticket_deletion.reset()
+        if hasattr(self, "ticket_history"):
+            self.ticket_history.reset()
         self.bulk_imports = self._bulk_imports_default
         self.export_rate_per_minute = 10  # Zendesk's own limit on incremental exports
         self.users: dict[int, dict] = {}
@@ -122,7 +131,8 @@ class ZendeskSandbox(SandboxApp):
         `export_rate_per_minute` (the incremental export's own limit), `merge_ticket_limit`
         (to meet the merge refusal without 10,000 tickets), `bulk_job_seconds` (a job's time from
         queued to completed), `job_limit` (30) and `other_jobs` (jobs someone else holds queued or
-        running: a job over the limit is refused with 429 TooManyJobs)."""
+        running: a job over the limit is refused with 429 TooManyJobs); the permanent deletion
+        limit's keys are zendesk_tickets.py's."""
         body = request.get_json(force=True) or {}
         with self.lock:
             if "bulk_imports" in body:
@@ -132,6 +142,7 @@ class ZendeskSandbox(SandboxApp):
             if "merge_ticket_limit" in body:
                 self.merge_ticket_limit = int(body["merge_ticket_limit"])
             self.oauth.configure(body)
+            self.ticket_deletion.configure(body)
             if "bulk_job_seconds" in body:
                 self.bulk_job_seconds = body["bulk_job_seconds"]
             for key in ("job_limit", "other_jobs"):
@@ -295,10 +306,10 @@ class ZendeskSandbox(SandboxApp):
         if not creating:
             self.user_events.external_id_changed(user, previous_external_id)
 
-    def _create(self, data: dict) -> dict:
+    def _create(self, data: dict, user_id: int | None = None) -> dict:
         self._validate(data, creating=True)
         now = self._now()
-        user = {"id": next(self._ids), "url": None, "name": None, "email": None, "phone": None,
+        user = {"id": user_id or next(self._ids), "url": None, "name": None, "email": None, "phone": None,
                 "external_id": None, "role": "end-user", "active": True, "tags": [],
                 "user_fields": {f["key"]: None for f in self.fields},
                 "created_at": now, "updated_at": now}
@@ -308,7 +319,9 @@ class ZendeskSandbox(SandboxApp):
         return user
 
     def _public(self, user: dict) -> dict:
-        return {k: v for k, v in user.items() if not k.startswith("_")}
+        public = {k: v for k, v in user.items() if not k.startswith("_")}
+        public["url"] = f"{self.url}{API}/users/{user['id']}.json"
+        return public
 
     def _upsert(self, data: dict) -> tuple[dict, bool]:
         """Match by external_id, then by email, as Zendesk does."""
@@ -456,6 +469,7 @@ class ZendeskSandbox(SandboxApp):
 
     def delete_user(self, request, user_id):
         user = self._user(user_id)
+        self.ticket_deletion.refuse_deletion(user_id)
         del self.users[user_id]
         user.update(active=False, updated_at=self._now(), _updated=time.time())
         self.deleted[user_id] = user
@@ -463,12 +477,18 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"user": self._public(user)})
 
     def purge_user(self, request, user_id):
+        self.ticket_deletion.take_purge(request)
         if user_id not in self.deleted:
             raise _missing()
-        del self.deleted[user_id]
+        user = self.deleted.pop(user_id)
         self.identities_by_user.pop(user_id, None)
         self.purged.add(user_id)
-        return json_response({"deleted_user": {"id": user_id, "active": False}})
+        # the deleted user as Zendesk's PermanentlyDeleteUser answers it
+        shown = {k: user.get(k) for k in ("id", "name", "email", "phone", "role", "created_at", "updated_at")}
+        return json_response({"deleted_user": dict(
+            shown, url=f"{self.url}{API}/deleted_users/{user_id}.json", active=False,
+            time_zone="UTC", locale="en-US", locale_id=1, organization_id=None,
+            shared_phone_number=None, photo=None)})
 
     def merge(self, request, user_id):
         source = self._user(user_id)
@@ -506,13 +526,14 @@ class ZendeskSandbox(SandboxApp):
         chosen = next((i for i in identities if i["id"] == identity_id), None)
         if chosen is None:
             raise _missing()
+        before = dict(chosen)
         for i in identities:
             if i["type"] == chosen["type"]:
                 i["primary"] = i["id"] == identity_id
         if chosen["type"] == "email":
             user["email"] = chosen["value"]
         user["updated_at"], user["_updated"] = self._now(), time.time()
-        self.user_events.identity("changed", user, chosen)
+        self.user_events.identity("changed", user, chosen, before)
         return json_response({"identities": identities})
 
     def delete_identity(self, request, user_id, identity_id):
@@ -553,7 +574,8 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"user_field": field}, 201)
 
     # incremental export: users ordered by (update time, id); the cursor is the last position read
-    def incremental(self, request):
+    def take_export_slot(self) -> None:
+        """The incremental exports' own limit, shared by every export endpoint."""
         self._export_calls.append(time.monotonic())
         while self._export_calls and time.monotonic() - self._export_calls[0] >= 60:
             self._export_calls.popleft()
@@ -563,8 +585,12 @@ class ZendeskSandbox(SandboxApp):
             wait = max(1, int(60 - (time.monotonic() - self._export_calls[0])) + 1)
             raise ApiFailure(429, {"error": "TooManyRequests",
                                    "description": "Incremental export rate limit exceeded"},
-                             {"Retry-After": str(wait)})
+                             {"Retry-After": str(wait), "zendesk-ratelimit-incremental-exports":
+                              f"total={self.export_rate_per_minute}; remaining=0; resets={wait}"})
         self.stats["export_calls"] += 1
+
+    def incremental(self, request):
+        self.take_export_slot()
         try:
             per_page = min(max(int(request.args.get("per_page", 1000)), 1), 1000)
         except ValueError:
@@ -597,7 +623,10 @@ class ZendeskSandbox(SandboxApp):
         ticket = self.tickets.get(ticket_id)
         if ticket is None:
             raise _missing()
-        return json_response({"ticket": ticket})
+        answer = json_response({"ticket": ticket})
+        if not isinstance(ticket["requester_id"], int):  # a hostile test's: Zendesk's ids are integers
+            answer.headers[FORGED_HEADER] = "1"
+        return answer
 
     # webhooks
     def list_webhooks(self, request):
@@ -651,9 +680,13 @@ class ZendeskSandbox(SandboxApp):
         return json_response({"updated": times})
 
     def ctl_add_user(self, request):
-        """A user made by hand or by a ticket, outside the sync."""
+        """A user made by hand or by a ticket, outside the sync; `id` picks its id (tests)."""
+        data = dict(request.get_json(force=True))
+        wanted = data.pop("id", None)
         with self.lock:
-            user = self._create(request.get_json(force=True))
+            if wanted is not None and (not isinstance(wanted, int) or wanted in self.users):
+                return json_response({"error": "InvalidValue", "description": "id taken or not a number"}, 422)
+            user = self._create(data, wanted)
             return json_response({"user": self._public(user)}, 201)
 
     def ctl_edit_user(self, request, user_id):
@@ -684,6 +717,7 @@ class ZendeskSandbox(SandboxApp):
                       "satisfaction_rating": None, "created_at": self._now(),
                       "updated_at": self._now()}
             self.tickets[ticket_id] = ticket
+            self.ticket_history.created(ticket)
             return json_response({"ticket": ticket}, 201)
 
     # ticket events, sent to event-subscribed webhooks as Zendesk sends them
@@ -700,8 +734,10 @@ class ZendeskSandbox(SandboxApp):
             if ticket is None:
                 return json_response({"error": "RecordNotFound"}, 404)
             inner = self._apply_ticket_event(ticket, kind, data)
+            at = ticket["created_at"] if kind == "ticket.created" else self._now()
+            self.ticket_history.changed(ticket, kind, inner, at)
             event = {"type": f"zen:event-type:{kind}", "account_id": 1, "id": str(uuid.uuid4()),
-                     "time": self._now(), "zendesk_event_version": "2022-11-06",
+                     "time": at, "zendesk_event_version": "2022-11-06",
                      "subject": f"zen:ticket:{ticket_id}", "detail": _ticket_detail(ticket),
                      "event": inner}
             hooks = [dict(h) for h in self.webhooks.values()

@@ -7,10 +7,12 @@ Zendesk delivers asynchronously, so here a background thread delivers, in order.
 `{"order": "reverse", "times": 2}` (deliver what was held, reordered and repeated, as Zendesk may).
 
 Documented by Zendesk's user-events reference: the type names, the envelope, `detail` (the
-user's id, external_id, email, role, ... ids as strings) and `user.active_changed`'s
-`{current, previous}`. Not shown there, so shaped by the pattern of the other change events:
-`user.external_id_changed` `{current, previous}`, `user.merged` `{current: {id: survivor},
-previous: {id: merged user}}` and `user.identity_*` `{identity: {id, type, value, primary}}`.
+user's id, external_id (`""` when empty), email, role, ... ids as strings) and
+`user.active_changed`'s `{current, previous}`. The reference shows no other event object, so
+these follow Zendesk's published client libraries: `user.merged` `{user: {id: survivor}}`,
+`user.external_id_changed` `{current, previous}`, `user.identity_created|deleted`
+`{identity: {...}}` and `user.identity_changed` `{current: {...}, previous: {...}}`, every id a
+string.
 """
 from __future__ import annotations
 
@@ -48,8 +50,7 @@ class UserEvents:
     # what the sandbox's own changes call (with its lock held)
     def merged(self, source: dict, target: dict) -> None:
         self.active_changed(source, False)
-        self._emit("merged", source, {"current": {"id": str(target["id"])},
-                                      "previous": {"id": str(source["id"])}})
+        self._emit("merged", source, {"user": {"id": str(target["id"])}})
 
     def deleted(self, user: dict) -> None:
         self.active_changed(user, False)
@@ -63,10 +64,11 @@ class UserEvents:
             self._emit("external_id_changed", user, {"current": user.get("external_id") or "",
                                                      "previous": previous or ""})
 
-    def identity(self, change: str, user: dict, identity: dict) -> None:
-        self._emit(f"identity_{change}", user, {"identity": {
-            "id": str(identity["id"]), "type": identity["type"], "value": identity["value"],
-            "primary": identity["primary"], "verified": identity.get("verified", False)}})
+    def identity(self, change: str, user: dict, identity: dict, previous: dict | None = None) -> None:
+        shown = _identity(identity)
+        inner = ({"current": shown, "previous": _identity(previous or identity)} if change == "changed"
+                 else {"identity": shown})
+        self._emit(f"identity_{change}", user, inner)
 
     def _emit(self, name: str, user: dict, inner: dict) -> None:
         event = {"type": PREFIX + name, "account_id": 1, "id": str(uuid.uuid4()),
@@ -112,6 +114,11 @@ class UserEvents:
                 deliveries += [dict(self.sandbox._deliver(h, raw), event_id=json.loads(raw)["id"])
                                for h in hooks]
         return json_response({"deliveries": deliveries})
+
+
+def _identity(identity: dict) -> dict:
+    return {"id": str(identity["id"]), "type": identity["type"], "value": identity["value"],
+            "primary": identity["primary"], "verified": identity.get("verified", False)}
 
 
 def _detail(user: dict) -> dict:

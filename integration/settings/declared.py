@@ -108,6 +108,8 @@ SETTINGS: tuple[Setting, ...] = (
             "instead of one by one (0: never)"),
     Setting("HTTP_TIMEOUT_SECONDS", Number(0.1, 120, SECONDS), 10.0, "timeout of every API call"),
     Setting("TASK_MAX_ATTEMPTS", Whole(1, 50), 8, "attempts before a failing job is dead-lettered"),
+    Setting("DLQ_RETENTION_DAYS", Whole(1, 365, "days, from {lo} to {hi}"), 30,
+            "how long a dead letter is kept after it last failed"),
     Setting("RETRY_BASE_SECONDS", Number(0, 3600, SECONDS), 60.0, "first retry delay (exponential, full jitter)"),
     Setting("RETRY_MAX_SECONDS", Number(0, 3600, SECONDS), 1800.0, "longest retry delay"),
     Setting("BROKER_VISIBILITY_TIMEOUT_SECONDS", Whole(1, 7 * 86400, SECONDS), 360,
@@ -128,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
             "how long the sidebar waits for Omneo before serving the last-known view (or a 504)"),
     Setting("ZENDESK_RECREATE_DELETED_USERS", Flag(), False,
             "whether a profile update re-creates a Zendesk user an agent (or a deletion schedule) deleted"),
+    Setting("ERASURE_TICKETS", Text(OneOf(["wait", "delete"])), "wait",
+            "what erasure does with the customer's Zendesk tickets: `wait` (keep them; a user who still "
+            "requests a ticket that is not closed is cleared at once but for the email, and deleted once "
+            "none is left) or `delete` (delete them permanently, then the user; needs `tickets:write`)"),
+    Setting("ERASURE_RECHECK_SECONDS", Whole(1, 7 * 86400, SECONDS), 3600,
+            "how often beat looks again at erasures waiting for a customer's tickets to close"),
     Setting("RECONCILE_INTERVAL_SECONDS", Whole(10, 7 * 86400, SECONDS), 3600,
             "how often beat queues a reconciliation"),
     Setting("SENTRY_DSN", Text(URL), None, "errors to Sentry (scrubbed of personal data)", secret=True,

@@ -12,7 +12,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from integration.errors import ApiError
 from integration.sidebar.last_known import recall
 from integration.sidebar.thread_pool import ProcessPool
-from integration.sidebar.view import requester_view
+from integration.sidebar.requester import from_zendesk
+from integration.sidebar.view import not_found, requester_view
 from integration.wiring import Context
 
 # bounds the fetches still running for agents who were already answered from the last-known view
@@ -27,11 +28,14 @@ class OmneoTimeout(Exception):
         self.deadline = deadline
 
 
-def answer(ctx: Context, zendesk_user_id: str, email: str | None = None,
-           fresh: bool = False) -> dict:
-    """The requester's view within the deadline: fresh, or the last-known one marked stale."""
+def answer(ctx: Context, zendesk_user_id: str, fresh: bool = False) -> dict:
+    """The requester's view within the deadline: fresh, or the last-known one marked stale.
+    Who the requester is comes from Zendesk first (its errors are raised as they are)."""
+    requester = from_zendesk(ctx, zendesk_user_id, fresh)
+    if requester is None:
+        return not_found(ctx, None)
     deadline = ctx.settings.sidebar_omneo_deadline_seconds
-    future = _fetches.get().submit(requester_view, ctx, zendesk_user_id, email, fresh)
+    future = _fetches.get().submit(requester_view, ctx, requester, fresh)
     try:
         return future.result(timeout=deadline)
     except FutureTimeout:
@@ -40,7 +44,7 @@ def answer(ctx: Context, zendesk_user_id: str, email: str | None = None,
         reason = "omneo_timeout"
     except ApiError as exc:
         failure, reason = exc, "omneo_error"
-    view = recall(ctx, zendesk_user_id)
+    view = recall(ctx, requester)
     if view is None:
         raise failure
     view["stale"] = reason

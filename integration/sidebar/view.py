@@ -1,11 +1,12 @@
 """What the Zendesk sidebar shows for one requester: their Omneo profile, balances, active
 benefits and latest purchases. Plain functions over a Context; nothing here knows Flask.
 
-The requester is resolved to a profile by `integration.profiles.requesters` (the `zendesk` identity, then
-the email). The Omneo calls behind one view run concurrently on a small thread pool, each through the
+The requester is what Zendesk says of them (`integration.sidebar.requester`), resolved to a
+profile by `integration.profiles.requesters` (external_id, the `zendesk` identity, then the email). The Omneo calls behind one view run concurrently on a small thread pool, each through the
 context's shared Omneo rate limiter. The assembled view is cached for SIDEBAR_CACHE_SECONDS under
 `keys.sidebar_cache(profile_id)` (erasure drops it); which profile a Zendesk user resolved to is
-remembered for as long, so a warm view costs no Omneo call at all. Every view carries the time it
+remembered for as long, tagged with what Zendesk said of the user, so a warm view costs no Omneo
+call at all, and no request reads a link Zendesk would not bear out. Every view carries the time it
 was fetched; `integration.sidebar.last_known` keeps the last one for when Omneo fails.
 """
 from __future__ import annotations
@@ -24,6 +25,9 @@ from integration.errors import NotFound
 from integration.sidebar.thread_pool import ProcessPool
 from integration.profiles.profile_rules import is_gone
 from integration.store.decoding import text
+from integration.sidebar.thread_pool import ProcessPool
+from integration.profiles.profile_rules import is_gone
+from integration.sidebar.requester import Requester
 
 TRANSACTIONS_SHOWN = 5
 # voided sales are left out, so ask for a few more than are shown
@@ -32,12 +36,11 @@ TRANSACTIONS_FETCHED = 10
 _calls = ProcessPool(8, "sidebar")
 
 
-def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None,
-                   fresh: bool = False) -> dict:
-    """The sidebar's answer for a Zendesk requester: the found view, or `{"found": false}` with a
-    CX Manager search for their email. `fresh` skips the short cache (the agent's refresh)."""
-    zendesk_user_id = str(zendesk_user_id)
-    linked = None if fresh else _linked_profile_id(ctx, zendesk_user_id)
+def requester_view(ctx: Context, requester: Requester, fresh: bool = False) -> dict:
+    """The sidebar's answer for a requester as Zendesk describes them: the found view, or
+    `{"found": false}` with a CX Manager search for their email. `fresh` skips the short cache
+    (the agent's refresh)."""
+    linked = None if fresh else _linked_profile_id(ctx, requester)
     # a mapping (or a cached view) can outlive an erasure that did not know this requester
     if linked and not ctx.state.is_erased(linked):
         view = _cached(ctx, linked)
@@ -45,24 +48,25 @@ def requester_view(ctx: Context, zendesk_user_id: str, email: str | None = None,
             return view
         view = assemble_view(ctx, linked)
         if view is not None:
-            return _remember(ctx, zendesk_user_id, view)
-    # from the JWT's claims alone: no Zendesk read, so no external_id step (integration.requesters)
-    profile = requesters.resolve(ctx, zendesk_user_id, email).profile
+            return _remember(ctx, requester, view)
+    profile = requesters.resolve(ctx, requester.zendesk_user_id, requester.email,
+                                 requester.external_id).profile
     if profile is None or ctx.state.is_erased(str(profile["id"])):
-        return not_found(ctx, email)
+        return not_found(ctx, requester.email)
     profile_id = str(profile["id"])
     view = None if fresh else _cached(ctx, profile_id)
     if view is not None:
-        _link(ctx, zendesk_user_id, profile_id)
+        _link(ctx, requester, profile_id)
         return view
     view = assemble_view(ctx, profile_id, profile)
     if view is None:
-        return not_found(ctx, email)
-    return _remember(ctx, zendesk_user_id, view)
+        return not_found(ctx, requester.email)
+    return _remember(ctx, requester, view)
 
 
 def not_found(ctx: Context, email: str | None) -> dict:
-    """No Omneo profile: where in CX Manager the agent can look the email up and link it."""
+    """No Omneo profile: where in CX Manager the agent can look up the requester's email (as
+    Zendesk has it) and link it."""
     return {"found": False,
             "cx_manager_search_url": ctx.settings.cx_manager_search(email) if email else None}
 
@@ -158,12 +162,11 @@ def _number(value) -> float | int:
     return int(number) if number.is_integer() else number
 
 
-# the cache
-def _linked_profile_id(ctx: Context, zendesk_user_id: str) -> str | None:
+# the cache: requester links carry what Zendesk said (integration.sidebar_requester)
+def _linked_profile_id(ctx: Context, requester: Requester) -> str | None:
     if not ctx.settings.sidebar_cache_seconds:
         return None
-    value = ctx.redis.get(keys.sidebar_requester(zendesk_user_id))
-    return text(value)
+    return requester.untag(ctx.redis.get(keys.sidebar_requester(requester.zendesk_user_id)))
 
 
 def _cached(ctx: Context, profile_id: str) -> dict | None:
@@ -173,14 +176,15 @@ def _cached(ctx: Context, profile_id: str) -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def _link(ctx: Context, zendesk_user_id: str, profile_id: str) -> None:
+def _link(ctx: Context, requester: Requester, profile_id: str) -> None:
     ttl = ctx.settings.sidebar_cache_seconds
     if ttl:
-        ctx.redis.set(keys.sidebar_requester(zendesk_user_id), profile_id, ex=ttl)
-    last_known.link(ctx, zendesk_user_id, profile_id)
+        ctx.redis.set(keys.sidebar_requester(requester.zendesk_user_id), requester.tag(profile_id),
+                      ex=ttl)
+    last_known.link(ctx, requester, profile_id)
 
 
-def _remember(ctx: Context, zendesk_user_id: str, view: dict) -> dict:
+def _remember(ctx: Context, requester: Requester, view: dict) -> dict:
     """Cache a freshly assembled view (a cached one keeps its own expiry: never extended)."""
     ttl = ctx.settings.sidebar_cache_seconds
     profile_id = view["profile"]["id"]
@@ -190,7 +194,7 @@ def _remember(ctx: Context, zendesk_user_id: str, view: dict) -> dict:
     pipe = ctx.redis.pipeline(transaction=False)
     if ttl:
         pipe.set(keys.sidebar_cache(profile_id), json.dumps(view), ex=ttl)
-        pipe.set(keys.sidebar_requester(zendesk_user_id), profile_id, ex=ttl)
-    last_known.keep(ctx, pipe, zendesk_user_id, view)
+        pipe.set(keys.sidebar_requester(requester.zendesk_user_id), requester.tag(profile_id), ex=ttl)
+    last_known.keep(ctx, pipe, requester, view)
     pipe.execute()
     return view

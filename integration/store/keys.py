@@ -21,8 +21,14 @@ def ratelimit_observed(api: str) -> str:
     return f"{PREFIX}:ratelimit:{api}:observed_left"
 
 
-def seen(source: str, delivery_id: str) -> str:
-    """A webhook delivery already accepted (dedupe mark)."""
+def seen_marks(day: int, bucket: int) -> str:
+    """Hash: dedupe marks of webhook deliveries accepted on this day (days since 1970), in one
+    of integration.marks.SEEN_BUCKETS; it expires whole (integration.marks lays them out)."""
+    return f"{PREFIX}:marks:seen:{day}:{bucket}"
+
+
+def legacy_seen(source: str, delivery_id: str) -> str:
+    """A delivery's dedupe mark in the old layout, one key each: still looked for, never written."""
     return f"{PREFIX}:seen:{source}:{delivery_id}"
 
 
@@ -35,9 +41,22 @@ def profile_lock(profile_id: str) -> str:
     return f"{PREFIX}:lock:profile:{profile_id}"
 
 
-def synced(profile_id: str) -> str:
-    """Watermark of the last sync: fingerprint, Omneo updated_at, Zendesk user id."""
+def synced_marks(bucket: int) -> str:
+    """Hash: profile id -> watermark of its last sync (fingerprint, Omneo updated_at, Zendesk user
+    id), for the profiles in this bucket (integration.marks lays them out, integration.state
+    reads and writes them)."""
+    return f"{PREFIX}:marks:synced:{bucket}"
+
+
+def legacy_synced(profile_id: str) -> str:
+    """A watermark in the old layout, one key a profile (JSON): moved to its bucket when read or
+    by `omneo-zendesk marks migrate`."""
     return f"{PREFIX}:synced:{profile_id}"
+
+
+LEGACY_SYNCED_PATTERN = f"{PREFIX}:synced:*"
+# set once no watermark of the old layout is left, so reads stop looking for them
+LEGACY_SYNCED_GONE = f"{PREFIX}:marks:legacy-synced-gone"
 
 
 def erased(profile_id: str) -> str:
@@ -50,8 +69,8 @@ def sidebar_cache(profile_id: str) -> str:
 
 
 def sidebar_requester(zendesk_user_id: str) -> str:
-    """Which profile a Zendesk requester resolved to (two ids, no personal data); as short-lived
-    as the sidebar cache, and checked against that cache before it is trusted."""
+    """Which profile a Zendesk requester resolved to (two ids and a fingerprint of what Zendesk
+    said of the user, no personal data); as short-lived as the sidebar cache."""
     return f"{PREFIX}:cache:sidebar-requester:{zendesk_user_id}"
 
 
@@ -67,6 +86,12 @@ def sidebar_last_requester(zendesk_user_id: str) -> str:
     return f"{PREFIX}:last-known:sidebar-requester:{zendesk_user_id}"
 
 
+def sidebar_zendesk_user(zendesk_user_id: str) -> str:
+    """What Zendesk last said of a sidebar requester (email, external_id), briefly: written only
+    from Zendesk's answer (integration/sidebar_requester.py)."""
+    return f"{PREFIX}:cache:sidebar-zendesk-user:{zendesk_user_id}"
+
+
 def sidebar_views(profile_id: str) -> list[str]:
     """Every sidebar view kept of a profile: the short cache and the last-known view."""
     return [sidebar_cache(profile_id), sidebar_last_known(profile_id)]
@@ -74,7 +99,8 @@ def sidebar_views(profile_id: str) -> list[str]:
 
 def sidebar_requester_links(zendesk_user_id: str) -> list[str]:
     """Every key pointing a Zendesk requester at a profile for the sidebar."""
-    return [sidebar_requester(zendesk_user_id), sidebar_last_requester(zendesk_user_id)]
+    return [sidebar_requester(zendesk_user_id), sidebar_last_requester(zendesk_user_id),
+            sidebar_zendesk_user(zendesk_user_id)]
 
 
 DLQ_ENTRIES = f"{PREFIX}:dlq:entries"  # hash: id -> JSON entry
@@ -91,18 +117,29 @@ def dlq_by_zendesk_user(zendesk_user_id: str) -> str:
 
 
 ERASURE_AUDIT = f"{PREFIX}:audit:erasures"  # capped list of JSON records, newest first
+ERASURE_PENDING = f"{PREFIX}:erasure:pending"  # hash: profile id -> JSON record of a pending erasure
+ERASURE_PENDING_SINCE = f"{PREFIX}:erasure:pending:since"  # sorted set: profile id by pending since
+ERASURE_PENDING_CHECKED = f"{PREFIX}:erasure:pending:checked"  # sorted set: profile id by last re-check
+
+
+def erasure_tickets(profile_id: str) -> str:
+    """Set of the profile's ticket ids soft-deleted by its erasure and not yet purged."""
+    return f"{PREFIX}:erasure:tickets:{profile_id}"
 INTERACTIONS_SKIPPED = f"{PREFIX}:stats:interactions_skipped"  # counter of ticket events skipped
 INTERACTIONS_SKIPPED_LOG = f"{PREFIX}:interactions:skipped"  # capped list of JSON records, newest first
+USER_MERGES_REFUSED = f"{PREFIX}:stats:user_merges_refused"  # user.merged events Zendesk did not bear out
+USER_MERGES_REFUSED_LOG = f"{PREFIX}:user_merges:refused"  # capped list of JSON records, newest first
 
 
-def interaction_intent(event_id: str) -> str:
-    """Set just before an Interaction is posted for this Zendesk event: the post may have happened."""
-    return f"{PREFIX}:interaction:intent:{event_id}"
+def interaction_intent(key: str) -> str:
+    """Set just before the Interaction of this ticket and activity (`interactions.interaction_key`)
+    is posted: the post may have happened."""
+    return f"{PREFIX}:interaction:intent:{key}"
 
 
-def interaction_done(event_id: str) -> str:
-    """The Interaction for this Zendesk event exists (value: its Omneo id)."""
-    return f"{PREFIX}:interaction:done:{event_id}"
+def interaction_done(key: str) -> str:
+    """The Interaction of this ticket and activity exists (value: its Omneo id, or why skipped)."""
+    return f"{PREFIX}:interaction:done:{key}"
 
 
 def zendesk_user_event_done(event_id: str) -> str:
@@ -138,23 +175,41 @@ BULK_ANNOUNCED = f"{PREFIX}:bulk:announced"
 
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"
 RECONCILE_STATE = f"{PREFIX}:reconcile:state"
+TICKET_EVENTS_WATERMARK = "ticket_events_start_time"  # a field of RECONCILE_STATE: unix seconds
 RECONCILE_RUNS = f"{PREFIX}:reconcile:runs"
 BACKFILL_CHECKPOINT = f"{PREFIX}:backfill:checkpoint"
 ZENDESK_FIELDS_READY = f"{PREFIX}:zendesk:user_fields_ready"
-# the deployment's Zendesk OAuth access token (encrypted), the lock of whoever renews it, a refused
-# grant kept briefly so waiting jobs do not each ask again, and the standing auth problem if any
-ZENDESK_TOKEN = f"{PREFIX}:zendesk:oauth:token"
-ZENDESK_TOKEN_RENEWAL = f"{PREFIX}:zendesk:oauth:renewing"
-ZENDESK_GRANT_REFUSED = f"{PREFIX}:zendesk:oauth:refused"
-ZENDESK_AUTH_PROBLEM = f"{PREFIX}:zendesk:auth:problem"
+# Per set of Zendesk OAuth credentials (`fp`, their fingerprint, so two deployments sharing a Redis
+# never read or overwrite each other's): the access token (encrypted), the lock of whoever renews
+# it, a refused or failed grant kept briefly so waiting jobs do not each ask again, and the
+# standing auth problem if any.
+def zendesk_token(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:token:{fp}"
+
+
+def zendesk_token_renewal(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:renewing:{fp}"
+
+
+def zendesk_grant_refused(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:refused:{fp}"
+
+
+def zendesk_grant_failed(fp: str) -> str:
+    return f"{PREFIX}:zendesk:oauth:failed:{fp}"
+
+
+def zendesk_auth_problem(fp: str) -> str:
+    return f"{PREFIX}:zendesk:auth:problem:{fp}"
 
 
 def profile_keys(profile_id: str) -> list[str]:
     """Every per-profile key, for erasure: exact names, never a pattern (a pattern for profile
-    `12` also matches `123`'s keys, and costs a scan of the whole keyspace)."""
-    return [synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
+    `12` also matches `123`'s keys, and costs a scan of the whole keyspace). The watermark, a
+    field of a shared hash, goes by `State.clear_synced`."""
+    return [legacy_synced(profile_id), pending_sync(profile_id), dlq_by_profile(profile_id),
             *sidebar_views(profile_id), zendesk_user_deleted(profile_id),
-            zendesk_email_changes(profile_id)]
+            zendesk_email_changes(profile_id), erasure_tickets(profile_id)]
 
 
 def zendesk_user_keys(zendesk_user_id: str) -> list[str]:

@@ -1,24 +1,25 @@
 """Our small Redis-backed state: pending-sync marks, profile locks, watermarks, tombstones. The
-receivers set the dedupe and pending-sync marks in workers.intake, with the TTLs given here."""
+receivers set the dedupe and pending-sync marks in workers.intake, with the TTLs given here and
+in integration.marks, which lays out the watermarks and dedupe marks."""
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import time
 
 import redis
 
 from integration.store import keys
+from integration.store import keys, marks
+from integration.store.decoding import text
 from integration.errors import LockBusy
 from integration.store.locks import RELEASE_IF_HELD, Lease
 
-SEEN_TTL = 3 * 24 * 3600  # longer than either sender keeps retrying a delivery
 PENDING_TTL = 3600
 
 
 def email_digest(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:marks.FINGERPRINT_HEX]
 
 
 class State:
@@ -26,6 +27,8 @@ class State:
         self.r = client
         self.lock_ttl_ms = lock_ttl_ms
         self._release = client.register_script(RELEASE_IF_HELD)
+        self._move = client.register_script(marks.MOVE)
+        self._no_legacy = False
 
     def release_pending_sync(self, profile_id: str, job_id: str | None = None) -> None:
         if job_id is None:
@@ -54,27 +57,82 @@ class State:
                 held.enter_context(self.profile_lock(profile_id))
             yield
 
-    # watermarks
-    def get_synced(self, profile_id: str) -> dict | None:
-        raw = self.r.get(keys.synced(profile_id))
-        return json.loads(raw) if raw else None
+    # watermarks (sync marks): integration.marks lays them out; read and written only here
+    def synced_mark(self, profile_id: str) -> dict | None:
+        return self.synced_marks([profile_id])[str(profile_id)]
 
-    def get_synced_many(self, profile_ids: list[str]) -> dict[str, dict | None]:
-        raws = self.r.mget([keys.synced(pid) for pid in profile_ids])
-        return {str(pid): json.loads(raw) if raw else None for pid, raw in zip(profile_ids, raws)}
+    def synced_marks(self, profile_ids: list[str]) -> dict[str, dict | None]:
+        """Each profile's watermark (None: never synced, or forgotten); one round trip. A mark
+        still in the old layout is moved to the new one as it is read."""
+        return self._read_marks([str(pid) for pid in profile_ids], legacy=not self._legacy_gone())
 
-    def set_synced(self, profile_id: str, *, fingerprint: str, updated_at: str | None,
-                   zendesk_user_id, email: str | None = None) -> None:
+    def _read_marks(self, ids: list[str], legacy: bool) -> dict[str, dict | None]:
+        pipe = self.r.pipeline(transaction=False)
+        for pid in ids:
+            pipe.hget(marks.synced_key(pid), pid)
+            if legacy:
+                pipe.get(keys.legacy_synced(pid))
+        found = iter(pipe.execute())
+        out: dict[str, dict | None] = {}
+        for pid in ids:
+            raw, old = next(found), next(found) if legacy else None
+            out[pid] = marks.unpack(raw) if raw is not None else None
+            if raw is None and old is not None:
+                out[pid] = marks.from_legacy(old)
+                self._move(keys=[keys.legacy_synced(pid), marks.synced_key(pid)],
+                           args=[old, pid, marks.pack(out[pid])])
+        return out
+
+    def mark_synced(self, profile_id: str, *, fingerprint: str, updated_at: str | None,
+                    zendesk_user_id, email: str | None = None) -> None:
         """`email`: the address Zendesk now has as the user's primary one, kept as a digest so a
         bulk sync can tell an unchanged email without asking Zendesk (no personal data stored)."""
-        record = {"fingerprint": fingerprint, "updated_at": updated_at,
-                  "zendesk_user_id": str(zendesk_user_id), "synced_at": time.time()}
-        if email:
-            record["email"] = email_digest(email)
-        self.r.set(keys.synced(profile_id), json.dumps(record))
+        self.mark_synced_many({profile_id: dict(fingerprint=fingerprint, updated_at=updated_at,
+                                                zendesk_user_id=zendesk_user_id, email=email)})
 
-    def clear_synced(self, profile_id: str) -> None:
-        self.r.delete(keys.synced(profile_id))
+    def mark_synced_many(self, synced: dict[str, dict]) -> None:
+        """`mark_synced` for many profiles in one round trip: profile id -> its arguments."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=True)
+        for pid, mark in synced.items():
+            pid = str(pid)
+            record = {"fingerprint": mark["fingerprint"], "updated_at": mark.get("updated_at"),
+                      "zendesk_user_id": str(mark["zendesk_user_id"]), "synced_at": now,
+                      "email": email_digest(mark["email"]) if mark.get("email") else None}
+            pipe.hset(marks.synced_key(pid), pid, marks.pack(record))
+            pipe.delete(keys.legacy_synced(pid))
+        pipe.execute()
+
+    def clear_synced(self, *profile_ids: str) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        for pid in map(str, profile_ids):
+            pipe.hdel(marks.synced_key(pid), pid)
+            pipe.delete(keys.legacy_synced(pid))
+        pipe.execute()
+
+    def synced_profiles(self, buckets: range) -> list[str]:
+        """The profiles with a watermark in these buckets (of 0 .. marks.SYNCED_BUCKETS - 1)."""
+        pipe = self.r.pipeline(transaction=False)
+        for bucket in buckets:
+            pipe.hkeys(keys.synced_marks(bucket))
+        return [text(pid) for found in pipe.execute() for pid in found]
+
+    def migrate_marks(self, cursor: int = 0, count: int = 500) -> tuple[int, int]:
+        """Move one SCAN step's watermarks of the old layout to their buckets; returns the next
+        cursor (0: a whole pass done) and how many it found."""
+        cursor, found = self.r.scan(cursor, match=keys.LEGACY_SYNCED_PATTERN, count=count)
+        prefix = keys.legacy_synced("")
+        self._read_marks([text(key)[len(prefix):] for key in found], legacy=True)
+        return int(cursor), len(found)
+
+    def legacy_marks_gone(self) -> None:
+        """A whole pass found no watermark of the old layout: readers stop looking for them."""
+        self.r.set(keys.LEGACY_SYNCED_GONE, "1")
+
+    def _legacy_gone(self) -> bool:
+        if not self._no_legacy:
+            self._no_legacy = bool(self.r.exists(keys.LEGACY_SYNCED_GONE))
+        return self._no_legacy
 
     # erasure
     def mark_erased(self, profile_id: str, ttl: int = 30 * 24 * 3600) -> None:

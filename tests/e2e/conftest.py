@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from datetime import datetime, timezone
 
 import pytest
@@ -12,11 +14,48 @@ import redis
 import requests
 
 from integration.apis.signatures import omneo_signature, zendesk_signature
+from integration.sandbox import traffic
+from integration.store import marks
+from integration.apis.signatures import omneo_signature, zendesk_signature
+from integration.store.state import State
 from integration.sandbox.devstack import (SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN, DevStack, cli_argv,
                                           wait_until)
 
 FAST_RETRIES = {"RETRY_BASE_SECONDS": "0.2", "RETRY_MAX_SECONDS": "1", "TASK_MAX_ATTEMPTS": "4",
                 "LOG_FORMAT": "json"}
+
+
+CONFORMANCE = "test_zendesk_conformance.py"
+
+
+def pytest_configure(config):
+    """Every Zendesk sandbox this run starts records its traffic, for the conformance check
+    (tests/e2e/test_zendesk_conformance.py, run last)."""
+    if not os.environ.get(traffic.ENV):
+        os.environ[traffic.ENV] = tempfile.mkdtemp(prefix="oz-zendesk-traffic-")
+        config.stash[_OWN_TRAFFIC_DIR] = os.environ[traffic.ENV]
+
+
+def pytest_unconfigure(config):
+    own = config.stash.get(_OWN_TRAFFIC_DIR, None)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
+        os.environ.pop(traffic.ENV, None)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The conformance check sees the traffic of every test before it: it runs last."""
+    items.sort(key=lambda item: item.path.name == CONFORMANCE)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    summary = config.stash.get(CONFORMANCE_SUMMARY, None)
+    if summary:
+        terminalreporter.write_line(summary)
+
+
+_OWN_TRAFFIC_DIR = pytest.StashKey[str]()
+CONFORMANCE_SUMMARY = pytest.StashKey[str]()
 
 
 class Stack:
@@ -130,6 +169,16 @@ class Stack:
                 if record.get("message") == "job done":
                     return record.get("outcome")
         return None
+
+    def synced_mark(self, profile_id: str) -> dict | None:
+        """The profile's sync watermark, read as the workers read it."""
+        return State(self.redis, 1000).synced_mark(profile_id)
+
+    def forget_delivery(self, source: str, delivery_id: str) -> None:
+        """Drop a delivery's dedupe mark, as if it had expired."""
+        hashes, field, _ = marks.seen_keys(source, delivery_id)
+        for key in hashes[:-1]:
+            self.redis.hdel(key, field)
 
     def wait(self, predicate, timeout: float = 20.0, what: str = "condition"):
         return wait_until(predicate, timeout, what=what)

@@ -4,6 +4,7 @@ imports another."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import time
 from http.server import BaseHTTPRequestHandler
@@ -115,7 +116,7 @@ def synced_customer(stack, profile_id, **fields) -> dict:
                                 email=f"{profile_id}@example.com", mobile_phone="+61400000099", **fields)
     assert stack.post_omneo("profile.created", profile).status_code == 202
     user = stack.wait(lambda: stack.zendesk_user(profile_id), what="the synced Zendesk user")
-    stack.wait(lambda: stack.redis.exists(keys.synced(profile_id)), what="the sync watermark")
+    stack.wait(lambda: stack.synced_mark(profile_id), what="the sync watermark")
     return user
 
 
@@ -127,6 +128,14 @@ def erase(stack, body: dict) -> str:
     r = stack.post_omneo("profile.deleted", body)
     assert r.status_code == 202, r.text
     return r.json()["job_id"]
+
+
+def audit(stack) -> list[dict]:
+    return [json.loads(raw) for raw in stack.redis.lrange(keys.ERASURE_AUDIT, 0, -1)]
+
+
+def audit_of(stack, profile_id) -> dict | None:
+    return next((r for r in audit(stack) if r["profile_id"] == profile_id), None)
 
 
 def redis_value(r, key) -> bytes:

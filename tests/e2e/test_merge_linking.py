@@ -19,12 +19,11 @@ pytestmark = pytest.mark.e2e
 
 def synced_mark(stack, profile_id) -> bool:
     """The job's last step: the sync watermark naming the profile's user."""
-    return bool(stack.redis.exists(keys.synced(profile_id)))
+    return stack.synced_mark(profile_id) is not None
 
 
 def synced_at(stack, profile_id) -> float:
-    raw = stack.redis.get(keys.synced(profile_id))
-    return json.loads(raw)["synced_at"] if raw else 0.0
+    return (stack.synced_mark(profile_id) or {}).get("synced_at") or 0.0
 
 
 def ticket(stack, requester_id) -> int:

@@ -1,5 +1,5 @@
 """GET /sidebar/profile over HTTP against the real receiver (gunicorn), real Redis and the Omneo
-sandbox process."""
+and Zendesk sandbox processes."""
 from __future__ import annotations
 
 import pytest
@@ -12,6 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def seed_customer(stack, profile_id: str = "p-e2e", zendesk_user_id: str = "555") -> None:
+    stack.zendesk_add_user(id=int(zendesk_user_id), name="Grace Hopper", email="grace@example.com")
     stack.put_profile(id=profile_id, first_name="Grace", last_name="Hopper",
                       email="grace@example.com", tier="silver",
                       identities=[{"handle": "zendesk", "identifier": zendesk_user_id}])
@@ -64,9 +65,89 @@ def test_found_view_then_cache_hit_without_omneo_calls(stack):
 
 def test_not_a_customer(stack):
     seed_customer(stack)
-    resp = sidebar(stack, bearer(stack, zendesk_user_id=999, email="stranger@example.com"))
+    stack.zendesk_add_user(id=999, name="Stranger", email="stranger@example.com")
+    resp = sidebar(stack, bearer(stack, zendesk_user_id=999))
     assert resp.status_code == 200
-    assert resp.json()["found"] is False
+    assert resp.json() == {"found": False, "cx_manager_search_url":
+                           "https://sandbox.manager.getomneo.com/profiles?search=stranger%40example.com"}
+
+
+def test_a_requester_zendesk_does_not_know_is_no_customer_and_costs_omneo_nothing(stack):
+    seed_customer(stack)
+    resp = sidebar(stack, bearer(stack, zendesk_user_id=31337, email="grace@example.com"))
+    assert resp.status_code == 200
+    assert resp.json() == {"found": False, "cx_manager_search_url": None}
+    assert stack.stats("omneo").get("calls", 0) == 0
+
+
+# issue 30, finding 1: who the requester is comes from Zendesk, not from the agent's page
+
+def test_an_email_claim_does_not_select_a_customer(stack):
+    """A token naming a real requester with another customer's email gets the requester's own
+    answer (Zendesk's email for them), never that customer's view."""
+    seed_customer(stack)  # Grace, requester 555
+    stack.zendesk_add_user(id=777, name="Mallory", email="mallory@example.com")
+    resp = sidebar(stack, bearer(stack, zendesk_user_id=777, email="grace@example.com"))
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["found"] is False and "Grace" not in resp.text and "p-e2e" not in resp.text
+    assert body["cx_manager_search_url"].endswith("search=mallory%40example.com")
+
+
+def test_whether_an_address_is_a_customer_cannot_be_tested(stack):
+    seed_customer(stack)
+    stack.zendesk_add_user(id=778, name="Mallory", email="mallory@example.com")
+    # past the short cache (the refresh control), so each answer is a fresh lookup
+    answers = [requests.get(stack.receiver + "/sidebar/profile?refresh=1", timeout=20,
+                            headers=bearer(stack, zendesk_user_id=778, email=email)).json()
+               for email in ("grace@example.com", "nobody-at-all@example.com", None)]
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_the_requester_is_read_from_zendesk_once_then_cached_briefly(stack):
+    seed_customer(stack)
+    asked = len([c for c in stack.calls("zendesk") if c["path"].endswith("/users/555")])
+    assert sidebar(stack, bearer(stack)).json()["found"] is True
+    assert sidebar(stack, bearer(stack)).json()["found"] is True
+    reads = [c for c in stack.calls("zendesk") if c["path"].endswith("/users/555")]
+    assert len(reads) - asked == 1
+    assert 0 < stack.redis.ttl(keys.sidebar_zendesk_user("555")) <= 60
+
+
+# issue 30, finding 2: what one lookup caches, no other request reads unless Zendesk agrees
+
+def test_a_forged_lookup_does_not_change_what_other_agents_see(stack):
+    seed_customer(stack)  # Grace, requester 555
+    stack.zendesk_add_user(id=880, name="Ada Real", email="ada@example.com")
+    stack.put_profile(id="p-ada", first_name="Ada", last_name="Real", email="ada@example.com")
+    # one agent's page names Ada's ticket requester with Grace's email ...
+    sidebar(stack, bearer(stack, zendesk_user_id=880, email="grace@example.com"))
+    # ... another agent opens Ada's ticket: Ada, fresh and, while Omneo fails, last known
+    honest = sidebar(stack, bearer(stack, zendesk_user_id=880, email="ada@example.com")).json()
+    assert (honest["found"], honest["profile"]["id"]) == (True, "p-ada")
+    stack.configure("omneo", fail=[{"path": ".", "status": 503, "count": 1000}])
+    resp = requests.get(stack.receiver + "/sidebar/profile?refresh=1", timeout=20,
+                        headers=bearer(stack, zendesk_user_id=880, email="ada@example.com"))
+    assert resp.status_code == 200 and resp.json()["profile"]["id"] == "p-ada"
+
+
+def test_a_link_is_not_followed_once_zendesk_says_otherwise(stack):
+    """A requester whose email Zendesk now gives differently is resolved afresh: the link made
+    while Zendesk said the old address is not read, by the short cache nor the last-known one."""
+    stack.zendesk_add_user(id=881, name="Hedy", email="hedy@example.com")
+    stack.put_profile(id="p-hedy", first_name="Hedy", email="hedy@example.com")
+    stack.put_profile(id="p-other", first_name="Other", email="other@example.com")
+    assert sidebar(stack, bearer(stack, zendesk_user_id=881)).json()["profile"]["id"] == "p-hedy"
+    requests.put(f"{stack.zendesk}/_sandbox/users/881", json={"email": "other@example.com"},
+                 timeout=5).raise_for_status()
+    stack.redis.delete(keys.sidebar_zendesk_user("881"))  # what its TTL does
+    assert sidebar(stack, bearer(stack, zendesk_user_id=881)).json()["profile"]["id"] == "p-other"
+    stack.configure("omneo", fail=[{"path": ".", "status": 503, "count": 1000}])
+    requests.put(f"{stack.zendesk}/_sandbox/users/881", json={"email": "third@example.com"},
+                 timeout=5).raise_for_status()
+    resp = requests.get(stack.receiver + "/sidebar/profile?refresh=1", timeout=20,
+                        headers=bearer(stack, zendesk_user_id=881))
+    assert resp.status_code == 502  # nothing known of the requester Zendesk now describes
 
 
 def test_expired_cache_goes_back_to_omneo(stack):

@@ -119,4 +119,4 @@ def test_bad_signature_and_stale_timestamp_are_401(stack):
     assert stack.post_zendesk(body, secret="not-our-secret").status_code == 401
     assert stack.post_zendesk(body, timestamp="2020-01-01T00:00:00Z").status_code == 401
     assert stack.post_zendesk(b"{broken").status_code == 400
-    assert stack.redis.keys(keys.seen("zendesk", "*")) == []
+    assert stack.redis.keys(keys.seen_marks("*", "*")) == []

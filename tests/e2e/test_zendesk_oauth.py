@@ -13,6 +13,9 @@ import pytest
 import requests
 
 from integration.store import keys
+from integration.apis import zendesk_auth
+from integration.store import keys
+from integration.settings.declared import load_settings
 from tests.e2e.conftest import FAST_RETRIES, Stack
 from integration.sandbox.devstack import SANDBOX_ZENDESK_CLIENT_SECRET, DevStack
 from tests.e2e.helpers import Ingest
@@ -155,11 +158,16 @@ def test_secret_and_tokens_appear_in_no_log_sentry_event_or_check_output(stack, 
     stack.wait(lambda: any(b"zendesk auth refused" in body for body in sentry[1]), timeout=60,
                what="the refusal reported to Sentry")
     stack.configure("zendesk", client_secret=SANDBOX_ZENDESK_CLIENT_SECRET)
-    stack.redis.delete(keys.ZENDESK_GRANT_REFUSED)  # not wait out the 30 s memory of the refusal
+    fp = zendesk_auth.fingerprint(load_settings(stack.env))
+    stack.redis.delete(keys.zendesk_grant_refused(fp))  # not wait out the 30 s memory of the refusal
     stack.wait(lambda: synced(stack, ids), timeout=60, what="the profiles after the refusal")
     check = stack.cli("check")
     with_wrong = stack.cli("check", env=dict(stack.env, ZENDESK_CLIENT_SECRET=WRONG_SECRET))
     assert check.returncode == 0 and with_wrong.returncode == 1
+    # a `check` run with a wrong secret says so, and leaves the deployment's own state alone
+    assert requests.get(stack.receiver + "/readyz", timeout=5).json()["status"] == "ok"
+    assert re.search(r"^oz_zendesk_auth_ok 1\.0$", requests.get(stack.receiver + "/metrics", timeout=5).text,
+                     re.M)
     tokens = requests.get(stack.zendesk + "/_sandbox/oauth/tokens", timeout=5).json()["tokens"]
     assert len(tokens) >= 2  # before the revocation and after it (check shares the current one)
     logs = "".join((stack.dev.log_dir / f"{n}.log").read_text() for n in ("receiver",) + WORKERS)

@@ -105,7 +105,7 @@ def test_agent_deletes_a_synced_user(zstack):
     started = time.monotonic()
     api(stack, "DELETE", f"/users/{ours['id']}").raise_for_status()
     until(stack, lambda: links(stack, "p-gone") == [], what="the link gone")
-    until(stack, lambda: not stack.redis.exists(keys.synced("p-gone")), what="the watermark gone")
+    until(stack, lambda: stack.synced_mark("p-gone") is None, what="the watermark gone")
     assert time.monotonic() - started < 60
     assert not stack.redis.exists(keys.sidebar_cache("p-gone"))
 
@@ -150,7 +150,8 @@ def test_reordered_and_repeated_deliveries_change_nothing_more(zstack):
     # Redis failover): the workers find nothing left to do
     events = user_events(stack)
     for event in events:
-        stack.redis.delete(keys.seen("zendesk", event["id"]), keys.zendesk_user_event_done(event["id"]),
+        stack.forget_delivery("zendesk", event["id"])
+        stack.redis.delete(keys.zendesk_user_event_done(event["id"]),
                            keys.zendesk_user_event_clock(event["detail"]["id"]))
     for event in reversed(events):
         for _ in range(2):
@@ -158,3 +159,45 @@ def test_reordered_and_repeated_deliveries_change_nothing_more(zstack):
     until(stack, lambda: all_acted_on(stack), what="every repeated event acted on")
     assert (writes(stack), links(stack, "p-order"), user(stack, walk_in["id"])["external_id"]) == before
     assert before[2] == "p-order"
+
+
+def test_a_mobile_only_customer_merged_into_a_whatsapp_walk_in_follows_the_survivor(zstack):
+    """No email to find the survivor by: only the documented `event.user.id` names it."""
+    stack = zstack
+    ours = synced(stack, "p-mobile", first_name="Mo", mobile_phone="+61400000011")
+    assert ours.get("email") is None
+    walk_in = hand_made_user(stack, name="WhatsApp +61 400 000 012", phone="+61400000012")
+
+    started = time.monotonic()
+    api(stack, "PUT", f"/users/{ours['id']}/merge", json={"user": {"id": walk_in["id"]}}).raise_for_status()
+    [merged] = [e for e in user_events(stack) if e["type"] == "zen:event-type:user.merged"]
+    assert merged["event"] == {"user": {"id": str(walk_in["id"])}} and merged["detail"]["external_id"] == "p-mobile"
+    until(stack, lambda: links(stack, "p-mobile") == [str(walk_in["id"])], what="the link naming the survivor")
+    until(stack, lambda: (user(stack, walk_in["id"]) or {}).get("external_id") == "p-mobile",
+          what="the survivor's external_id")
+    assert time.monotonic() - started < 60
+
+
+def test_a_signed_merge_naming_a_live_user_joins_no_two_customers(zstack):
+    """A user.merged that Zendesk's state does not bear out (its user is live) is recorded and not
+    acted on. It carries the documented field and a key once guessed at, as a misread or forged
+    event may: neither joins our customer to a live stranger."""
+    stack = zstack
+    ours = synced(stack, "p-live", first_name="Lu", email="lu@example.com")
+    stranger = hand_made_user(stack, name="A stranger", phone="+61400000013")
+    event = {"type": "zen:event-type:user.merged", "account_id": 1, "id": "forged-merge-1",
+             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "zendesk_event_version": "2022-06-20",
+             "subject": f"zen:user:{ours['id']}",
+             "detail": {"id": str(ours["id"]), "external_id": "p-live", "email": "lu@example.com",
+                        "role": "end-user", "default_group_id": "0", "organization_id": "0"},
+             "event": {"user": {"id": str(stranger["id"])}, "current": {"id": str(stranger["id"])}}}
+    assert stack.post_zendesk(event).status_code == 202
+    until(stack, lambda: stack.redis.exists(keys.zendesk_user_event_done("forged-merge-1")),
+          what="the event's job")
+
+    assert stack.zendesk_state()["merged_into"] == {}  # no merge at all
+    assert user(stack, ours["id"])["active"] is True and user(stack, stranger["id"])["external_id"] is None
+    assert links(stack, "p-live") == [str(ours["id"])]
+    assert int(stack.redis.get(keys.USER_MERGES_REFUSED)) == 1
+    [record] = stack.redis.lrange(keys.USER_MERGES_REFUSED_LOG, 0, -1)
+    assert b"still live" in record and b"lu@example.com" not in record

@@ -119,3 +119,11 @@ def test_the_pages_own_strings_are_complete_in_every_language():
             assert isinstance(text, str) and text.strip(), (language, key)
             # placeholders survive translation
             assert set(re.findall(r"\{\w+\}", text)) == set(re.findall(r"\{\w+\}", english[key])), (language, key)
+
+
+def test_secure_settings_declare_their_scopes():
+    """Zendesk's validator warns (since December 2025) about a secure setting without `scopes`;
+    the shared secret only ever keys the sidebar's JWT, so Zendesk may refuse it anywhere else."""
+    secure = {p["name"]: p for p in manifest()["parameters"] if p.get("secure")}
+    assert all(isinstance(p.get("scopes"), list) and p["scopes"] for p in secure.values()), secure
+    assert secure["shared_secret"]["scopes"] == ["jwt_secret_key"]

@@ -77,7 +77,7 @@ def test_account_without_bulk_imports_falls_back_to_one_at_a_time(ctx, sandbox_s
     result = Backfill(ctx, poll_seconds=0).run()
     assert result["finished"] and result["mode"] == "one at a time" and result["created"] == 12
     assert len(external_ids(zendesk_sandbox)) == 12
-    assert ctx.state.get_synced("bf-00003")["fingerprint"]
+    assert ctx.state.synced_mark("bf-00003")["fingerprint"]
     assert ctx.redis.get(keys.BACKFILL_CHECKPOINT)
 
 

@@ -33,6 +33,9 @@ def test_a_ticket_event_that_fails_for_good_is_filed_under_its_requester_and_pro
     monkeypatch.setattr(runtime, "context", lambda: ctx)
     user = add_user(zendesk_sandbox, email="k@example.com", external_id="p-k")
     put(omneo_sandbox, id="p-k")
+    with zendesk_sandbox.lock:
+        zendesk_sandbox.tickets[100] = {"id": 100, "subject": "Rash after the cream",
+                                        "requester_id": user["id"], "status": "open"}
     with omneo_sandbox.lock:
         omneo_sandbox.failures = [{"path": "/interactions$", "method": "POST", "status": 422, "count": 1}]
     job = job_for(user["id"])

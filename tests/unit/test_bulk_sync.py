@@ -129,7 +129,7 @@ def test_a_profile_parked_at_intake_and_erased_meanwhile_is_not_recreated(ctx, l
 
 
 def test_an_announced_state_already_synced_costs_no_omneo_read(ctx, linked, omneo_sandbox):
-    mark = ctx.state.get_synced("b1")
+    mark = ctx.state.synced_mark("b1")
     parking.park(ctx, "b1", mark["updated_at"])  # a late duplicate of what was synced
     reads = omneo_sandbox.stats["calls"]
     result = drain.drain(ctx, budget_seconds=2)

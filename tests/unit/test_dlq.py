@@ -1,11 +1,15 @@
 """The dead-letter store: entries keep what an operator needs; a failed replay keeps its place."""
 from __future__ import annotations
 
+import json
+
 import fakeredis
 
 from integration.store import keys
 from integration.store.dead_letters import DeadLetters
 from tests.helpers import GOOD
+from integration.store import dead_letters, keys
+from integration.store.dead_letters import DeadLetters
 
 
 def test_entries_keep_task_args_error_attempts_and_times():
@@ -18,6 +22,53 @@ def test_entries_keep_task_args_error_attempts_and_times():
     assert entry["error"]["status"] == 422 and entry["attempts"] == 1
     assert entry["first_attempt_at"] == 100.0 and entry["failed_at"] >= 100.0
     assert [e["id"] for e in store.list()] == [entry_id] and store.count() == 1
+
+
+def test_an_entry_keeps_no_raw_body_subject_email_phone_or_card_number():
+    store = DeadLetters(fakeredis.FakeRedis())
+    echoed = {"error": "RecordInvalid", "description": "Email a@example.com is taken by Ann Lee",
+              "details": {"email": [{"error": "DuplicateValue", "description": "a@example.com taken"}]}}
+    job = {"event_id": "e1", "ticket_id": "12", "requester_id": "1234567890123456",
+           "subject": "My card 4111 1111 1111 1111", "note": "ring +61 400 123 456"}
+    entry_id = store.add(task="t", args=[job], kwargs={"email": "b@example.com"}, attempts=1,
+                         error={"type": "PermanentError", "api": "zendesk", "status": 422,
+                                "message": "zendesk: POST /users: 422 for a@example.com", "body": echoed,
+                                "reason": "refused", "card": "4111-1111-1111-1111"})
+    entry = store.get(entry_id)
+    text = json.dumps(entry)
+    for never in ("a@example.com", "b@example.com", "Ann Lee", "4111", "400 123", "My card"):
+        assert never not in text, never
+    assert "body" not in entry["error"]
+    assert entry["error"]["api_error"] == {"error": "RecordInvalid", "fields": [{"field": "email", "errors": ["DuplicateValue"]}]}
+    assert (entry["error"]["status"], entry["error"]["reason"]) == (422, "refused")
+    # ids stay as they are, however long (a bare number is an id, not a card)
+    assert entry["args"][0]["requester_id"] == "1234567890123456"
+    assert entry["args"][0]["ticket_id"] == "12" and entry["args"][0]["subject"] == "[Filtered]"
+
+
+def test_entries_expire_after_the_retention_days(monkeypatch):
+    r = fakeredis.FakeRedis()
+    store = DeadLetters(r, retention_days=2)
+    now = [1_000_000.0]
+    monkeypatch.setattr(dead_letters.time, "time", lambda: now[0])
+    old = store.add(task="t", args=["p1"], kwargs={}, error={}, attempts=1, profile_id="p1")
+    assert 0 < r.ttl(keys.DLQ_ENTRIES) <= 2 * 86400
+    now[0] += 2 * 86400 + 1
+    assert store.get(old) is None  # expired, even before anything prunes it
+    new = store.add(task="t", args=["p2"], kwargs={}, error={}, attempts=1, profile_id="p2")
+    assert store.ids() == [new] and not r.hexists(keys.DLQ_ENTRIES, old)
+    assert not r.exists(keys.dlq_by_profile("p1"))
+
+
+def test_the_store_keeps_a_bounded_number_of_entries_dropping_the_oldest(monkeypatch):
+    store = DeadLetters(fakeredis.FakeRedis(), max_entries=3)
+    now = [1_000_000.0]
+    monkeypatch.setattr(dead_letters.time, "time", lambda: now[0])
+    made = []
+    for n in range(5):
+        now[0] += 1
+        made.append(store.add(task="t", args=[f"p{n}"], kwargs={}, error={}, attempts=1))
+    assert store.count() == 3 and store.ids() == made[:1:-1]
 
 
 def test_a_replay_that_fails_again_replaces_its_entry_under_the_same_id():

@@ -8,18 +8,11 @@ from integration.store import keys
 from integration.erasure import ProfileStillLive, audit_records, erase_profile
 from integration.errors import Conflict, LockBusy
 from integration.profiles.sync import sync_profile
-from tests.helpers import put
+from tests.helpers import delete_in_omneo, put, synced_user
 
 
-def synced_user(ctx, omneo, zendesk, profile_id, **fields):
-    put(omneo, id=profile_id, first_name="Ada", email=f"{profile_id}@example.com", **fields)
-    sync_profile(ctx, profile_id)
-    return next(u for u in zendesk.users.values() if u["external_id"] == profile_id)
 
 
-def delete_in_omneo(omneo, profile_id):
-    with omneo.lock:
-        del omneo.profiles[profile_id]
 
 
 def merge_in_omneo(omneo, loser, winner):
@@ -199,7 +192,7 @@ def test_our_stores_keep_only_the_tombstone_and_the_audit(ctx, omneo_sandbox, ze
     ctx.redis.set(keys.pending_sync("e10"), "job-x")
     ctx.redis.set(keys.sidebar_cache("e10"), json.dumps({"email": "e10@example.com"}))
     ctx.redis.set(keys.sidebar_cache("keep-me"), "x")
-    user_id = ctx.state.get_synced("e10")["zendesk_user_id"]
+    user_id = ctx.state.synced_mark("e10")["zendesk_user_id"]
     ctx.redis.set(keys.sidebar_requester(user_id), "e10")
     delete_in_omneo(omneo_sandbox, "e10")
 
@@ -212,7 +205,7 @@ def test_our_stores_keep_only_the_tombstone_and_the_audit(ctx, omneo_sandbox, ze
     audit = ctx.redis.lindex(keys.ERASURE_AUDIT, 0)
     assert b"@example.com" not in audit and b"Ada" not in audit
     # another profile's traces stay
-    assert ctx.dead_letters.get(kept_letter) and ctx.state.get_synced("keep-me")
+    assert ctx.dead_letters.get(kept_letter) and ctx.state.synced_mark("keep-me")
     assert ctx.redis.get(keys.sidebar_cache("keep-me"))
 
 

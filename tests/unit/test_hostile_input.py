@@ -21,6 +21,9 @@ from prometheus_client import REGISTRY
 
 from integration.store import keys
 from integration.bulk.backfill import Backfill
+from integration.store import keys, marks
+from integration.sidebar.requester import Requester
+from integration.bulk.backfill import Backfill
 from integration.erasure import erase_profile
 from integration.errors import PermanentError
 from integration.apis.omneo import OmneoClient
@@ -225,15 +228,23 @@ def test_class_6_sidebar_claims_and_an_erased_customer(client, fake_redis, ctx, 
     tally = Tally("class 6: sidebar claims")
     for claims in ({"exp": str(int(time.time() + 60))}, {"exp": f"{time.time() + 60}"},
                    {"zendesk_user_id": "١٢٣"}, {"zendesk_user_id": "１２３"}, {"zendesk_user_id": "1" * 10_000},
-                   {"zendesk_user_id": "1/../2"}, {"email": "a" * 10_000 + "@example.com"}):
+                   {"zendesk_user_id": "1/../2"}):
         r = client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token(**claims)}"})
         tally.saw(r.status_code)
         assert r.status_code == 401, (list(claims), r.get_data(as_text=True))
+    requests.post(f"{sandbox_servers[0].url}/_sandbox/users", timeout=5, json={
+        "id": 9001, "name": "Ada", "email": "ada@example.com"}).raise_for_status()
+    # an email claim is not believed, however long: the requester is who Zendesk says
+    r = client.get("/sidebar/profile",
+                   headers={"Authorization": f"Bearer {token(email='a' * 10_000 + '@example.com')}"})
+    tally.saw(r.status_code)
+    assert r.status_code == 200 and "aaaa" not in r.get_data(as_text=True)
     # an erased customer whose requester mapping (and cached view) survived the erasure
     omneo = sandbox_servers[1].url
     requests.post(f"{omneo}/_sandbox/profiles?emit=0", json={"id": "p-gone", "first_name": "Ada"},
                   timeout=5).raise_for_status()
-    fake_redis.set(keys.sidebar_requester("9001"), "p-gone")
+    fake_redis.set(keys.sidebar_requester("9001"),
+                   Requester("9001", "ada@example.com", None).tag("p-gone"))
     fake_redis.set(keys.sidebar_cache("p-gone"), json.dumps({"found": True, "profile": {"id": "p-gone"}}))
     ctx.state.mark_erased("p-gone")
     r = client.get("/sidebar/profile", headers={"Authorization": f"Bearer {token()}"})
@@ -246,11 +257,13 @@ def test_class_6_sidebar_claims_and_an_erased_customer(client, fake_redis, ctx, 
 def test_class_7_erasure_deletes_exactly_that_profiles_keys(ctx, fake_redis, monkeypatch):
     tally = Tally("class 7: erasure scope")
     for profile_id in ("12", "123", "12x", "1"):
-        ctx.state.set_synced(profile_id, fingerprint="f", updated_at=None, zendesk_user_id="")
+        ctx.state.mark_synced(profile_id, fingerprint="f", updated_at=None, zendesk_user_id="")
         fake_redis.set(keys.pending_sync(profile_id), "job")
         fake_redis.sadd(keys.dlq_by_profile(profile_id), "no-such-entry")
         fake_redis.set(keys.sidebar_cache(profile_id), "{}")
-    others = set(fake_redis.keys("*")) - {k.encode() for k in keys.profile_keys("12")}
+    # its watermark is a field of a shared hash, which goes when its last field does
+    ours = {*keys.profile_keys("12"), marks.synced_key("12")}
+    others = set(fake_redis.keys("*")) - {k.encode() for k in ours}
     scans = []
     for name in ("scan", "scan_iter", "keys"):
         real = getattr(fake_redis, name)
@@ -262,6 +275,8 @@ def test_class_7_erasure_deletes_exactly_that_profiles_keys(ctx, fake_redis, mon
     left = set(fake_redis.keys("*"))
     tally.foreign_keys = sorted(others - left)
     assert not any(fake_redis.exists(k) for k in keys.profile_keys("12"))
+    assert ctx.state.synced_mark("12") is None
+    assert all(ctx.state.synced_mark(p) for p in ("123", "12x", "1"))
     tally.check()
     assert not scans, f"erasure scanned the keyspace: {scans}"
 

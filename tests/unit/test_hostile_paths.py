@@ -23,7 +23,7 @@ ID = "{id}"
 # An answer every method can read what it wants from.
 ANSWER = {"user": {"id": 1}, "users": [], "job_status": {"id": "j"}, "job_statuses": [],
           "identities": [], "user_fields": [], "user_field": {}, "ticket": {"id": 1},
-          "webhooks": [], "webhook": {"id": "w"}, "signing_secret": {"secret": "s"}, "token": {"id": 1},
+          "webhooks": [], "webhook": {"id": "w"}, "signing_secret": {"secret": "s"}, "token": {"id": 1}, "tickets": [], "ticket_events": [],
           "data": [], "meta": {}, "end_of_stream": True}
 
 # method -> (HTTP method, route with {id} for each id segment, calls: each way of putting a value
@@ -38,6 +38,7 @@ ZENDESK_ROUTES = {
     "update_user": ("PUT", "/api/v2/users/{id}", [lambda c, v: c.update_user(v, {"name": "x"})]),
     "find_user_by_external_id": (G, "/api/v2/users/search", [lambda c, v: c.find_user_by_external_id(v)]),
     "find_users_by_email": (G, "/api/v2/users/search", []),
+    "search_users_by_email": (G, "/api/v2/users/search", []),
     "show_many": (G, "/api/v2/users/show_many", [lambda c, v: c.show_many(ids=["1", v]),
                                                  lambda c, v: c.show_many(external_ids=["p-1", v])]),
     "delete_user": ("DELETE", "/api/v2/users/{id}", [lambda c, v: c.delete_user(v)]),
@@ -57,6 +58,13 @@ ZENDESK_ROUTES = {
                          [lambda c, v: list(c.iter_users_since(cursor=v))]),
     "get_job_statuses": (G, "/api/v2/job_statuses/show_many", [lambda c, v: c.get_job_statuses(["j", v])]),
     "get_ticket": (G, "/api/v2/tickets/{id}", [lambda c, v: c.get_ticket(v)]),
+    "requested_tickets": (G, "/api/v2/users/{id}/tickets/requested",
+                          [lambda c, v: list(c.requested_tickets(v))]),
+    "delete_tickets": ("DELETE", "/api/v2/tickets/destroy_many", [lambda c, v: c.delete_tickets(["1", v])]),
+    "delete_tickets_permanently": ("DELETE", "/api/v2/deleted_tickets/destroy_many",
+                                   [lambda c, v: c.delete_tickets_permanently(["1", v])]),
+    "show_many_tickets": (G, "/api/v2/tickets/show_many", [lambda c, v: c.show_many_tickets(["1", v])]),
+    "iter_ticket_events": (G, "/api/v2/incremental/ticket_events", []),
     "list_webhooks": (G, "/api/v2/webhooks", []),
     "create_webhook": ("POST", "/api/v2/webhooks", []),
     "update_webhook": ("PATCH", "/api/v2/webhooks/{id}", [lambda c, v: c.update_webhook(v, {})]),
@@ -101,10 +109,12 @@ GOOD_CALLS = {
     "create_or_update_user": lambda c: c.create_or_update_user({"email": "a@example.com"}),
     "create_or_update_many": lambda c: c.create_or_update_many([]),
     "find_users_by_email": lambda c: c.find_users_by_email("a@example.com"),
+    "search_users_by_email": lambda c: c.search_users_by_email("a@example.com"),
     "list_user_fields": lambda c: c.list_user_fields(),
     "create_user_field": lambda c: c.create_user_field("k", "t"),
     "list_webhooks": lambda c: c.list_webhooks(),
     "current_token": lambda c: c.current_token(),
+    "iter_ticket_events": lambda c: list(c.iter_ticket_events(0)),
     "create_webhook": lambda c: c.create_webhook({}),
     "find_profiles_by_email": lambda c: c.find_profiles_by_email("a@example.com"),
     "create_interaction": lambda c: c.create_interaction({}),

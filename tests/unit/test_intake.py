@@ -3,6 +3,7 @@ import pytest
 from celery import Celery
 
 from integration.store import keys
+from integration.store import keys, marks
 from integration.jobs import ERASE_PROFILE, SYNC_PROFILE, TICKET_INTERACTION
 from workers.intake import COALESCED, DUPLICATE, QUEUED, Intake, Job
 from tests.helpers import jobs
@@ -19,7 +20,8 @@ def test_first_delivery_queues_the_job_on_its_queue(intake, fake_redis):
     assert jobs(fake_redis, "erasure") == [{"name": "omneo_zendesk.erase_profile", "task_id": out.job_id,
                                              "args": ["p1"], "kwargs": {"zendesk_user_id": "7"},
                                              "queue": "erasure"}]
-    assert fake_redis.ttl(keys.seen("omneo", "d1")) > 24 * 3600
+    hashes, field, _ = marks.seen_keys("omneo", "d1")
+    assert fake_redis.hexists(hashes[0], field) and fake_redis.ttl(hashes[0]) > 3 * 24 * 3600
 
 
 def test_a_repeat_delivery_queues_nothing(intake, fake_redis):

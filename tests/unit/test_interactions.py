@@ -7,14 +7,57 @@ from integration import interactions
 from integration.store import keys
 from integration.errors import TransientError
 from integration.interactions import classify, record_ticket_event, ticket_job
+from integration.sandbox.base import omneo_time
 from integration.settings.declared import load_settings
-from tests.helpers import CREATED, CSAT, STATUS, add_user, event, job_for, put
+from tests.helpers import put
+
+CREATED = "zen:event-type:ticket.created"
+STATUS = "zen:event-type:ticket.status_changed"
+CSAT = "zen:event-type:ticket.csat_received"
+
+
+def event(type_=CREATED, event=None, **detail):
+    body = {"id": "100", "requester_id": "36000000001", "subject": "Where is my order?",
+            "status": "NEW"}
+    body.update(detail)
+    return {"type": type_, "id": "01HEVENT0001", "time": "2026-11-27T10:15:30Z", "account_id": 1,
+            "subject": f"zen:ticket:{body['id']}", "detail": body, "event": event or {}}
+
+
+def put_profile(omneo, **fields):
+    with omneo.lock:
+        profile = {"id": fields["id"], "first_name": None, "email": None, "identities": [],
+                   "profile_type": "active", "updated_at": omneo_time()}
+        profile.update(fields)
+        omneo.profiles[fields["id"]] = profile
+    return profile
+
+
+def add_user(zendesk, **fields):
+    with zendesk.lock:
+        return zendesk._create(dict({"name": "Someone"}, **fields))
+
+
+@pytest.fixture(autouse=True)
+def ticket_100(ctx, zendesk_sandbox):
+    """The ticket the events name, as Zendesk has it (the worker reads its subject there)."""
+    with zendesk_sandbox.lock:
+        zendesk_sandbox.tickets[100] = {"id": 100, "subject": "Where is my order?",
+                                        "requester_id": 36000000001, "status": "open"}
+
+
+def job_for(user_id, type_=CREATED, inner=None, event_id="01HEVENT0001"):
+    payload = event(type_, inner, requester_id=str(user_id))
+    payload["id"] = event_id
+    return ticket_job(payload, classify(payload))
+
 
 # what an event means
 @pytest.mark.parametrize("type_, inner, expected", [
     (CREATED, {}, ("created", "Ticket created", 0)),
     (STATUS, {"previous": "OPEN", "current": "SOLVED"}, ("solved", "Ticket solved", 1)),
     (STATUS, {"previous": "open", "current": {"status": "solved"}}, ("solved", "Ticket solved", 1)),
+    (STATUS, {"previous": "Open", "current": "Solved"}, ("solved", "Ticket solved", 1)),
     (CSAT, {"satisfaction_score": {"score": "bad"}}, ("rated_bad", "Ticket rated bad", -1)),
     (CSAT, {"current": "BAD_WITH_COMMENT"}, ("rated_bad", "Ticket rated bad", -1)),
     (CSAT, {"score": "good"}, ("rated_good", "Ticket rated good", 1)),
@@ -27,6 +70,7 @@ def test_classify_maps_events_to_name_and_signal(type_, inner, expected):
 @pytest.mark.parametrize("type_, inner", [
     (STATUS, {"previous": "NEW", "current": "OPEN"}),
     (STATUS, {"previous": "SOLVED", "current": "SOLVED"}),
+    (STATUS, {"previous": "Solved", "current": "solved"}),
     (STATUS, {"previous": "SOLVED", "current": "CLOSED"}),
     (CSAT, {"satisfaction_score": {"score": "offered"}}),
     ("zen:event-type:ticket.priority_changed", {}),
@@ -52,22 +96,24 @@ def test_ticket_events_setting_accepts_short_names_and_refuses_unknown(settings)
     assert "TICKET_EVENTS" in str(err.value)
 
 
-def test_job_carries_no_comment_body():
+def test_job_carries_ids_only_no_comment_body_nor_subject():
+    """Flower shows a job's arguments and a dead letter keeps them: the customer's words stay out."""
     payload = event("zen:event-type:ticket.comment_added", {"comment": {"body": "my card is 4111"}})
     job = ticket_job(payload, classify(payload))
     assert "4111" not in json.dumps(job)
-    assert job["ticket_id"] == "t-100" and job["requester_id"] == "36000000001"
+    assert "Where is my order" not in json.dumps(job) and "subject" not in job
+    assert job["ticket_id"] == "100" and job["requester_id"] == "36000000001"
 
 
 def test_interaction_fields(ctx):
     job = job_for("36000000001", STATUS, {"previous": "OPEN", "current": "SOLVED"})
-    body = interactions.build_interaction(ctx, job, "p-1")
+    body = interactions.build_interaction(ctx, dict(job, subject="Where is my order?"), "p-1")
     assert body == {
         "profile_id": "p-1", "action": "service", "channel": "support", "signal": 1,
         "name": "Ticket solved", "namespace": "zendesk", "description": "Where is my order?",
-        "url": f"{ctx.settings.zendesk_base_url}/agent/tickets/t-100",
+        "url": f"{ctx.settings.zendesk_base_url}/agent/tickets/100",
         "interacted_at": "2026-11-27 10:15:30",
-        "meta": {"zendesk_ticket_id": "t-100", "zendesk_event_id": "01HEVENT0001",
+        "meta": {"zendesk_ticket_id": "100", "zendesk_event_id": "01HEVENT0001",
                  "zendesk_event_type": STATUS}}
 
 
@@ -123,7 +169,7 @@ def test_unknown_requester_is_skipped_and_counted_once(ctx, omneo_sandbox, zende
     assert int(ctx.redis.get(keys.INTERACTIONS_SKIPPED)) == 1
     [raw] = ctx.redis.lrange(keys.INTERACTIONS_SKIPPED_LOG, 0, -1)
     record = json.loads(raw)
-    assert record["zendesk_user_id"] == str(user["id"]) and record["ticket_id"] == "t-100"
+    assert record["zendesk_user_id"] == str(user["id"]) and record["ticket_id"] == "100"
     assert "nobody@example.com" not in raw.decode()
     assert omneo_sandbox.interactions == []
 
@@ -134,12 +180,21 @@ def test_missing_requester_and_subject_are_read_from_the_ticket(ctx, omneo_sandb
     with zendesk_sandbox.lock:
         zendesk_sandbox.tickets[555] = {"id": 555, "subject": "Refund please", "requester_id": user["id"],
                                         "status": "open"}
-    job = dict(job_for(user["id"]), ticket_id="555", requester_id=None, subject=None)
+    job = dict(job_for(user["id"]), ticket_id="555", requester_id=None)
     assert record_ticket_event(ctx, job)["outcome"] == "created"
     assert omneo_sandbox.interactions[0]["description"] == "Refund please"
 
 
 # once
+def test_the_subject_is_read_from_zendesk_not_from_the_job(ctx, omneo_sandbox, zendesk_sandbox):
+    user = add_user(zendesk_sandbox, email="s@example.com", external_id="p-s")
+    put_profile(omneo_sandbox, id="p-s")
+    # a job enqueued before jobs stopped carrying the subject: Zendesk's word is used
+    job = dict(job_for(user["id"]), subject="an old subject")
+    assert record_ticket_event(ctx, job)["outcome"] == "created"
+    assert omneo_sandbox.interactions[0]["description"] == "Where is my order?"
+
+
 def test_same_event_twice_makes_one_interaction(ctx, omneo_sandbox, zendesk_sandbox):
     user = add_user(zendesk_sandbox, email="g@example.com", external_id="p-g")
     put(omneo_sandbox, id="p-g")

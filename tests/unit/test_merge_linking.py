@@ -89,8 +89,8 @@ def test_merge_where_only_the_loser_has_a_user_repoints_it(ctx, omneo_sandbox, z
     assert list(zendesk_sandbox.users) == [loser_user["id"]]
     assert loser_user["external_id"] == "w3" and loser_user["name"] == "Winner Three"
     assert links(omneo_sandbox, "w3") == [str(loser_user["id"])]
-    assert not ctx.redis.exists(keys.sidebar_requester(str(loser_user["id"])), keys.sidebar_cache("l3"),
-                                keys.synced("l3"))
+    assert not ctx.redis.exists(keys.sidebar_requester(str(loser_user["id"])), keys.sidebar_cache("l3"))
+    assert ctx.state.synced_mark("l3") is None
 
 
 def test_merge_where_only_the_winner_has_a_user_keeps_it(ctx, omneo_sandbox, zendesk_sandbox):

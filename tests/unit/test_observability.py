@@ -140,3 +140,27 @@ def test_queue_gauges_say_when_redis_is_down():
     registry = CollectorRegistry()
     registry.register(metrics.RedisGauges(redis.Redis(port=1, socket_connect_timeout=0.2), ("sync",)))
     assert "oz_redis_up 0.0" in generate_latest(registry).decode()
+
+
+def test_gauges_for_the_alerts_read_redis_and_the_settings(fake_redis, settings):
+    from integration.store import keys
+
+    registry = CollectorRegistry()
+    registry.register(metrics.RedisGauges(fake_redis, ("sync",), settings))
+    text = generate_latest(registry).decode()
+    # nothing seen yet: no budget share, no reconciliation time (a 0 would read as "1970")
+    assert "oz_zendesk_budget_left_ratio" not in text
+    assert "oz_reconcile_last_complete_timestamp_seconds" not in text
+    assert 'oz_jobs_due{queue="sync"} 0.0' in text
+
+    fake_redis.zadd(keys.due("sync"), {"job-1": 1, "job-2": 2})
+    fake_redis.set(keys.ratelimit_observed("zendesk"), "0.1800")
+    fake_redis.hset(keys.RECONCILE_STATE, "last_finished_at", "1767225600.5")
+    text = generate_latest(registry).decode()
+    assert 'oz_jobs_due{queue="sync"} 2.0' in text
+    assert "oz_zendesk_budget_left_ratio 0.18" in text
+    assert "oz_reconcile_last_complete_timestamp_seconds 1.7672256005e+09" in text
+    assert f"oz_reconcile_interval_seconds {float(settings.reconcile_interval_seconds)}" in text
+    assert f"oz_zendesk_budget_reserve_ratio {settings.zendesk_budget_reserve_percent / 100}" in text
+    assert 'oz_api_budget_per_minute{api="zendesk"} 100000.0' in text
+    assert 'oz_api_budget_per_minute{api="omneo"} 100000.0' in text

@@ -5,6 +5,7 @@ from integration import interactions
 from integration.profiles import requesters
 from integration.sidebar import view
 from tests.helpers import add_user, put
+from integration.sidebar.requester import from_zendesk
 
 
 def linked_to(user_id):
@@ -69,5 +70,7 @@ def test_ticket_events_and_the_sidebar_both_resolve_through_it(ctx, omneo_sandbo
     user = add_user(zendesk_sandbox, email="d@example.com", external_id="p-d")
     put(omneo_sandbox, id="p-d", email="d@example.com")
     assert interactions.resolve_requester(ctx, str(user["id"])).how == "external_id"
-    assert view.requester_view(ctx, str(user["id"]), "d@example.com")["found"] is True
-    assert calls == [(str(user["id"]), "d@example.com", "p-d"), (str(user["id"]), "d@example.com", None)]
+    requester = from_zendesk(ctx, str(user["id"]))
+    assert view.requester_view(ctx, requester)["found"] is True
+    # both with what Zendesk says of the user: its email and its external_id
+    assert calls == [(str(user["id"]), "d@example.com", "p-d")] * 2

@@ -13,11 +13,11 @@ import requests
 import responses
 
 from integration.store import keys
-from integration.errors import AuthFailure, PermanentError
+from integration.errors import AuthFailure, PermanentError, RateLimited, TransientError
+from integration.apis.zendesk import ZendeskClient
 from integration.sandbox.base import ServerThread
 from integration.sandbox.zendesk import ZendeskSandbox
-from integration.apis.zendesk import ZendeskClient
-from integration.apis.zendesk_auth import ClientCredentials, TokenProvider, auth_problem
+from integration.apis.zendesk_auth import ClientCredentials, TokenProvider
 from integration import retry
 
 CLIENT_ID, SECRET = "omneo_zendesk_test", "the-client-secret-0123"
@@ -38,6 +38,12 @@ def provider(redis, url, secret=SECRET, **kwargs) -> TokenProvider:
     return TokenProvider(redis, creds, **kwargs)
 
 
+def problem_of(p: TokenProvider) -> dict | None:
+    """The standing auth problem of that provider's credentials."""
+    value = p.r.get(p.problem_key)
+    return json.loads(value) if value else None
+
+
 def test_grant_is_shared_through_redis_encrypted_and_reused(sandbox):
     app, url = sandbox
     r = fakeredis.FakeRedis()
@@ -45,9 +51,9 @@ def test_grant_is_shared_through_redis_encrypted_and_reused(sandbox):
     assert provider(r, url).token() == first  # another process: same token, no second grant
     assert app.stats["oauth_grants"] == 1
     assert app.oauth.tokens[first]["scopes"] == SCOPES.split()
-    stored = r.get(keys.ZENDESK_TOKEN)
+    stored = r.get(provider(r, url).token_key)
     assert first.encode() not in stored and SECRET.encode() not in stored
-    assert 3590 < r.pttl(keys.ZENDESK_TOKEN) / 1000 <= 3600  # Redis drops it when it expires
+    assert 3590 < r.pttl(provider(r, url).token_key) / 1000 <= 3600  # Redis drops it when it expires
 
 
 def test_other_credentials_cannot_read_the_cached_token(sandbox):
@@ -67,11 +73,12 @@ def test_refusal_is_one_grant_attempt_shared_and_a_new_secret_is_not_held_to_it(
         with pytest.raises(AuthFailure, match="ZENDESK_CLIENT_SECRET"):
             p.token()
     assert app.stats["oauth_grants_refused"] == 1  # one attempt for all five "processes"
-    problem = auth_problem(r)
+    problem = problem_of(wrong[0])
     assert problem["error"] == "invalid_client" and problem["setting"] == "ZENDESK_CLIENT_SECRET"
-    assert "a-wrong-secret-here" not in json.dumps(problem) + str(r.get(keys.ZENDESK_GRANT_REFUSED))
-    assert provider(r, url).token()  # restarted with the right secret: not held to the refusal
-    assert auth_problem(r) is None
+    assert "a-wrong-secret-here" not in json.dumps(problem) + str(r.get(wrong[0].refused_key))
+    right = provider(r, url)
+    assert right.token()  # restarted with the right secret: not held to the refusal
+    assert problem_of(right) is None
 
 
 def test_scope_outside_the_clients_allowed_ones_names_the_scopes_setting(sandbox):
@@ -100,7 +107,7 @@ def test_expires_in_missing_from_the_answer_means_1800_seconds(sandbox):
     app.oauth.configure({"omit_expires_in": True})
     r = fakeredis.FakeRedis()
     provider(r, url).token()
-    assert 1790 < r.pttl(keys.ZENDESK_TOKEN) / 1000 <= 1800
+    assert 1790 < r.pttl(provider(r, url).token_key) / 1000 <= 1800
 
 
 def test_discard_drops_only_that_token(sandbox):
@@ -154,7 +161,7 @@ def test_while_one_renews_the_others_keep_the_current_token():
     p = provider(r, ZD, clock=lambda: now[0])
     p._write("current", 400, SCOPES)
     now[0] += 370  # 30 s left: due for renewal, still valid
-    r.set(keys.ZENDESK_TOKEN_RENEWAL, "someone-else", px=10_000)
+    r.set(p.renewal_key, "someone-else", px=10_000)
     assert p.token() == "current" and len(responses.calls) == 0
 
 
@@ -182,7 +189,7 @@ def test_a_fresh_token_refused_is_an_auth_failure_not_a_loop(sandbox):
     with pytest.raises(AuthFailure):
         client.list_user_fields()
     assert app.stats["oauth_grants"] == 2  # the first token, one renewal: no third
-    assert auth_problem(r)["error"] == "api_unauthorized"
+    assert problem_of(client.token_provider)["error"] == "api_unauthorized"
 
 
 def test_403_is_not_retried_with_a_new_token(sandbox):
@@ -259,7 +266,7 @@ def test_settings_pair_the_client_credentials_and_bound_the_lifetime(settings):
 
 
 def test_deprecated_ways_in_warn_at_start_naming_the_date(settings, caplog):
-    from integration.apis.zendesk_auth import warn_if_deprecated
+    from integration.onboarding.zendesk_auth_check import warn_if_deprecated
 
     with caplog.at_level("WARNING"):
         warn_if_deprecated(settings, "worker")
@@ -284,3 +291,90 @@ def test_a_refused_renewal_keeps_the_current_token_while_it_lasts():
     now[0] += 31
     with pytest.raises(AuthFailure, match="ZENDESK_CLIENT_SECRET"):
         p.token()
+
+
+# issue 30, the lower findings: one Redis shared by two credential sets, failed grants, the flag,
+# Zendesk's expires_in range
+
+@responses.activate
+def test_two_credential_sets_on_one_redis_keep_their_own_token():
+    def grant(request):
+        client = json.loads(request.body)["client_id"]
+        return 200, {}, json.dumps({"access_token": f"tok-{client}", "expires_in": 3600})
+
+    responses.add_callback(responses.POST, f"{ZD}/oauth/tokens", callback=grant)
+    r = fakeredis.FakeRedis()
+    mine = provider(r, ZD)
+    theirs = TokenProvider(r, ClientCredentials(f"{ZD}/oauth/tokens", "another_client", "their-secret-0123",
+                                                SCOPES, 3600, timeout=3))
+    assert mine.token() == f"tok-{CLIENT_ID}" and theirs.token() == "tok-another_client"
+    assert mine.token() == f"tok-{CLIENT_ID}" and theirs.token() == "tok-another_client"
+    assert len(responses.calls) == 2  # neither overwrote the other's
+
+
+@pytest.mark.parametrize("status, retry_after, waited", [(503, "7", 7), (429, "12", 12), (503, None, 5),
+                                                          (502, "soon", 5), (429, "1e9", 300)])
+@responses.activate
+def test_a_failed_grant_is_remembered_for_its_retry_after(status, retry_after, waited):
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    responses.post(f"{ZD}/oauth/tokens", status=status, json={"error": "unavailable"}, headers=headers)
+    r = fakeredis.FakeRedis()
+    now = [time.time()]
+    callers = [provider(r, ZD, clock=lambda: now[0]) for _ in range(5)]
+    for p in callers:  # every process asking at once: one grant, the same answer for all
+        with pytest.raises(TransientError) as failed:
+            p.token()
+        assert isinstance(failed.value, RateLimited) == (status == 429)
+    assert len(responses.calls) == 1
+    assert waited - 1 < r.pttl(callers[0].failed_key) / 1000 <= waited
+    if status == 429:
+        assert waited - 1 < failed.value.retry_after <= waited
+    now[0] += waited + 0.1
+    r.delete(callers[0].failed_key)  # what its expiry does
+    responses.replace(responses.POST, f"{ZD}/oauth/tokens", json={"access_token": "t", "expires_in": 3600})
+    assert callers[0].token() == "t" and len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_failed_renewal_keeps_the_current_token_meanwhile():
+    responses.post(f"{ZD}/oauth/tokens", status=503, json={})
+    r = fakeredis.FakeRedis()
+    now = [time.time()]
+    p = provider(r, ZD, clock=lambda: now[0])
+    p._write("current", 400, SCOPES)
+    now[0] += 370  # due for renewal
+    assert p.token() == "current" and p.token() == "current"
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("expires_in, kept", [
+    (1e300, 172_800), ("Infinity", 172_800), ("-Infinity", 300), ("NaN", 1800), ("garbage", 1800),
+    (10, 300), (10**9, 172_800), (True, 1800), ([3600], 1800), (7200, 7200), ("7200", 7200)])
+@responses.activate
+def test_expires_in_is_held_to_zendesks_range(expires_in, kept):
+    responses.post(f"{ZD}/oauth/tokens", json={"access_token": "t", "expires_in": expires_in})
+    r = fakeredis.FakeRedis()
+    p = provider(r, ZD)
+    assert p.token() == "t" and p.token() == "t"
+    assert kept - 5 < r.pttl(p.token_key) / 1000 <= kept
+    assert len(responses.calls) == 1
+
+
+def test_the_auth_flag_is_the_deployments_own_and_expires(sandbox, settings):
+    from integration.onboarding.zendesk_auth_check import auth_problem
+
+    app, url = sandbox
+    r = fakeredis.FakeRedis()
+    deployment = settings.replace(zendesk_base_url=url, zendesk_client_id=CLIENT_ID,
+                                  zendesk_client_secret=SECRET, zendesk_oauth_scopes=SCOPES)
+    # someone runs `check` with a wrong secret against the same Redis
+    with pytest.raises(AuthFailure):
+        provider(r, url, secret="a-wrong-secret-here").token()
+    assert auth_problem(r, deployment) is None
+    # the deployment's own credentials refused: reported, for a while
+    app.oauth.configure({"client_secret": "rotated-0123456789"})
+    mine = provider(r, url)
+    with pytest.raises(AuthFailure):
+        mine.token()
+    assert auth_problem(r, deployment)["setting"] == "ZENDESK_CLIENT_SECRET"
+    assert 0 < r.ttl(mine.problem_key) <= 3600

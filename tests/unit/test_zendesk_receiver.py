@@ -22,7 +22,8 @@ def test_created_event_is_enqueued_on_the_interactions_queue(client, settings, f
     assert sent["args"][0] == {"event_id": "01HZX0000000000000000001",
                                "event_type": "zen:event-type:ticket.created", "kind": "created",
                                "time": "2026-11-27T10:00:00Z", "ticket_id": "35436",
-                               "requester_id": "20978392", "subject": "Broken zip"}
+                               "requester_id": "20978392"}
+    assert "Broken zip" not in str(sent)  # Flower shows a job's arguments
 
 
 def test_repeat_of_an_event_id_is_200_and_not_enqueued_again(client, settings, fake_redis):

@@ -11,26 +11,13 @@ from integration.profiles import user_events
 from integration.store import keys
 from integration.errors import Conflict
 from integration.profiles.sync import sync_profile
-from tests.helpers import add_user, jobs, links, post_zendesk, put, user_of
+from tests.helpers import add_user, events, jobs, links, only, post_zendesk, put, synced, user_of
 
 
-def events(zendesk, name, user_id=None):
-    """Jobs for the events of type `name` the sandbox emitted (about `user_id`), oldest first."""
-    with zendesk.lock:
-        found = [e for e in zendesk.user_events.log if e["type"] == "zen:event-type:user." + name
-                 and (user_id is None or e["detail"]["id"] == str(user_id))]
-    return [user_events.user_job(e) for e in found]
 
 
-def only(zendesk, name, user_id=None):
-    [job] = events(zendesk, name, user_id)
-    return job
 
 
-def synced(ctx, omneo, zendesk, profile_id, **fields):
-    put(omneo, profile_id, **fields)
-    assert sync_profile(ctx, profile_id)["outcome"] == "created"
-    return user_of(zendesk, profile_id)
 
 
 def writes(zendesk, omneo):
@@ -102,7 +89,7 @@ def test_deletion_unlinks_and_the_next_update_does_not_recreate_by_default(
     ctx.zendesk.delete_user(ours["id"])
     for job in events(zendesk_sandbox, "active_changed") + events(zendesk_sandbox, "deleted"):
         user_events.handle(ctx, job)
-    assert links(omneo_sandbox, "p1") == [] and ctx.state.get_synced("p1") is None
+    assert links(omneo_sandbox, "p1") == [] and ctx.state.synced_mark("p1") is None
 
     put(omneo_sandbox, "p1", last_name="Lovelace")
     result = sync_profile(ctx, "p1")
@@ -180,16 +167,39 @@ def test_user_job_reads_only_what_the_worker_needs():
     assert user_events.user_job(dict(base, type="zen:event-type:user.active_changed",
                                              event={"current": True, "previous": False})) is None
     merged = user_events.user_job(dict(base, type="zen:event-type:user.merged",
-                                               event={"previous": {"id": "42"}, "current": {"id": "43"}}))
+                                               event={"user": {"id": "43"}}))
     assert merged["survivor_id"] == "43" and merged["external_id"] is None
     assert "x@example.com" not in json.dumps(merged)
+
+
+@pytest.mark.parametrize("event", [
+    {"current": {"id": "43"}}, {"user_id": "43"}, {"target": "43"}, {"merged_into_user_id": "43"},
+    {"target_user_id": "43"}, {"winner_id": "43"}, {"merged_into": {"id": "43"}},
+    {"user": {"id": "42"}}, {"user": "43"}, {"user": {"id": "4/3"}}, {},
+])
+def test_only_event_user_id_names_the_survivor(event):
+    """Guessed keys name no survivor, nor does the merged user itself or an id of another shape."""
+    job = user_events.user_job({"type": "zen:event-type:user.merged", "id": "e1",
+                                        "time": "2026-12-01T10:00:00Z",
+                                        "detail": {"id": "42", "external_id": ""}, "event": event})
+    assert job["survivor_id"] is None
+
+
+@pytest.mark.parametrize("key", ["identity", "current"])
+def test_identity_events_read_either_shape(key):
+    job = user_events.user_job({
+        "type": "zen:event-type:user.identity_created", "id": "e1", "time": "2026-12-01T10:00:00Z",
+        "detail": {"id": "42", "external_id": "p1"},
+        "event": {key: {"id": "9001", "type": "email", "value": "x@example.com", "primary": False}}})
+    assert job["identity"] == {"id": "9001", "type": "email", "primary": False}
+    assert "x@example.com" not in json.dumps(job)
 
 
 def user_event(type_="zen:event-type:user.merged", event_id="u-1", **detail):
     return {"type": type_, "account_id": 1, "id": event_id, "time": "2026-12-01T10:00:00Z",
             "subject": "zen:user:42", "detail": dict({"id": "42", "external_id": "p1",
                                                       "email": "x@example.com"}, **detail),
-            "event": {"current": {"id": "43"}, "previous": {"id": "42"}}}
+            "event": {"user": {"id": "43"}}}
 
 
 def test_receiver_queues_user_events_on_the_sync_queue_once(client, settings, fake_redis):  # noqa: F811

@@ -20,7 +20,7 @@ def _store(settings) -> DeadLetters:
         client.ping()
     except redis.RedisError as exc:
         _fail(f"cannot reach Redis at REDIS_URL ({type(exc).__name__})")
-    return DeadLetters(client)
+    return DeadLetters(client, settings.dlq_retention_days)
 
 
 def _fail(message: str, code: int = 1):

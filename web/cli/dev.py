@@ -137,13 +137,19 @@ def _start_preview(stack: DevStack, port: int) -> ZafHost:
     """The sidebar beside a ticket of each sample customer, through the browser test's stand-in
     for Zendesk (its proxy signs the app's JWT with this stack's ZENDESK_APP_SECRET)."""
     from integration.sandbox import samples
+    from integration.sandbox.devstack import wait_until
     from web.sidebar_preview import ZafHost, sample_tickets
 
     port = port if port and _port_free(port) else 0
+    tickets = sample_tickets(stack.urls["zendesk_sandbox"], samples.CUSTOMERS)
+    # the sidebar asks Zendesk who a requester is: the samples' users should exist first
+    try:
+        wait_until(tickets.ready, 60, interval=0.2, what="the sample customers' Zendesk users")
+    except TimeoutError as exc:
+        click.echo(f"sidebar preview: {exc}; customers not synced yet show no requester", err=True)
     preview = ZafHost({"service_url": stack.urls["receiver"],
                        "shared_secret": stack.env["ZENDESK_APP_SECRET"]},
-                      tickets=sample_tickets(stack.urls["zendesk_sandbox"], samples.CUSTOMERS),
-                      port=port).start()
+                      tickets=tickets, port=port).start()
     stack.urls["sidebar_preview"] = preview.url + "/"
     return preview
 

@@ -1,4 +1,4 @@
-"""`omneo-zendesk erasures list [--json]`: the erasure audit trail (ids, times, outcomes only)."""
+"""`omneo-zendesk erasures list [--json]`: the erasure audit trail (ids, counts, times, outcomes only)."""
 from __future__ import annotations
 
 import json
@@ -23,7 +23,8 @@ def erasures() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="only the newest N")
 @pass_settings
 def list_(settings, as_json: bool, limit: int | None) -> None:
-    """Erasures, newest first: profile, Zendesk user, outcome and times."""
+    """Erasures, newest first (pending ones on top): profile, Zendesk user, outcome (`pending`
+    with the tickets holding it and since when, until `erased`), tickets deleted and times."""
     try:
         records = audit_records(connect_redis(settings), limit)
     except redis.RedisError as exc:
@@ -36,16 +37,19 @@ def list_(settings, as_json: bool, limit: int | None) -> None:
     if not records:
         click.echo("No erasures recorded.")
         return
-    rows = [("FINISHED (UTC)", "PROFILE", "ZENDESK USER", "OUTCOME", "TOOK")]
+    rows = [("FINISHED (UTC)", "PROFILE", "ZENDESK USER", "OUTCOME", "TICKETS DELETED", "TOOK")]
     for r in records:
         outcome = r.get("outcome") or "?"
         if r.get("repointed_to"):
             outcome = f"{outcome} -> {r['repointed_to']}"
+        if outcome == "pending":
+            outcome = (f"pending since {_when(r.get('pending_since'))}: "
+                       f"{r.get('open_tickets', 0)} ticket(s) not closed")
         took = ""
         if r.get("finished_at") and (r.get("requested_at") or r.get("started_at")):
             took = f"{r['finished_at'] - (r.get('requested_at') or r['started_at']):.1f}s"
         rows.append((_when(r.get("finished_at")), str(r.get("profile_id")),
-                     str(r.get("zendesk_user_id") or "-"), outcome, took))
+                     str(r.get("zendesk_user_id") or "-"), outcome, str(r.get("tickets_deleted", 0)), took))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 import requests
 
-from integration.onboarding.checks import check_omneo, check_receiver, check_redis, check_zendesk
+from integration.onboarding.checks import (check_erasures, check_omneo, check_receiver, check_redis,
+                                           check_redis_memory, check_zendesk)
 from integration.onboarding.clients import clients, receiver_urls
 from integration.onboarding.registration import (ensure_omneo_webhooks, ensure_user_fields,
                                                   ensure_zendesk_user_webhook, ensure_zendesk_webhook)
@@ -41,8 +42,12 @@ def check(settings, public_url: str | None) -> None:
     from integration.wiring import connect_redis
 
     rows = [Row("settings", "ok", "every variable valid")]
-    rows.append(check_redis(connect_redis(settings)))
-    omneo, zendesk = clients(settings, _shared_redis(settings) if not rows[-1].failed else None)
+    client = connect_redis(settings)
+    rows.append(check_redis(client))
+    if not rows[-1].failed:
+        rows.append(check_erasures(settings, client))
+        rows.append(check_redis_memory(client))
+    omneo, zendesk = clients(settings, _shared_redis(settings) if not rows[1].failed else None)
     rows += check_omneo(settings, omneo)
     rows += check_zendesk(settings, zendesk)
     rows.append(check_receiver(public_url or settings.public_url,

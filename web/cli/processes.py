@@ -7,6 +7,7 @@ import tempfile
 import click
 
 from integration import jobs
+from integration.apis import zendesk_auth
 from web.cli.context import pass_settings
 
 # each command imports what it runs (Celery, Flask, Sentry) when it runs: `--help` stays quick
@@ -105,6 +106,9 @@ def metrics(settings, port: int, address: str) -> None:
 
     ensure_multiproc_dir(settings.prometheus_multiproc_dir)
     redis_client = connect_redis(settings)
+    from integration.store import redis_memory
+
+    redis_memory.log_at_start(redis_client, "metrics")
 
     def app(environ, start_response):
         if environ.get("PATH_INFO") != "/metrics":
@@ -114,7 +118,7 @@ def metrics(settings, port: int, address: str) -> None:
             start_response("401 Unauthorized", [("Content-Type", "text/plain"),
                                                 ("WWW-Authenticate", "Bearer")])
             return [f"{METRICS_UNAUTHORIZED}\n".encode()]
-        body = render(redis_client, jobs.QUEUES)
+        body = render(redis_client, jobs.QUEUES, settings)
         start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
         return [body]
 

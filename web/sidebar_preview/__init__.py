@@ -46,6 +46,7 @@ class ZafHost:
         self.requests: list[dict] = []  # what the page asked the proxy to do
         self.server = make_server("127.0.0.1", port, self, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.hosts = {f"{name}:{self.server.server_port}" for name in ("127.0.0.1", "localhost")}
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> "ZafHost":
@@ -61,7 +62,11 @@ class ZafHost:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        if request.path == "/_zaf_proxy" and request.method == "POST":
+        if request.host not in self.hosts:
+            # DNS rebinding: a page whose name came to point at 127.0.0.1 is the same origin as
+            # us to the browser, but still says its own name in Host
+            response = Response("unknown host", 421)
+        elif request.path == "/_zaf_proxy" and request.method == "POST":
             # JSON only: a cross-site form or text/plain post (no preflight) gets nothing signed
             options = request.get_json(silent=True) if request.is_json else None
             response = (self.proxy(options) if isinstance(options, dict)
@@ -101,7 +106,11 @@ class ZafHost:
         self.requests.append(options)
         if not options.get("secure"):
             return _json({"status": 400, "text": "secure settings need secure: true", "json": None})
-        spec = options.get("jwt") or {}
+        spec = options.get("jwt")
+        if not isinstance(spec, dict):
+            # this stand-in only signs: a request it cannot sign is the page's mistake
+            return _json({"status": 400, "text": "a jwt option (an object), please", "json": None},
+                         400)
         claims = dict(spec.get("claims") or {})
         claims["exp"] = int(time.time() + self.clock_offset + int(spec.get("expiry", 3600)))
         token = jwt.encode(claims, self._fill(spec.get("secret_key", "")),
@@ -179,30 +188,50 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme, parts.netloc
 
 
-def _json(body: dict) -> Response:
-    return Response(json.dumps(body), mimetype="application/json")
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(json.dumps(body), status, mimetype="application/json")
+
+
+STRANGER = {"name": "Walk-in Visitor", "email": "visitor@example.com"}
 
 
 def sample_tickets(zendesk_sandbox_url: str, customers: list[dict]) -> Tickets:
-    """A ticket for each sample customer, its requester their Zendesk user once synced (before
-    that, a made-up id: the sidebar then finds them by email), and one from a stranger."""
+    """A ticket for each sample customer, its requester their Zendesk user (the service reads who
+    they are from Zendesk, so only a real user of the sandbox shows a customer; `ready` says when
+    every one is synced), and one from a stranger (a user of the sandbox with no profile)."""
+
+    def users() -> list[dict]:
+        try:
+            return requests.get(zendesk_sandbox_url + "/_sandbox/users", timeout=5).json()["users"]
+        except (requests.RequestException, ValueError, KeyError):
+            return []
+
+    def stranger(known: list[dict]) -> dict:
+        found = next((u for u in known if u.get("email") == STRANGER["email"]), None)
+        if found is None:
+            r = requests.post(zendesk_sandbox_url + "/_sandbox/users", json=STRANGER, timeout=5)
+            r.raise_for_status()
+            found = r.json()["user"]
+        return found
 
     def tickets() -> list[dict]:
-        try:
-            users = requests.get(zendesk_sandbox_url + "/_sandbox/users", timeout=5).json()["users"]
-        except (requests.RequestException, ValueError, KeyError):
-            users = []
-        by_profile = {u.get("external_id"): u for u in users}
+        known = users()
+        by_profile = {u.get("external_id"): u for u in known}
         out = []
         for n, customer in enumerate(customers, 1):
             user = by_profile.get(customer["id"]) or {}
             name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
             out.append({"id": 5000 + n, "subject": f"Where is my order #{70000 + n}?",
-                        "requester": {"id": user.get("id", 990000 + n), "name": name,
+                        "requester": {"id": user.get("id"), "name": name,
                                       "email": customer.get("email")}})
+        visitor = stranger(known)
         out.append({"id": 5000 + len(customers) + 1, "subject": "Do you ship to New Zealand?",
-                    "requester": {"id": 999999, "name": "Walk-in Visitor",
-                                  "email": "visitor@example.com"}})
+                    "requester": {"id": visitor["id"], **STRANGER}})
         return out
 
+    def ready() -> bool:
+        synced = {u.get("external_id") for u in users()}
+        return all(c["id"] in synced for c in customers)
+
+    tickets.ready = ready  # type: ignore[attr-defined]
     return tickets

@@ -1,4 +1,4 @@
-/* The Omneo Customer sidebar: reads the ticket requester with the ZAF client and asks our
+/* The Omneo Customer sidebar: reads the ticket requester's id with the ZAF client and asks our
    service, through Zendesk's proxy, who they are in Omneo. The proxy signs a short-lived HS256
    JWT with the secure `shared_secret` setting, so the secret never reaches this page.
 
@@ -142,9 +142,10 @@
     try { return JSON.parse(error.responseText || '{}'); } catch (e) { return {}; }
   }
 
+  // the requester's id only: the service reads who they are from Zendesk itself, since
+  // anything this page says could be edited by whoever runs it
   function fetchView(requester, refresh) {
     var claims = { zendesk_user_id: requester.id };
-    if (requester.email) claims.email = requester.email;
     return client.request({
       url: serviceUrl.replace(/\/+$/, '') + '/sidebar/profile' + (refresh ? '?refresh=1' : ''),
       type: 'GET',
