@@ -233,7 +233,7 @@ class BulkSync(BulkJobs):
             return
         if linked and linked != expected:
             user = named.get(linked[0]) if not mark and len(linked) == 1 else None
-            if user is None or not _stands_for(user, profile_id):
+            if user is None or not zendesk_users.stands_for(user, profile_id):
                 self.fold(profile)  # links to fold: the single sync does that
                 return
             # linked already, to the user whose external_id is this profile: the job updates
@@ -280,10 +280,6 @@ class BulkSync(BulkJobs):
         for lock in batch.extra["locks"]:
             lock.release()
 
-
-def _stands_for(user: dict, profile_id: str) -> bool:
-    return (zendesk_users.is_present(user) and zendesk_users.is_end_user(user)
-            and (user.get("external_id") or "").lower() == profile_id.lower())
 
 
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")  # Omneo's, which sorts as text
