@@ -127,8 +127,13 @@ def main(argv=None) -> int:
         time.sleep(QUIET_SECONDS)  # nothing posted: the workers' and receiver's own polling
         background = (redis_commands(r) - quiet0) / (time.monotonic() - q0)
         cmds0, z0, o0, w0 = redis_commands(r), sb.stats("zendesk"), sb.stats("omneo"), time.monotonic()
+        by_name0 = r.info("commandstats")
         lat_idle = idle(driver, idle_ids)
         window = time.monotonic() - w0
+        by_name1 = r.info("commandstats")
+        kinds = {k[8:]: (v["calls"] - by_name0.get(k, {}).get("calls", 0)) / len(idle_ids)
+                 for k, v in by_name1.items() if k.startswith("cmdstat_") and k != "cmdstat_info"}
+        kinds = sorted(((n, k) for k, n in kinds.items() if n >= 0.5), reverse=True)
         per_sync = {"redis": (redis_commands(r) - cmds0) / len(idle_ids),
                     "polling": background * window / len(idle_ids),
                     "zendesk": (sb.stats("zendesk")["calls"] - z0["calls"]) / len(idle_ids),
@@ -166,6 +171,7 @@ def main(argv=None) -> int:
                        f"calls inside Lua scripts included), of which about {per_sync['polling']:.0f} are the "
                        f"processes' own polling over the same time ({background:.0f} commands a second with "
                        f"nothing posted, measured for {QUIET_SECONDS:g} s before)",
+                       "Redis commands per idle update by name: " + ", ".join(f"{k} {n:.1f}" for n, k in kinds),
                        "the seeding's syncs (a burst: they go by a bulk drain) are waited for until every "
                        "profile has its sync mark and no drain is left, before anything is timed"]))
     return 0
