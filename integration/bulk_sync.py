@@ -281,7 +281,6 @@ class BulkSync(BulkJobs):
             lock.release()
 
 
-
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")  # Omneo's, which sorts as text
 
 
