@@ -50,8 +50,6 @@ def run(dev, sb: Sandboxes, ids: list[str], timeout: float, below: int | None = 
     import redis
     import requests
 
-    from integration import keys
-
     r = redis.Redis.from_url(dev.env["REDIS_URL"])
     http = requests.Session()
     secret, url = dev.env["OMNEO_WEBHOOK_SECRET"], dev.urls["receiver"] + "/webhooks/omneo"
