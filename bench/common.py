@@ -165,3 +165,31 @@ def _cell(value) -> str:
 def ratio(value: float, ceiling: float) -> str:
     return f"{value / ceiling:.0%}" if ceiling else "n/a"
 
+
+
+def wait_settled(dev: DevStack, profile_ids, timeout: float = 300.0) -> None:
+    """Wait until a set-up's syncs have finished all their work, not only the user writes: every
+    profile has its sync mark (written after its identity), nothing is queued, parked or claimed,
+    and no drain holds its lease (a drain lingers a few seconds for more). A benchmark that
+    measures before then counts the set-up's own writes as its own."""
+    import redis
+
+    from integration.store import keys
+    from integration.store.state import State
+
+    r = redis.Redis.from_url(dev.env["REDIS_URL"])
+    state, wanted = State(r, 1000), [str(p) for p in profile_ids]
+
+    def settled():
+        pipe = r.pipeline(transaction=False)
+        pipe.llen("sync")
+        pipe.zcard(keys.BULK_WAITING)
+        pipe.zcard(keys.BULK_CLAIMED)
+        pipe.exists(keys.BULK_DRAIN_LOCK)
+        pipe.exists(keys.BULK_DRAIN_QUEUED)
+        if any(pipe.execute()):
+            return False
+        return all(all(state.synced_marks(wanted[i:i + 1000]).values())
+                   for i in range(0, len(wanted), 1000))
+
+    wait_until(settled, timeout, interval=0.2, what="the set-up's syncs to finish")

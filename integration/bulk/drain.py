@@ -19,6 +19,11 @@ What every sync guarantees, the batch keeps:
 - once-only effects: create-or-update by `external_id` never makes a second user, and the
   identity is written only for a profile that lacks it (a new user).
 
+A profile linked without a mark of ours (linked before this deployment, or its Redis replaced)
+goes in the job too when its identity names one user whose `external_id` is the profile: one
+`show_many` a batch reads those users first. The job's result must land on that user, and the
+mark is written from it; any other link is folded one at a time by the single sync.
+
 The drain takes the newest parked profiles first: a backlog takes as long to clear either way,
 and a change made while it drains is not made to wait behind the whole of it. Profiles whose
 links need folding (a manual link, a merge) are synced one at a time under the lock held.
@@ -29,13 +34,14 @@ import re
 import time
 from collections import deque
 
-from integration.profiles import mapping, tier_field, user_changes
+from integration.apis import paths
+from integration.profiles import mapping, tier_field, user_changes, user_rules
 from integration.store import keys
 from integration.bulk.batch import Batch
 from integration.bulk.pipeline import BATCH_SIZE, BackfillStopped, BulkJobs
 from integration.bulk.parking import CLAIM, CLAIM_KEYS, DRAIN_LEASE_SECONDS, parked
 from integration.wiring import Context
-from integration.errors import ApiError, TransientError
+from integration.errors import ApiError, PermanentError, TransientError
 from integration.store.locks import Lease, take_all
 from integration.profiles.profile_rules import is_gone
 from integration.store.state import email_digest
@@ -172,12 +178,32 @@ class BulkSync(BulkJobs):
         self.totals.skipped += len(mine) - len(live)
         live = self._not_yet_synced(live, announced)
         profiles = self._call(self.ctx.omneo.find_profiles, live) if live else {}
+        found = []
         for pid in live:
             profile = profiles.get(pid) or self._call(self.ctx.omneo.find_profile, pid)
             if is_gone(profile):
                 self._count("skipped")
                 continue
-            self._add(batch, profile)
+            found.append(profile)
+        marks = self.ctx.state.synced_marks([str(p["id"]) for p in found]) if found else {}
+        named = self._named_users(found, marks)
+        for profile in found:
+            self._add(batch, profile, marks[str(profile["id"])], named)
+
+    def _named_users(self, profiles: list[dict], marks: dict) -> dict[str, dict]:
+        """The Zendesk users named by the identities of profiles we hold no mark for (linked
+        before this deployment, or its Redis replaced), by id: one `show_many` a batch."""
+        handle = self.ctx.settings.omneo_identity_handle
+        ids = {linked[0] for p in profiles if not marks.get(str(p["id"]))
+               for linked in [mapping.identity_of(p, handle)]
+               if len(linked) == 1 and paths.is_id(linked[0], paths.ZENDESK_ID)}
+        if not ids:
+            return {}
+        try:
+            users = self._call(self.ctx.zendesk.show_many, ids=sorted(ids))
+        except PermanentError:  # then each is folded one at a time, as before
+            return {}
+        return {str(u["id"]): u for u in users}
 
     def _not_yet_synced(self, live: list[str], announced: dict) -> list[str]:
         """Drop the profiles already synced at least as new as every webhook about them said
@@ -190,11 +216,10 @@ class BulkSync(BulkJobs):
         self.totals.unchanged += len(done)
         return [pid for pid in live if pid not in done]
 
-    def _add(self, batch: Batch, profile: dict) -> None:
+    def _add(self, batch: Batch, profile: dict, mark: dict | None, named: dict) -> None:
         s = self.ctx.settings
         profile_id = str(profile["id"])
         payload = mapping.zendesk_user(profile, s.sync_attributes)
-        mark = self.ctx.state.synced_mark(profile_id)
         linked = mapping.identity_of(profile, s.omneo_identity_handle)
         expected = [mark["zendesk_user_id"]] if mark else []
         if mark and _older(profile.get("updated_at"), mark.get("updated_at")):
@@ -206,15 +231,29 @@ class BulkSync(BulkJobs):
         if mark and mark["fingerprint"] == mapping.fingerprint(payload) and linked == expected:
             self._count("unchanged")
             return
-        if linked and linked != expected:  # links to fold: the single sync does that
-            try:
-                self._count(sync_locked(self.ctx, profile)["outcome"])
-            except ApiError as exc:
-                self._dead_letter(profile_id, exc.describe())
+        if linked and linked != expected:
+            user = named.get(linked[0]) if not mark and len(linked) == 1 else None
+            if user is None or not user_rules.stands_for(user, profile_id):
+                self.fold(profile)  # links to fold: the single sync does that
+                return
+            # linked already, to the user whose external_id is this profile: the job updates
+            # that user; its result says whether it landed there (`JobResults`)
+            batch.extra.setdefault("named", {})[profile_id] = str(user["id"])
+            same = (user.get("email") or "").lower() == (payload.get("email") or "").lower()
+            if not same and payload.get("email"):  # its primary email before the job: no lookup after it
+                batch.extra.setdefault("before", {})[str(user["id"])] = user
+            batch.add(profile, payload, email_known=same)
             return
         known = bool(mark and payload.get("email") and linked == expected
                      and mark.get("email") == email_digest(payload["email"]))
         batch.add(profile, payload, email_known=known)
+
+    def fold(self, profile: dict) -> None:
+        """The single sync, under the lock this drain holds: folds links, or dead-letters."""
+        try:
+            self._count(sync_locked(self.ctx, profile)["outcome"])
+        except ApiError as exc:
+            self._dead_letter(str(profile["id"]), exc.describe())
 
     def one_at_a_time(self, batch: Batch) -> None:
         for profile in batch.profiles.values():  # under the locks this drain holds

@@ -53,13 +53,20 @@ class JobResults:
                                                                  payload)})
                 continue
             written.append((payload, result))
+        named = batch.extra.get("named", {})  # profile -> the user its identity names
+        before = batch.extra.get("before", {})  # users read before the job, by id
         current = self._primary_emails([str(r["id"]) for p, r in written
                                         if "email" in p and not _created(r)
-                                        and p["external_id"] not in batch.email_known])
+                                        and p["external_id"] not in batch.email_known
+                                        and str(r["id"]) not in before])
+        current.update({i: u for i, u in before.items() if i not in current})
         for payload, result in written:
             if self.abort.is_set():  # aborted: the rest is redone by the next run
                 return
             profile_id, user_id = payload["external_id"], str(result["id"])
+            if named.get(profile_id, user_id) != user_id:  # landed on another user
+                self.fold(batch.profiles[profile_id])
+                continue
             try:
                 # before the watermark: a user dead-lettered here is synced in full on replay
                 if user_id in current and self._call(make_email_primary, self.ctx,
@@ -75,6 +82,11 @@ class JobResults:
                 self._dead_letter(payload["external_id"], {
                     "type": "BulkImportFailed", "api": "zendesk", "status": None,
                     "message": f"bulk job {job.get('id')} ended {job.get('status')} without this user"})
+
+    def fold(self, profile: dict) -> None:
+        """A profile whose job landed on a user other than the one it is linked to."""
+        self._dead_letter(str(profile["id"]), {"type": "LinkMismatch", "api": "zendesk",
+                                               "status": None, "message": "linked to another user"})
 
     def _primary_emails(self, user_ids: list[str]) -> dict[str, dict]:
         """The updated users as Zendesk holds them now (`email` is the primary address), by id.

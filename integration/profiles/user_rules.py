@@ -11,3 +11,9 @@ def is_present(user: dict | None) -> bool:
 def is_end_user(user: dict) -> bool:
     """True for a customer; staff (agents, admins) never stand for an Omneo profile."""
     return user.get("role") in (None, "end-user")
+
+
+def stands_for(user: dict, profile_id: str) -> bool:
+    """A present end user whose external_id is this profile: the user our sync writes for it."""
+    return (is_present(user) and is_end_user(user)
+            and (user.get("external_id") or "").strip().lower() == str(profile_id).lower())

@@ -303,6 +303,7 @@ class ZendeskSandbox(SandboxApp):
                 self.user_events.identity("created", user, added)
         user["updated_at"] = self._now()
         user["_updated"] = time.time()
+        user["_writes"] = user.get("_writes", 0) + 1
         if not creating:
             self.user_events.external_id_changed(user, previous_external_id)
 
@@ -672,12 +673,14 @@ class ZendeskSandbox(SandboxApp):
 
     def ctl_user_updates(self, request):
         """When each user was last written (epoch seconds, this host's clock), by external_id;
-        `?external_id=` narrows it to one. The benchmarks time end-to-end latency with it."""
+        `?external_id=` narrows it to one. The benchmarks time end-to-end latency with it.
+        `writes`: how many times each user was created or updated, by user id."""
         wanted = request.args.get("external_id")
         with self.lock:
             times = {u["external_id"]: u["_updated"] for u in self.users.values()
                      if u.get("external_id") and (wanted is None or u["external_id"] == wanted)}
-        return json_response({"updated": times})
+            writes = {str(u["id"]): u.get("_writes", 0) for u in self.users.values()}
+        return json_response({"updated": times, "writes": writes})
 
     def ctl_add_user(self, request):
         """A user made by hand or by a ticket, outside the sync; `id` picks its id (tests)."""

@@ -96,12 +96,18 @@ class State:
         pipe = self.r.pipeline(transaction=True)
         for pid, mark in synced.items():
             pid = str(pid)
-            record = {"fingerprint": mark["fingerprint"], "updated_at": mark.get("updated_at"),
-                      "zendesk_user_id": str(mark["zendesk_user_id"]), "synced_at": now,
-                      "email": email_digest(mark["email"]) if mark.get("email") else None}
-            pipe.hset(marks.synced_key(pid), pid, marks.pack(record))
+            pipe.hset(marks.synced_key(pid), pid, marks.pack(_record(mark, now)))
             pipe.delete(keys.legacy_synced(pid))
         pipe.execute()
+
+    def adopt_marks(self, synced: dict[str, dict]) -> int:
+        """`mark_synced_many` for profiles found in step without a sync, each only while it still
+        has no mark (a sync that wrote one meanwhile knows better); returns how many it wrote."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=True)
+        for pid, mark in synced.items():
+            pipe.hsetnx(marks.synced_key(str(pid)), str(pid), marks.pack(_record(mark, now)))
+        return sum(pipe.execute())
 
     def clear_synced(self, *profile_ids: str) -> None:
         pipe = self.r.pipeline(transaction=True)
@@ -140,3 +146,9 @@ class State:
 
     def is_erased(self, profile_id: str) -> bool:
         return bool(self.r.exists(keys.erased(profile_id)))
+
+
+def _record(mark: dict, now: float) -> dict:
+    return {"fingerprint": mark["fingerprint"], "updated_at": mark.get("updated_at"),
+            "zendesk_user_id": str(mark["zendesk_user_id"]), "synced_at": now,
+            "email": email_digest(mark["email"]) if mark.get("email") else None}

@@ -4,6 +4,7 @@ a worker SIGKILLed mid-batch."""
 from __future__ import annotations
 
 import collections
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -152,3 +153,49 @@ def test_a_burst_survives_duplicates_reorders_an_erasure_and_a_killed_worker(sta
                 and "filter%5Bid%5D%5Bin%5D" in c["query"]]
     assert in_reads
     assert stack.redis.hlen(keys.DLQ_ENTRIES) == 0
+
+
+def user_writes(stack):
+    return requests.get(stack.zendesk + "/_sandbox/user_updates", timeout=5).json()["writes"]
+
+
+def test_a_burst_over_profiles_linked_without_our_marks_stays_in_bulk(stack):
+    """Profiles linked before this deployment (or with its Redis replaced): their identities name
+    the users holding their external_id, and no mark of ours says so. One of them is linked to
+    another profile's user. The burst goes by bulk jobs, the odd one is dead-lettered as a single
+    sync would, and no user is written twice."""
+    ids = [f"adopt-{n:03d}" for n in range(60)]
+    users = {pid: stack.zendesk_add_user(name=f"Old {pid}", external_id=pid, email=f"{pid}@example.com")
+             for pid in ids}
+    odd = "adopt-odd"
+    profiles = {pid: stack.put_profile(id=pid, first_name=f"New {pid}", email=f"{pid}@example.com",
+                                       identities=[{"handle": "zendesk", "identifier": str(users[pid]["id"])}])
+                for pid in ids}
+    profiles[odd] = stack.put_profile(id=odd, first_name="Odd", email="odd@example.com",
+                                      identities=[{"handle": "zendesk", "identifier": str(users[ids[1]]["id"])}])
+    assert all(stack.synced_mark(pid) is None for pid in profiles)
+    before = user_writes(stack)
+    with ThreadPoolExecutor(4) as pool:  # arriving faster than single syncs clear them: a burst
+        answers = list(pool.map(lambda body: stack.post_omneo("profile.updated", body), profiles.values()))
+    assert all(r.status_code in (200, 202) for r in answers)
+    assert sum(bool(r.json().get("parked")) for r in answers) >= 40
+
+    def settled():
+        by_ext = {u["external_id"]: u for u in stack.zendesk_users() if u.get("external_id")}
+        done = all(by_ext[pid]["name"] == f"New {pid}" for pid in ids)
+        idle = not stack.redis.zcard(keys.BULK_WAITING) and not stack.redis.zcard(keys.BULK_CLAIMED)
+        return done and idle and stack.redis.hlen(keys.DLQ_ENTRIES) == 1
+    stack.wait(settled, 90, what="every profile in its newest state, the odd one dead-lettered")
+
+    after = user_writes(stack)
+    assert {u: n - before.get(u, 0) for u, n in after.items() if n - before.get(u, 0) > 1} == {}
+    assert set(after) == set(before)  # no user made (the odd one's included)
+    assert stack.zendesk_user(odd) is None
+    for pid in ids:  # marked from the job's results, naming the linked user
+        assert stack.synced_mark(pid)["zendesk_user_id"] == str(users[pid]["id"])
+    assert stack.synced_mark(odd) is None
+    # in bulk: the single path only for the first few, before syncs backed up (threshold 10)
+    assert len(calls(stack, "zendesk", "POST", SINGLE)) < 10
+    assert calls(stack, "zendesk", "POST", BULK)
+    assert [c for c in stack.calls("omneo") if c["method"] in ("POST", "PUT", "DELETE")
+            and "/identities" in c["path"]] == []  # identities already right: none written

@@ -175,3 +175,33 @@ def test_two_beats_make_one_reconciliation_an_interval(stack):
     assert sent >= 2
     stack.wait(lambda: len(reconcile_outcomes()) >= sent, 60, what="the beats' last jobs")
     assert reconcile_outcomes().count("done") == 1
+
+
+def test_adoption_after_redis_was_replaced_writes_nothing_and_restores_the_marks(stack):
+    from integration.store import keys
+
+    r = requests.post(f"{stack.omneo}/_sandbox/profiles/bulk", json={"count": 250, "prefix": "ad-"}, timeout=30)
+    assert r.status_code == 201
+    env = {"OMNEO_REQUESTS_PER_MINUTE": "100000"}
+    assert cli(stack, "backfill", env=env).returncode == 0
+    # Redis replaced (or an earlier integration made the links): users and identities stay, marks go
+    for key in stack.redis.scan_iter(match=keys.synced_marks(0).rsplit(":", 1)[0] + ":*"):
+        stack.redis.delete(key)
+    assert stack.synced_mark("ad-00100") is None
+    requests.post(f"{stack.omneo}/_sandbox/profiles/bulk", timeout=10, json={
+        "profiles": [{"id": "ad-00007", "first_name": "Changed"}]}).raise_for_status()
+    zwrites, owrites, zcalls = (stack.stats("zendesk")["writes"], stack.stats("omneo")["writes"],
+                                stack.stats("zendesk")["calls"])
+
+    adopted = cli(stack, "backfill", "--adopt", env=env)
+
+    assert adopted.returncode == 0, adopted.stderr
+    assert "249 marked as in step, 1 out of step" in adopted.stdout
+    assert stack.stats("zendesk")["writes"] == zwrites and stack.stats("omneo")["writes"] == owrites
+    assert stack.stats("zendesk")["calls"] - zcalls == 3  # one show_many a page of 100
+    assert stack.synced_mark("ad-00100")["zendesk_user_id"] == str(stack.zendesk_user("ad-00100")["id"])
+    assert stack.synced_mark("ad-00007") is None
+    # a webhook about an adopted, unchanged profile writes nothing
+    r = stack.post_omneo("profile.updated", stack.profile("ad-00100"))
+    assert stack.wait(lambda: stack.job_outcome(r.json()["job_id"]), 30, what="the sync job") == "unchanged"
+    assert stack.stats("zendesk")["writes"] == zwrites

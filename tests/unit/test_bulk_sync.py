@@ -135,3 +135,41 @@ def test_an_announced_state_already_synced_costs_no_omneo_read(ctx, linked, omne
     result = drain.drain(ctx, budget_seconds=2)
     assert result["unchanged"] == 1 and omneo_sandbox.stats["calls"] == reads
     assert ctx.redis.hlen(keys.BULK_ANNOUNCED) == 0  # forgotten once taken
+
+
+def test_profiles_linked_without_our_marks_go_in_the_bulk_job(ctx, linked, zendesk_sandbox,
+                                                               omneo_sandbox):
+    ctx.state.clear_synced(*linked)  # linked by an earlier integration: no mark of ours
+    for pid in linked:
+        parking.park(ctx, pid)
+    writes = zendesk_sandbox.stats["writes"]
+    result = bulk_sync.drain(ctx, budget_seconds=5)
+    assert result["updated"] == 3 and result["failed"] == 0
+    assert zendesk_sandbox.stats["writes:POST /api/v2/users/create_or_update"] == 3  # the first syncs only
+    assert zendesk_sandbox.stats["writes"] == writes + 1  # one bulk job, nothing else
+    for pid in linked:
+        user = next(u for u in zendesk_sandbox.users.values() if u["external_id"] == pid)
+        assert user["name"] == f"New {pid[1:]}"
+        assert ctx.state.synced_mark(pid)["zendesk_user_id"] == str(user["id"])
+
+
+def test_a_job_that_lands_on_another_user_than_the_linked_one_is_folded(
+        ctx, linked, zendesk_sandbox, omneo_sandbox, monkeypatch):
+    ctx.state.clear_synced(*linked)
+    put(omneo_sandbox, id="b1", email="b1-new@example.com")
+    first = next(u for u in zendesk_sandbox.users.values() if u["external_id"] == "b1")
+    real = ctx.zendesk.show_many
+
+    def then_repointed(**kwargs):  # read as linked, then its external_id changes before the job
+        users = real(**kwargs)
+        first["external_id"] = "moved-elsewhere"
+        zendesk_sandbox._by_external.pop("b1", None)
+        return users
+    monkeypatch.setattr(ctx.zendesk, "show_many", then_repointed)
+    parking.park(ctx, "b1")
+    result = bulk_sync.drain(ctx, budget_seconds=5)
+    own = next(u for u in zendesk_sandbox.users.values() if u["external_id"] == "b1")
+    assert own["id"] != first["id"]  # the job made a user for b1; the fold merged the linked one in
+    assert zendesk_sandbox.merged_into.get(first["id"]) == own["id"]
+    assert result["updated"] == 1 and result["failed"] == 0
+    assert ctx.state.synced_mark("b1")["zendesk_user_id"] == str(own["id"])

@@ -1,4 +1,5 @@
-"""`omneo-zendesk backfill [--resume]`: sync every Omneo profile to Zendesk in bulk."""
+"""`omneo-zendesk backfill [--resume | --adopt]`: sync every Omneo profile to Zendesk in bulk, or
+take over the links an earlier integration made (integration/adoption.py)."""
 from __future__ import annotations
 
 import signal
@@ -14,8 +15,11 @@ from web.cli.context import pass_settings
 @click.option("--resume", is_flag=True, help="Go on from where an interrupted backfill stopped.")
 @click.option("--jobs", type=click.IntRange(1, 25), default=25, show_default=True,
               help="Bulk jobs in flight at once (Zendesk allows 30 per account).")
+@click.option("--adopt", is_flag=True,
+              help="Write nothing: record sync marks for profiles already linked and in step "
+                   "(after migrating from another integration, or replacing Redis).")
 @pass_settings
-def backfill(settings, resume: bool, jobs: int) -> None:
+def backfill(settings, resume: bool, jobs: int, adopt: bool) -> None:
     """Sync every Omneo profile to a Zendesk user, 100 users a request, with a progress bar.
 
     Ctrl-C (or SIGTERM) stops it cleanly: jobs already sent are seen through and the checkpoint
@@ -27,6 +31,8 @@ def backfill(settings, resume: bool, jobs: int) -> None:
 
     ctx = build_context(settings)
     stop = threading.Event()
+    if adopt:
+        return _adopt(ctx, stop)
 
     def on_signal(signum, frame):
         if stop.is_set():
@@ -67,3 +73,23 @@ def backfill(settings, resume: bool, jobs: int) -> None:
         click.echo(f"backfill interrupted after {summary}; `omneo-zendesk backfill --resume` goes on")
         sys.exit(130)
     click.echo(f"backfill done ({result['mode']}): {summary}")
+
+
+def _adopt(ctx, stop: threading.Event) -> None:
+    from integration.bulk.adoption import adopt
+    from integration.errors import ApiError
+
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        result = adopt(ctx, stop=stop)
+    except ApiError as exc:  # a rerun skips what is marked already
+        click.echo(f"omneo-zendesk: adoption stopped ({exc}); run it again to go on", err=True)
+        sys.exit(1)
+    click.echo(f"adoption {'done' if result['finished'] else 'stopped'}: {result['adopted']} marked "
+               f"as in step, {result['out_of_step']} out of step (their next sync writes them), "
+               f"{result['not_theirs']} linked to a user that is not theirs (folded or "
+               f"dead-lettered at their next sync), {result['marked_already']} marked already, "
+               f"{result['unlinked']} not linked, {result['skipped']} erased or gone")
+    if not result["finished"]:
+        sys.exit(130)
