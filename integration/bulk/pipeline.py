@@ -73,7 +73,13 @@ class BulkJobs:
         self._polled_at = float("-inf")
         self._out: deque[Batch] = deque()  # the batches `feed` was last given
         self._results = JobResults(ctx, call=self._call, count=self._count, dead_letter=self._dead_letter,
-                                   abort=self.abort)
+                                   fold=self.fold, abort=self.abort)
+
+    def fold(self, profile: dict) -> None:
+        """A profile whose job landed on a user other than the one it is linked to (the burst's
+        drain folds it with the single sync instead)."""
+        self._dead_letter(str(profile["id"]), {"type": "LinkMismatch", "api": "zendesk",
+                                               "status": None, "message": "linked to another user"})
 
     def _count(self, name: str) -> None:
         with self._counting:

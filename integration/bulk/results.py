@@ -24,12 +24,14 @@ from integration.profiles.sync import make_email_primary
 
 class JobResults:
     """Writes a finished batch's results back for the pipeline (`BulkJobs`): its API calls go
-    through `call`, its outcomes to `count` and `dead_letter`; once `abort` is set it stops."""
+    through `call`, its outcomes to `count` and `dead_letter`, a profile whose job landed on
+    another user than the one it is linked to to `fold`; once `abort` is set it stops."""
 
     def __init__(self, ctx: Context, *, call: Callable, count: Callable[[str], None],
-                 dead_letter: Callable[[str, dict], None], abort: threading.Event):
+                 dead_letter: Callable[[str, dict], None], fold: Callable[[dict], None],
+                 abort: threading.Event):
         self.ctx, self.abort = ctx, abort
-        self._call, self._count, self._dead_letter = call, count, dead_letter
+        self._call, self._count, self._dead_letter, self._fold = call, count, dead_letter, fold
 
     def apply(self, batch: Batch) -> None:
         job = batch.job
@@ -65,7 +67,7 @@ class JobResults:
                 return
             profile_id, user_id = payload["external_id"], str(result["id"])
             if named.get(profile_id, user_id) != user_id:  # landed on another user
-                self.fold(batch.profiles[profile_id])
+                self._fold(batch.profiles[profile_id])
                 continue
             try:
                 # before the watermark: a user dead-lettered here is synced in full on replay
@@ -82,11 +84,6 @@ class JobResults:
                 self._dead_letter(payload["external_id"], {
                     "type": "BulkImportFailed", "api": "zendesk", "status": None,
                     "message": f"bulk job {job.get('id')} ended {job.get('status')} without this user"})
-
-    def fold(self, profile: dict) -> None:
-        """A profile whose job landed on a user other than the one it is linked to."""
-        self._dead_letter(str(profile["id"]), {"type": "LinkMismatch", "api": "zendesk",
-                                               "status": None, "message": "linked to another user"})
 
     def _primary_emails(self, user_ids: list[str]) -> dict[str, dict]:
         """The updated users as Zendesk holds them now (`email` is the primary address), by id.

@@ -12,7 +12,7 @@ from integration.bulk import drain, parking
 from integration.store import keys
 from integration.store.locks import Lease
 from integration.profiles.sync import sync_profile
-from tests.helpers import zendesk_name
+from tests.helpers import put, zendesk_name
 
 
 def test_a_profile_is_parked_once_however_often_it_changes(ctx):
@@ -143,7 +143,7 @@ def test_profiles_linked_without_our_marks_go_in_the_bulk_job(ctx, linked, zende
     for pid in linked:
         parking.park(ctx, pid)
     writes = zendesk_sandbox.stats["writes"]
-    result = bulk_sync.drain(ctx, budget_seconds=5)
+    result = drain.drain(ctx, budget_seconds=5)
     assert result["updated"] == 3 and result["failed"] == 0
     assert zendesk_sandbox.stats["writes:POST /api/v2/users/create_or_update"] == 3  # the first syncs only
     assert zendesk_sandbox.stats["writes"] == writes + 1  # one bulk job, nothing else
@@ -167,7 +167,7 @@ def test_a_job_that_lands_on_another_user_than_the_linked_one_is_folded(
         return users
     monkeypatch.setattr(ctx.zendesk, "show_many", then_repointed)
     parking.park(ctx, "b1")
-    result = bulk_sync.drain(ctx, budget_seconds=5)
+    result = drain.drain(ctx, budget_seconds=5)
     own = next(u for u in zendesk_sandbox.users.values() if u["external_id"] == "b1")
     assert own["id"] != first["id"]  # the job made a user for b1; the fold merged the linked one in
     assert zendesk_sandbox.merged_into.get(first["id"]) == own["id"]
