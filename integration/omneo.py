@@ -126,6 +126,13 @@ class OmneoClient(ApiClient):
         params = {"sort": "-transacted_at", "per_page": limit}
         return self.request("GET", _profile(profile_id, "transactions"), params=params)["data"]
 
+    def create_reward(self, reward: dict) -> dict:
+        """`POST /rewards`: issue a reward of a definition to a profile."""
+        return self.request("POST", "/rewards", json=reward)["data"]
+
+    def list_profile_rewards(self, profile_id: str) -> list[dict]:
+        return self.request("GET", _profile(profile_id, "rewards"))["data"]
+
     # webhooks
     def list_webhooks(self) -> list[dict]:
         return self.request("GET", "/webhooks")["data"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import (bulk_parking, bulk_sync, erasure, erasure_pending, interactions, jobs, linking,
+from integration import (agent_actions, bulk_parking, bulk_sync, erasure, erasure_pending, interactions, jobs, linking,
                          merge, sync, zendesk_user_events)
 from integration.jobs import TaskSpec
 from workers import metrics, runtime
@@ -110,3 +110,9 @@ def reconcile(self, trigger: str = "beat"):
     if report.get("complete") is False:
         enqueue.send(self.app, jobs.RECONCILE, trigger="continuation")
     return report
+
+
+@task(jobs.AGENT_ACTION)
+def agent_action(self, action_id: str, profile_id: str, zendesk_user_id: str):
+    # the profile and requester are named so that erasure finds the job's dead letter
+    return agent_actions.run(runtime.context(), action_id)

@@ -14,6 +14,7 @@ import requests
 from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, json_response, omneo_time
+from integration.sandbox.omneo_rewards import IssuedRewards
 from integration.signatures import omneo_signature
 
 API = "/api/v3"
@@ -86,6 +87,7 @@ class OmneoSandbox(SandboxApp):
         r("/_sandbox/profiles/<profile_id>/rewards", ["POST"], self.ctl_rewards, control=True)
         r("/_sandbox/interactions", ["GET"], self.ctl_interactions, control=True)
         r("/_sandbox/deliveries", ["GET"], self.ctl_deliveries, control=True)
+        self.issued_rewards = IssuedRewards(self)  # POST /rewards and a profile's rewards (its own module)
 
     def reset(self) -> None:
         super().reset()
@@ -95,6 +97,8 @@ class OmneoSandbox(SandboxApp):
         self.webhooks: dict[str, dict] = {}
         self.deliveries: list[dict] = []
         self._clock = 0.0
+        if hasattr(self, "issued_rewards"):
+            self.issued_rewards.reset()
 
     def authorized(self, request: Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.token}"
