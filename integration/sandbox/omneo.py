@@ -73,6 +73,7 @@ class OmneoSandbox(SandboxApp):
         r(f"{API}/profiles/<profile_id>/balances", ["GET"], self.balances)
         r(f"{API}/profiles/<profile_id>/benefits", ["GET"], self.benefits)
         r(f"{API}/profiles/<profile_id>/transactions", ["GET"], self.transactions)
+        r(f"{API}/profiles/<profile_id>/tiers", ["GET"], self.tier_progress)
         r(f"{API}/interactions", ["POST"], self.create_interaction)
         r(f"{API}/profiles/<profile_id>/interactions", ["GET"], self.profile_interactions)
         r(f"{API}/webhooks", ["GET"], self.list_webhooks)
@@ -236,6 +237,13 @@ class OmneoSandbox(SandboxApp):
         self._profile(profile_id)
         return json_response({"data": self.rewards.get(profile_id, {}).get("benefits", []),
                               "links": {}, "meta": {}})
+
+    def tier_progress(self, request, profile_id):
+        self._profile(profile_id)
+        progress = self.rewards.get(profile_id, {}).get("tier_progress")
+        if progress is None:
+            raise _missing()
+        return json_response({"data": progress})
 
     def transactions(self, request, profile_id):
         self._profile(profile_id)
@@ -432,6 +440,8 @@ class OmneoSandbox(SandboxApp):
                 "benefits": [_benefit(profile_id, n, b) for n, b in enumerate(seed.get("benefits") or [], 1)],
                 "transactions": [_transaction(profile_id, n, t)
                                  for n, t in enumerate(seed.get("transactions") or [], 1)],
+                "tier_progress": _tier_progress(profile_id, seed["tier_progress"]) if seed.get("tier_progress")
+                else None,
             }
         return json_response({"ok": True})
 
@@ -456,6 +466,21 @@ def _balances(seed: dict) -> dict:
             "combined_balance_dollars": combined, "currency": seed.get("currency"),
             "localised": {"reward_balance": reward, "point_balance_dollars": point_dollars,
                           "combined_balance_dollars": combined}}
+
+
+def _tier_progress(profile_id: str, seed: dict) -> dict:
+    """omneo-sdk `TierProgress` from {"current": name, "next": name|None, "next_remain", "next_progress"}."""
+    now = omneo_time()
+
+    def tier(name):
+        return None if not name else {"id": sum(map(ord, name)), "name": name,
+                                      "handle": name.lower().replace(" ", "-")}
+    return {"id": 1, "profile_id": profile_id, "is_floor": False, "current_credit": None,
+            "current_progress": None, "current_remain": None, "next_progress": seed.get("next_progress"),
+            "next_remain": seed.get("next_remain"), "total_points_12m": None, "total_points_achievement": None,
+            "next_progress_change_at": None, "anniversary_at": None, "maintained_at": None,
+            "assigned_at": None, "achieved_at": now, "created_at": now, "updated_at": now,
+            "current_tier": tier(seed.get("current")), "next_tier": tier(seed.get("next")), "prev_tier": None}
 
 
 def _benefit(profile_id: str, n: int, seed: dict) -> dict:

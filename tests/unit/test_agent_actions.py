@@ -283,3 +283,21 @@ def test_a_customer_erased_after_the_request_gets_nothing(client, world, signer,
     assert agent_actions.run(run_ctx(app_ctx), action["id"])["outcome"] == "refused"
     assert omneo_writes(omneo_sandbox) == (0, 0) and notes(zendesk_sandbox, TICKET_ADA) == []
     assert agent_actions.audit_rows(fake_redis)[0]["status"] == "refused"
+
+
+# tier progress in the view
+def test_the_view_shows_omneo_s_tier_progress(omneo_sandbox, ctx, world):
+    from integration.sidebar import assemble_view
+    o = world[1]
+    requests.post(f"{o}/_sandbox/profiles/p-ada/rewards", timeout=5, json={
+        "tier_progress": {"current": "Silver", "next": "Gold", "next_remain": 120, "next_progress": 380}})
+    assert assemble_view(ctx, "p-ada")["tier_progress"] == {"current": "Silver", "next": "Gold",
+                                                            "remaining": 120, "progress": 380}
+    requests.post(f"{o}/_sandbox/profiles/p-ada/rewards", timeout=5, json={
+        "tier_progress": {"current": "Gold", "next": None}})
+    assert assemble_view(ctx, "p-ada")["tier_progress"] == {"current": "Gold", "next": None, "remaining": None,
+                                                            "progress": None}
+    # a tenant without tiers: Omneo has no progress for the profile, the view still comes
+    requests.post(f"{o}/_sandbox/profiles/p-ada/rewards", timeout=5, json={})
+    view = assemble_view(ctx, "p-ada")
+    assert view["found"] is True and view["tier_progress"] is None

@@ -102,6 +102,7 @@ OMNEO_ROUTES = {
     "list_benefits": (G, "/api/v3/profiles/{id}/benefits", [lambda c, v: c.list_benefits(v)]),
     "list_profile_rewards": (G, "/api/v3/profiles/{id}/rewards", [lambda c, v: c.list_profile_rewards(v)]),
     "create_reward": ("POST", "/api/v3/rewards", []),
+    "find_tier_progress": (G, "/api/v3/profiles/{id}/tiers", [lambda c, v: c.find_tier_progress(v)]),
     "list_transactions": (G, "/api/v3/profiles/{id}/transactions", [lambda c, v: c.list_transactions(v)]),
     "list_webhooks": (G, "/api/v3/webhooks", []),
     "create_webhook": ("POST", "/api/v3/webhooks", []),
