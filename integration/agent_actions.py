@@ -167,6 +167,9 @@ def _finish(ctx: Context, action: dict, status: str, **fields) -> dict:
                                                            "note_added", "failure")}
     record["note"] = ""
     pipe = ctx.redis.pipeline()
+    if status != "done":  # nothing was issued: the agent's day is given back what it counted
+        day = time.strftime("%Y-%m-%d", time.gmtime(action["at"]))
+        pipe.incrbyfloat(keys.agent_daily_total(action["agent_id"], day), -action["value"])
     pipe.hset(keys.agent_action(action["id"]), mapping={"status": status, "record": json.dumps(record),
                                                         **{k: str(v) for k, v in fields.items()}})
     pipe.lpush(keys.AGENT_ACTIONS_AUDIT, json.dumps(shown(action)))

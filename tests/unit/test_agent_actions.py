@@ -283,6 +283,9 @@ def test_a_customer_erased_after_the_request_gets_nothing(client, world, signer,
     assert agent_actions.run(run_ctx(app_ctx), action["id"])["outcome"] == "refused"
     assert omneo_writes(omneo_sandbox) == (0, 0) and notes(zendesk_sandbox, TICKET_ADA) == []
     assert agent_actions.audit_rows(fake_redis)[0]["status"] == "refused"
+    # nothing was issued, so the agent's day is given back the 10 it counted
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    assert float(fake_redis.get(keys.agent_daily_total(str(ADMIN), day))) == 0
 
 
 # tier progress in the view
