@@ -32,9 +32,11 @@ TICKET_INTERACTION = _task("ticket_interaction", "interactions")
 RECONCILE = _task("reconcile", "reconcile")
 # the burst drain runs beside the sync queue, not behind the backlog it drains
 SYNC_BATCH = _task("sync_batch", "reconcile")
+# an agent is waiting on the sidebar for it: its own queue, not behind a sync backlog
+AGENT_ACTION = _task("agent_action", "actions")
 
 ALL = (SYNC_PROFILE, MERGE_PROFILES, LINK_IDENTITY, ZENDESK_USER_EVENT, ERASE_PROFILE,
-       TICKET_INTERACTION, RECONCILE, SYNC_BATCH, RECHECK_ERASURES)
+       TICKET_INTERACTION, RECONCILE, SYNC_BATCH, RECHECK_ERASURES, AGENT_ACTION)
 BY_NAME = {spec.name: spec for spec in ALL}
 # in order of first use: the worker's default `-Q`, and the queues /metrics reports
 QUEUES = tuple(dict.fromkeys(spec.queue for spec in ALL))

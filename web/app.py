@@ -67,6 +67,8 @@ def create_app(settings: Settings, celery: Celery | None = None,
     app.register_blueprint(health.bp)
     from web import sidebar
     app.register_blueprint(sidebar.bp)
+    from web import sidebar_actions
+    app.register_blueprint(sidebar_actions.bp)
     from web import zendesk_webhooks
     app.register_blueprint(zendesk_webhooks.bp)
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import erasure, interactions, jobs
-from integration.bulk import drain, parking
-from integration.profiles import linking, merge, sync, user_events
-from integration import erasure, interactions, jobs
+from integration import agent_actions, erasure, interactions, jobs
 from integration.bulk import drain, parking
 from integration.profiles import linking, merge, sync, user_events
 from integration.store import pending_erasures
@@ -98,7 +95,7 @@ RECONCILE_BUDGET_SECONDS = 200
 
 @task(jobs.RECONCILE)
 def reconcile(self, trigger: str = "beat"):
-    from integration.reconcile import reconciliation
+    from integration.reconcile.reconciliation import reconciliation
     from workers import enqueue
 
     ctx = runtime.context()
@@ -115,3 +112,9 @@ def reconcile(self, trigger: str = "beat"):
     if report.get("complete") is False:
         enqueue.send(self.app, jobs.RECONCILE, trigger="continuation")
     return report
+
+
+@task(jobs.AGENT_ACTION)
+def agent_action(self, action_id: str, profile_id: str, zendesk_user_id: str):
+    # the profile and requester are named so that erasure finds the job's dead letter
+    return agent_actions.run(runtime.context(), action_id)

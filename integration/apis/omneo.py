@@ -122,9 +122,24 @@ class OmneoClient(ApiClient):
     def list_benefits(self, profile_id: str) -> list[dict]:
         return self.request("GET", _profile(profile_id, "benefits"))["data"]
 
+    def find_tier_progress(self, profile_id: str) -> dict | None:
+        """The profile's tier progress (omneo-sdk `TierProgress`: `current_tier`, `next_tier`,
+        `next_remain`, `next_progress`); None when Omneo has none for it."""
+        try:
+            return self.request("GET", _profile(profile_id, "tiers"))["data"] or None
+        except NotFound:
+            return None
+
     def list_transactions(self, profile_id: str, limit: int = 5) -> list[dict]:
         params = {"sort": "-transacted_at", "per_page": limit}
         return self.request("GET", _profile(profile_id, "transactions"), params=params)["data"]
+
+    def create_reward(self, reward: dict) -> dict:
+        """`POST /rewards`: issue a reward of a definition to a profile."""
+        return self.request("POST", "/rewards", json=reward)["data"]
+
+    def list_profile_rewards(self, profile_id: str) -> list[dict]:
+        return self.request("GET", _profile(profile_id, "rewards"))["data"]
 
     # webhooks
     def list_webhooks(self) -> list[dict]:

@@ -234,6 +234,12 @@ class ZendeskClient(ApiClient):
     def get_ticket(self, ticket_id) -> dict:
         return self.request("GET", P.path("tickets", P.zendesk(ticket_id, "Zendesk ticket id")))["ticket"]
 
+    def add_internal_note(self, ticket_id, body: str) -> dict:
+        """An internal note (`comment.public: false`) on a ticket: `PUT /tickets/{id}` (tickets:write)."""
+        ticket = {"comment": {"body": body, "public": False}}
+        return self.request("PUT", P.path("tickets", P.zendesk(ticket_id, "Zendesk ticket id")),
+                            json={"ticket": ticket})["ticket"]
+
     def requested_tickets(self, user_id) -> Iterator[dict]:
         """Every ticket the user requested (not deleted), by cursor pagination (`page[size]`)."""
         params: dict = {"page[size]": 100}

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, json_response, omneo_time
 from integration.apis.signatures import omneo_signature
+from integration.sandbox.omneo_rewards import IssuedRewards
 
 API = "/api/v3"
 SIGNALS = (-1, 0, 1)
@@ -72,6 +73,7 @@ class OmneoSandbox(SandboxApp):
         r(f"{API}/profiles/<profile_id>/balances", ["GET"], self.balances)
         r(f"{API}/profiles/<profile_id>/benefits", ["GET"], self.benefits)
         r(f"{API}/profiles/<profile_id>/transactions", ["GET"], self.transactions)
+        r(f"{API}/profiles/<profile_id>/tiers", ["GET"], self.tier_progress)
         r(f"{API}/interactions", ["POST"], self.create_interaction)
         r(f"{API}/profiles/<profile_id>/interactions", ["GET"], self.profile_interactions)
         r(f"{API}/webhooks", ["GET"], self.list_webhooks)
@@ -86,6 +88,7 @@ class OmneoSandbox(SandboxApp):
         r("/_sandbox/profiles/<profile_id>/rewards", ["POST"], self.ctl_rewards, control=True)
         r("/_sandbox/interactions", ["GET"], self.ctl_interactions, control=True)
         r("/_sandbox/deliveries", ["GET"], self.ctl_deliveries, control=True)
+        self.issued_rewards = IssuedRewards(self)  # POST /rewards and a profile's rewards (its own module)
 
     def reset(self) -> None:
         super().reset()
@@ -95,6 +98,8 @@ class OmneoSandbox(SandboxApp):
         self.webhooks: dict[str, dict] = {}
         self.deliveries: list[dict] = []
         self._clock = 0.0
+        if hasattr(self, "issued_rewards"):
+            self.issued_rewards.reset()
 
     def authorized(self, request: Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.token}"
@@ -232,6 +237,13 @@ class OmneoSandbox(SandboxApp):
         self._profile(profile_id)
         return json_response({"data": self.rewards.get(profile_id, {}).get("benefits", []),
                               "links": {}, "meta": {}})
+
+    def tier_progress(self, request, profile_id):
+        self._profile(profile_id)
+        progress = self.rewards.get(profile_id, {}).get("tier_progress")
+        if progress is None:
+            raise _missing()
+        return json_response({"data": progress})
 
     def transactions(self, request, profile_id):
         self._profile(profile_id)
@@ -428,6 +440,8 @@ class OmneoSandbox(SandboxApp):
                 "benefits": [_benefit(profile_id, n, b) for n, b in enumerate(seed.get("benefits") or [], 1)],
                 "transactions": [_transaction(profile_id, n, t)
                                  for n, t in enumerate(seed.get("transactions") or [], 1)],
+                "tier_progress": _tier_progress(profile_id, seed["tier_progress"]) if seed.get("tier_progress")
+                else None,
             }
         return json_response({"ok": True})
 
@@ -452,6 +466,21 @@ def _balances(seed: dict) -> dict:
             "combined_balance_dollars": combined, "currency": seed.get("currency"),
             "localised": {"reward_balance": reward, "point_balance_dollars": point_dollars,
                           "combined_balance_dollars": combined}}
+
+
+def _tier_progress(profile_id: str, seed: dict) -> dict:
+    """omneo-sdk `TierProgress` from {"current": name, "next": name|None, "next_remain", "next_progress"}."""
+    now = omneo_time()
+
+    def tier(name):
+        return None if not name else {"id": sum(map(ord, name)), "name": name,
+                                      "handle": name.lower().replace(" ", "-")}
+    return {"id": 1, "profile_id": profile_id, "is_floor": False, "current_credit": None,
+            "current_progress": None, "current_remain": None, "next_progress": seed.get("next_progress"),
+            "next_remain": seed.get("next_remain"), "total_points_12m": None, "total_points_achievement": None,
+            "next_progress_change_at": None, "anniversary_at": None, "maintained_at": None,
+            "assigned_at": None, "achieved_at": now, "created_at": now, "updated_at": now,
+            "current_tier": tier(seed.get("current")), "next_tier": tier(seed.get("next")), "prev_tier": None}
 
 
 def _benefit(profile_id: str, n: int, seed: dict) -> dict:

@@ -19,9 +19,16 @@ CUSTOMERS = [
 ]
 
 
+TIERS = ("Bronze", "Silver", "Gold")
+
+
 def rewards(index: int) -> dict:
     points = 1200 - 250 * index
+    tier = CUSTOMERS[index % len(CUSTOMERS)].get("tier", "bronze").title()
+    nxt = TIERS[TIERS.index(tier) + 1] if tier in TIERS[:-1] else None
     return {
+        "tier_progress": {"current": tier, "next": nxt, "next_remain": 300 + 100 * index if nxt else None,
+                          "next_progress": points if nxt else None},
         "balances": {"reward_balance": 20 - 5 * index, "credit_balance": 10 * (index % 2),
                      "point_balance": points, "point_balance_dollars": points / 100,
                      "combined_balance_dollars": 20 - 5 * index + 10 * (index % 2) + points / 100,

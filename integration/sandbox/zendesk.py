@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, iso_time, json_response
 from integration.sandbox.zendesk_oauth import OAuthServer
+from integration.sandbox.zendesk_ticket_comments import TicketComments
 from integration.sandbox.zendesk_tickets import TicketDeletion
 from integration.sandbox.zendesk_ticket_export import TicketHistory
 from integration.sandbox.traffic import FORGED_HEADER
@@ -93,12 +94,15 @@ class ZendeskSandbox(SandboxApp):
         self.user_events = UserEvents(self)  # user events to subscribed webhooks (its own module)
         self.ticket_deletion = TicketDeletion(self)  # tickets for erasure, deletion limits (its own module)
         self.ticket_history = TicketHistory(self)  # the ticket event export (its own module)
+        self.ticket_comments = TicketComments(self)  # comments and internal notes (its own module)
 
     def reset(self) -> None:
         super().reset()
         self.oauth.reset()
         if hasattr(self, "user_events"):
             self.user_events.reset()
+        if hasattr(self, "ticket_comments"):
+            self.ticket_comments.reset()
         if hasattr(self, "ticket_deletion"):
             self.ticket_deletion.reset()
         if hasattr(self, "ticket_history"):
@@ -285,7 +289,7 @@ class ZendeskSandbox(SandboxApp):
     def _apply(self, user: dict, data: dict, creating: bool = False) -> None:
         previous_external_id = user.get("external_id")
         known = {f["key"] for f in self.fields}
-        for key in ("name", "phone", "external_id", "role", "notes", "details"):
+        for key in ("name", "phone", "external_id", "role", "custom_role_id", "notes", "details"):
             if key in data:
                 user[key] = data[key]
         if data.get("external_id"):
@@ -311,7 +315,7 @@ class ZendeskSandbox(SandboxApp):
         self._validate(data, creating=True)
         now = self._now()
         user = {"id": user_id or next(self._ids), "url": None, "name": None, "email": None, "phone": None,
-                "external_id": None, "role": "end-user", "active": True, "tags": [],
+                "external_id": None, "role": "end-user", "custom_role_id": None, "active": True, "tags": [],
                 "user_fields": {f["key"]: None for f in self.fields},
                 "created_at": now, "updated_at": now}
         self.users[user["id"]] = user

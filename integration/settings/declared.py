@@ -16,8 +16,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, validates_schema
 from marshmallow.validate import OneOf
 
 from integration.store.connection import RedisUrlError, parse
-from integration.settings.kinds import (EMAIL, MILLISECONDS, NAME, REQUIRED, SECONDS, URL, Flag, Names, Number,
-                                       Setting, Text, Whole, at_least, pattern,
+from integration.settings.kinds import (EMAIL, MILLISECONDS, NAME, REQUIRED, SECONDS, URL, Flag, Items, Names, Number,
+                                       Setting, Text, Whole, at_least, markdown_table, pattern,
                                        profile_url)
 from integration.apis.zendesk_events import DEFAULT_TICKET_EVENTS, KNOWN_TICKET_EVENTS, ZENDESK_EVENT_PREFIX
 
@@ -128,6 +128,26 @@ SETTINGS: tuple[Setting, ...] = (
             "how long the last good view of a customer is kept, to show while Omneo fails (`0`: off)"),
     Setting("SIDEBAR_OMNEO_DEADLINE_SECONDS", Number(0.1, 10, SECONDS), 1.5,
             "how long the sidebar waits for Omneo before serving the last-known view (or a 504)"),
+    Setting("ZENDESK_APP_PUBLIC_KEY", Text(pattern(r"-----BEGIN PUBLIC KEY-----", "the app's PEM public key "
+                                                   "(`\\n` for line breaks)"), tidy=lambda v: v.replace("\\n", "\n")),
+            None, "the sidebar app's public key, to verify the ZAF JWT Zendesk posts (agent actions)",
+            shown="unset (no agent actions)"),
+    Setting("ZENDESK_APP_INSTALLATION_ID", Text(_NUMBER), None,
+            "the app's installation id: the ZAF JWT's audience must name it", shown="unset (no agent actions)"),
+    Setting("SIDEBAR_ACTION_ROLES", Items(r"admin|agent|\d+", "comma-separated roles: admin, agent or custom "
+                                                               "role ids"), ("admin",),
+            "Zendesk roles (`admin`, `agent`) or custom role ids whose agents may act from the sidebar"),
+    Setting("SIDEBAR_REWARD_DEFINITIONS", Items(r"\d+", "comma-separated Omneo reward definition ids"), None,
+            "Omneo reward definitions an agent may issue as a goodwill reward", shown="unset (no rewards)"),
+    Setting("SIDEBAR_ACTION_REASONS", Items(r"[a-z0-9_-]+", "comma-separated reason handles (a-z, 0-9, _ -)"),
+            ("late_delivery", "damaged_item", "service_failure", "other"),
+            "the reasons an agent picks one of (with free text)"),
+    Setting("SIDEBAR_REWARD_MAX_VALUE", Number(0.01, 1_000_000, "an amount from {lo} to {hi}"), 50.0,
+            "the most one goodwill reward may be worth (over it: refused)"),
+    Setting("SIDEBAR_AGENT_DAILY_CAP", Number(0, 10_000_000, "an amount from {lo} to {hi}"), 200.0,
+            "the most one agent may issue in a UTC day, all rewards together (over it: refused)"),
+    Setting("SIDEBAR_SESSION_SECONDS", Whole(60, 3600, SECONDS), 900,
+            "lifetime of the session the sidebar is handed for agent actions"),
     Setting("ZENDESK_RECREATE_DELETED_USERS", Flag(), False,
             "whether a profile update re-creates a Zendesk user an agent (or a deletion schedule) deleted"),
     Setting("ERASURE_TICKETS", Text(OneOf(["wait", "delete"])), "wait",

@@ -123,6 +123,34 @@ class Names(Kind):
         return ",".join(v.removeprefix(self.prefix) for v in value)
 
 
+class _ItemList(fields.String):
+    def __init__(self, item: str, wants: str, **options):
+        super().__init__(**options)
+        self.item, self.wants = re.compile(item), wants
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = comma_names(super()._deserialize(value, attr, data, **kwargs))
+        if any(not self.item.fullmatch(i) for i in items):
+            raise ValidationError(self.wants)
+        return items
+
+
+class Items(Kind):
+    """A comma-separated list, each item matching the regex `item`, loaded as a tuple (may be empty)."""
+
+    type = tuple[str, ...]
+
+    def __init__(self, item: str, wants: str):
+        super().__init__()
+        self.item, self.wants = item, wants
+
+    def field(self, messages: dict, **options) -> fields.Field:
+        return _ItemList(self.item, self.wants, error_messages=messages, **options)
+
+    def show(self, value: Any) -> str:
+        return ",".join(value)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: its kind, default (REQUIRED, None or the value `Settings` holds) and

@@ -78,6 +78,7 @@ def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) ->
         "balances": lambda: omneo.get_balances(profile_id),
         "benefits": lambda: omneo.list_benefits(profile_id),
         "transactions": lambda: omneo.list_transactions(profile_id, limit=TRANSACTIONS_FETCHED),
+        "tier_progress": lambda: omneo.find_tier_progress(profile_id),
     }
     if profile is None:
         calls["profile"] = lambda: omneo.get_profile(profile_id)
@@ -101,6 +102,7 @@ def assemble_view(ctx: Context, profile_id: str, profile: dict | None = None) ->
         "balances": shape_balances(results["balances"]),
         "benefits": shape_benefits(results["benefits"]),
         "transactions": shape_transactions(results["transactions"]),
+        "tier_progress": shape_tier_progress(results["tier_progress"]),
         "cx_manager_url": ctx.settings.cx_manager_url(profile_id),
     }
 
@@ -113,6 +115,18 @@ def shape_profile(profile: dict) -> dict:
         tier = tier.get("name") or tier.get("handle")
     return {"id": str(profile["id"]), "name": name or None, "email": profile.get("email"),
             "tier": tier or profile.get("tier_handle"), "joined_at": profile.get("joined_at")}
+
+
+def shape_tier_progress(progress: dict | None) -> dict | None:
+    """Current tier, next tier and what is left to reach it (`next_remain`, in the tier's own
+    measure, and `next_progress`), as Omneo works them out; None without a tier."""
+    if not progress or not isinstance(progress.get("current_tier"), dict):
+        return None
+    nxt = progress.get("next_tier") if isinstance(progress.get("next_tier"), dict) else None
+    name = lambda tier: tier.get("name") or tier.get("handle")  # noqa: E731
+    return {"current": name(progress["current_tier"]), "next": name(nxt) if nxt else None,
+            "remaining": _number(progress.get("next_remain")) if nxt else None,
+            "progress": _number(progress.get("next_progress")) if nxt else None}
 
 
 def shape_balances(balances: dict) -> dict:

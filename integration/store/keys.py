@@ -221,3 +221,22 @@ def zendesk_user_keys(zendesk_user_id: str) -> list[str]:
 def due(queue: str) -> str:
     """Sorted set of jobs waiting to go back on `queue` (a retry's delay), scored by due time."""
     return f"{PREFIX}:due:{queue}"
+
+
+# agent actions from the sidebar (integration/agent_actions.py)
+def agent_action(action_id: str) -> str:
+    """One agent action: ids, amounts, its state; the agent's free text only until it is done."""
+    return f"{PREFIX}:action:{action_id}"
+
+
+def agent_action_key(agent_id: str, installation_id: str, idempotency_key: str) -> str:
+    """The action an agent's idempotency key (within one installation) already made."""
+    return f"{PREFIX}:action-key:{installation_id}:{agent_id}:{idempotency_key}"
+
+
+def agent_daily_total(agent_id: str, day: str) -> str:
+    """What an agent has issued on a UTC day (YYYY-MM-DD), all rewards together."""
+    return f"{PREFIX}:action-daily:{day}:{agent_id}"
+
+
+AGENT_ACTIONS_AUDIT = f"{PREFIX}:actions:audit"

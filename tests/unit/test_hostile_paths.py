@@ -58,6 +58,7 @@ ZENDESK_ROUTES = {
                          [lambda c, v: list(c.iter_users_since(cursor=v))]),
     "get_job_statuses": (G, "/api/v2/job_statuses/show_many", [lambda c, v: c.get_job_statuses(["j", v])]),
     "get_ticket": (G, "/api/v2/tickets/{id}", [lambda c, v: c.get_ticket(v)]),
+    "add_internal_note": ("PUT", "/api/v2/tickets/{id}", [lambda c, v: c.add_internal_note(v, "n")]),
     "requested_tickets": (G, "/api/v2/users/{id}/tickets/requested",
                           [lambda c, v: list(c.requested_tickets(v))]),
     "delete_tickets": ("DELETE", "/api/v2/tickets/destroy_many", [lambda c, v: c.delete_tickets(["1", v])]),
@@ -99,6 +100,9 @@ OMNEO_ROUTES = {
                                   [lambda c, v: c.list_profile_interactions(v)]),
     "get_balances": (G, "/api/v3/profiles/{id}/balances", [lambda c, v: c.get_balances(v)]),
     "list_benefits": (G, "/api/v3/profiles/{id}/benefits", [lambda c, v: c.list_benefits(v)]),
+    "list_profile_rewards": (G, "/api/v3/profiles/{id}/rewards", [lambda c, v: c.list_profile_rewards(v)]),
+    "create_reward": ("POST", "/api/v3/rewards", []),
+    "find_tier_progress": (G, "/api/v3/profiles/{id}/tiers", [lambda c, v: c.find_tier_progress(v)]),
     "list_transactions": (G, "/api/v3/profiles/{id}/transactions", [lambda c, v: c.list_transactions(v)]),
     "list_webhooks": (G, "/api/v3/webhooks", []),
     "create_webhook": ("POST", "/api/v3/webhooks", []),
@@ -118,6 +122,7 @@ GOOD_CALLS = {
     "create_webhook": lambda c: c.create_webhook({}),
     "find_profiles_by_email": lambda c: c.find_profiles_by_email("a@example.com"),
     "create_interaction": lambda c: c.create_interaction({}),
+    "create_reward": lambda c: c.create_reward({}),
 }
 COMMA_LISTS = ("ids", "external_ids", "filter[id][in]")
 LIST_ITEMS = 2

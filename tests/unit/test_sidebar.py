@@ -254,13 +254,13 @@ def test_view_calls_run_concurrently_through_the_shared_limiter(ctx, omneo_url):
     taken = []
     original_acquire = ctx.omneo.limiter.acquire
     ctx.omneo.limiter.acquire = lambda: (taken.append(1), original_acquire())[1]
-    # balances, benefits and transactions each wait here for the other two: run one after
-    # another, they would break the barrier instead
-    together = threading.Barrier(3, timeout=10)
+    # balances, benefits, transactions and tier progress each wait here for the other three: run
+    # one after another, they would break the barrier instead
+    together = threading.Barrier(4, timeout=10)
     original_request = ctx.omneo.request
 
     def request(method, path, **kw):
-        if path.rsplit("/", 1)[-1] in ("balances", "benefits", "transactions"):
+        if path.rsplit("/", 1)[-1] in ("balances", "benefits", "transactions", "tiers"):
             together.wait()
         return original_request(method, path, **kw)
 
@@ -268,8 +268,8 @@ def test_view_calls_run_concurrently_through_the_shared_limiter(ctx, omneo_url):
     view = requester_view(ctx, Requester("9001", "ada@example.com", None))
     assert view["found"] is True
     assert not together.broken
-    # search-id, then the three side by side: one token each from the Redis bucket
-    assert len(taken) == 4
+    # search-id, then the four side by side: one token each from the Redis bucket
+    assert len(taken) == 5
     assert ctx.redis.hgetall(keys.ratelimit_bucket("omneo"))
 
 

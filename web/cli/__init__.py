@@ -10,7 +10,7 @@ import os
 
 import click
 
-from web.cli import (app_package, backfill, dead_letters, dev, erasures, marks, onboard, processes,
+from web.cli import (actions, app_package, backfill, dead_letters, dev, erasures, marks, onboard, processes,
                      reconcile)
 from web.cli.context import CliContext
 from web.cli.errors import OneLineErrors
@@ -26,5 +26,5 @@ def main(ctx: click.Context) -> None:
 
 for command in (processes.web, processes.worker, processes.beat, processes.flower, processes.metrics,
                 onboard.check, onboard.setup, app_package.app_group, dead_letters.dlq, erasures.erasures,
-                reconcile.reconcile, backfill.backfill, marks.marks, dev.dev):
+                reconcile.reconcile, backfill.backfill, marks.marks, actions.actions, dev.dev):
     main.add_command(command)

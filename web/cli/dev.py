@@ -113,6 +113,7 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
         click.echo("starting the Omneo and Zendesk sandboxes ...", err=True)
         stack.start_sandboxes()
         _register_sandbox_webhooks(stack, receiver)
+        _sample_agents(stack)
     click.echo("starting the receiver, a worker and beat ...", err=True)
     stack.start_receiver(port)
     stack.start_worker()
@@ -152,6 +153,18 @@ def _start_preview(stack: DevStack, port: int) -> ZafHost:
                       tickets=tickets, port=port).start()
     stack.urls["sidebar_preview"] = preview.url + "/"
     return preview
+
+
+def _sample_agents(stack: DevStack) -> None:
+    """Agent actions in the sandbox: a test key stands in for the app's, and a sample agent of
+    each role is in the Zendesk sandbox (integration/sandbox/zaf.py signs their ZAF JWTs)."""
+    from integration.sandbox import zaf
+
+    key = zaf.new_key()
+    zaf.write_key(key, stack.log_dir / "zaf-test-key.pem")
+    stack.env.update({"ZENDESK_APP_PUBLIC_KEY": zaf.public_pem(key), "ZENDESK_APP_INSTALLATION_ID": "1122334455",
+                      "SIDEBAR_ACTION_ROLES": f"admin,{zaf.TEAM_LEAD_ROLE}", "SIDEBAR_REWARD_DEFINITIONS": "7,8"})
+    zaf.add_sample_agents(stack.urls["zendesk_sandbox"])
 
 
 def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:
@@ -207,7 +220,10 @@ def _where(stack: DevStack, real: bool, env_file: Path) -> str:
         text += ("\nedit a customer in the Omneo sandbox (its webhook reaches the receiver):\n"
                  f"  curl -X POST {stack.urls['omneo_sandbox']}/_sandbox/profiles -H 'Content-Type: "
                  "application/json' -d '{\"id\": \"demo-ada\", \"tier\": \"silver\"}'\n"
-                 f"  curl {stack.urls['zendesk_sandbox']}/_sandbox/users")
+                 f"  curl {stack.urls['zendesk_sandbox']}/_sandbox/users\n"
+                 "open the app as a sample agent (5001 admin, 5002 agent, 5003 team lead, 5004 light agent):\n"
+                 f"  curl -X POST {r}/sidebar/app --data-urlencode token=$(python -m integration.sandbox.zaf "
+                 f"--key {stack.log_dir / 'zaf-test-key.pem'} --base-url {stack.urls['zendesk_sandbox']} --agent 5003)")
     else:
         text += ("\nto receive webhooks, expose the receiver publicly (a tunnel) and run:\n"
                  "  omneo-zendesk setup --public-url https://<your public host>")

@@ -89,6 +89,10 @@
     field('email').hidden = !p.email;
     field('joined').textContent = p.joined_at ? t.t('member_since', { date: t.date(p.joined_at) }) : '';
     field('joined').hidden = !p.joined_at;
+    var tp = view.tier_progress;
+    field('tier_progress').textContent = !tp ? '' : tp.next
+      ? t.t('tier_next', { remaining: t.number(tp.remaining), next: tp.next }) : t.t('tier_top');
+    field('tier_progress').hidden = !tp;
 
     var b = view.balances || {};
     field('reward_balance').textContent = t.money(b.reward_balance, currency);

@@ -1,0 +1,179 @@
+"""The sidebar's agent actions: Zendesk proves who the agent is, our session carries it.
+
+POST /sidebar/app      the server-side app's location: Zendesk posts its ZAF JWT (form `token`);
+                       we verify it (integration/zaf_auth.py), read the agent from Zendesk with our
+                       own credentials (active, `agent` or `admin`, custom role) and answer a page
+                       holding a session of ours (meta `oz-session`).
+POST /sidebar/session  {ticket_id}: the session bound to that ticket and the requester Zendesk says
+                       it has, with what this agent may do there.
+POST /sidebar/tickets/<ticket_id>/rewards     issue a goodwill reward (202 pending, a job does it)
+GET  /sidebar/tickets/<ticket_id>/actions/<id> how it went (the page polls)
+
+Every refusal is a 4xx saying why, before anything is written to Omneo.
+"""
+from __future__ import annotations
+
+import html
+import logging
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+from integration import agent_actions, jobs
+from integration.profiles import requesters
+from integration.sidebar import requester as sidebar_requester
+from integration.agent_actions import Refusal
+from integration.errors import ApiError, AuthFailure, NotFound, RateLimited
+from integration.apis.zaf_auth import Agent, Refused, issue_session, verify_session, verify_zaf_jwt
+from web.responses import problem
+from web.sidebar import EXTENSION
+from workers.intake import Job
+
+log = logging.getLogger("omneo_zendesk.web")
+bp = Blueprint("sidebar_actions", __name__)
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><meta name="oz-session" content="{token}" data-expires="{exp}">
+<meta name="oz-agent" content="{agent}"><title>Omneo</title></head>
+<body data-may-act="{may_act}"></body></html>
+"""
+
+
+def _ctx():
+    return current_app.extensions[EXTENSION]
+
+
+def _settings():
+    return current_app.extensions["omneo_zendesk"].settings
+
+
+def _unauthorized(reason: str):
+    body, status = problem(401, reason)
+    body.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return body, status
+
+
+def _refused(exc: Refusal):
+    return jsonify(status="error", error=str(exc), code=exc.code), exc.status
+
+
+def _vendor_failure(exc: Exception):
+    if isinstance(exc, RateLimited):
+        body, status = problem(503, "busy; try again shortly")
+        body.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return body, status
+    if isinstance(exc, AuthFailure):
+        log.error("sidebar actions: Zendesk refused our credentials", extra={"setting": exc.setting})
+        return problem(503, "the service cannot read Zendesk; tell your administrator")
+    if isinstance(exc, ApiError):
+        log.warning("sidebar actions: API call failed", extra={"api": exc.api, "status": exc.status})
+        return problem(502, f"{'Zendesk' if exc.api == 'zendesk' else 'Omneo'} did not answer as expected")
+    log.error("sidebar actions: Redis unavailable", extra={"error_type": type(exc).__name__})
+    return problem(503, "unavailable; try again shortly")
+
+
+@bp.post("/sidebar/app")
+def app_page():
+    settings = _settings()
+    try:
+        agent = verify_zaf_jwt(request.form.get("token"), settings)
+    except Refused as exc:
+        return _unauthorized(str(exc))
+    try:
+        user = _ctx().zendesk.find_user(agent.user_id)
+    except (ApiError, redis.RedisError) as exc:
+        return _vendor_failure(exc)
+    if not user or not user.get("active", True) or user.get("role") not in ("agent", "admin"):
+        return problem(403, "only agents may use this app")
+    crid = user.get("custom_role_id")
+    agent = Agent(agent.user_id, agent.installation_id, user["role"], str(crid) if crid else None)
+    token, exp = issue_session(settings, agent)
+    page = PAGE.format(token=html.escape(token), exp=exp, agent=html.escape(agent.user_id),
+                       may_act=str(agent_actions.may_act(settings, agent)).lower())
+    return page, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                       "Referrer-Policy": "no-referrer"}
+
+
+@bp.post("/sidebar/session")
+def ticket_session():
+    settings = _settings()
+    try:
+        session = verify_session(request.headers.get("Authorization"), settings)
+    except Refused as exc:
+        return _unauthorized(str(exc))
+    body = request.get_json(silent=True) or {}
+    ticket_id = str(body.get("ticket_id") or "").strip()
+    if not ticket_id.isdigit():
+        return problem(400, "ticket_id: a Zendesk ticket id")
+    try:
+        ticket = _ctx().zendesk.get_ticket(ticket_id)
+    except NotFound:
+        return problem(404, "no such ticket")
+    except (ApiError, redis.RedisError) as exc:
+        return _vendor_failure(exc)
+    requester_id = str(ticket.get("requester_id") or "")
+    token, exp = issue_session(settings, session.agent, ticket_id, requester_id)
+    may = agent_actions.may_act(settings, session.agent)
+    return jsonify(token=token, expires_at=exp, may_act=may,
+                   reasons=list(settings.sidebar_action_reasons) if may else [],
+                   reward_definitions=list(settings.sidebar_reward_definitions or ()) if may else [],
+                   max_value=settings.sidebar_reward_max_value,
+                   daily_cap=settings.sidebar_agent_daily_cap), 200, {"Cache-Control": "no-store"}
+
+
+def _ticket_session(ticket_id: str):
+    """The session, if it is bound to this ticket; else the answer refusing it."""
+    try:
+        session = verify_session(request.headers.get("Authorization"), _settings())
+    except Refused as exc:
+        return None, _unauthorized(str(exc))
+    if session.ticket_id is None or session.ticket_id != str(ticket_id):
+        return None, problem(403, "this session is not for this ticket")
+    return session, None
+
+
+@bp.post("/sidebar/tickets/<ticket_id>/rewards")
+def issue_reward(ticket_id):
+    settings, ctx = _settings(), _ctx()
+    session, refusal = _ticket_session(ticket_id)
+    if refusal:
+        return refusal
+    if not agent_actions.may_act(settings, session.agent):
+        return _refused(Refusal(403, "role_may_not_act", "your Zendesk role may not issue rewards"))
+    try:
+        req = agent_actions.parse_request(settings, request.get_json(silent=True))
+        # who the ticket's requester is now, as Zendesk says: the session's must still be it
+        ticket = ctx.zendesk.get_ticket(ticket_id)
+        if str(ticket.get("requester_id")) != session.requester_id:
+            raise Refusal(409, "requester_changed", "the ticket's requester changed; reopen the app")
+        requester = sidebar_requester.from_zendesk(ctx, session.requester_id, fresh=True)
+        profile = None if requester is None else requesters.resolve(
+            ctx, requester.zendesk_user_id, requester.email, requester.external_id).profile
+        if profile is None:
+            raise Refusal(409, "no_profile", "this requester has no Omneo profile")
+        profile_id = str(profile["id"])
+        action_id, _new = agent_actions.accept(ctx, session.agent, ticket_id, session.requester_id,
+                                               profile_id, req)
+        job = Job(jobs.AGENT_ACTION, [], {"action_id": action_id, "profile_id": profile_id,
+                                          "zendesk_user_id": session.requester_id})
+        current_app.extensions["omneo_zendesk"].intake.accept("sidebar_action", action_id, job)
+    except Refusal as exc:
+        return _refused(exc)
+    except (ApiError, redis.RedisError) as exc:
+        return _vendor_failure(exc)
+    action = agent_actions.load(ctx, action_id)
+    return jsonify(agent_actions.shown(action)), 202, {"Cache-Control": "no-store"}
+
+
+@bp.get("/sidebar/tickets/<ticket_id>/actions/<action_id>")
+def action_status(ticket_id, action_id):
+    session, refusal = _ticket_session(ticket_id)
+    if refusal:
+        return refusal
+    try:
+        action = agent_actions.load(_ctx(), action_id) if action_id.isalnum() else None
+    except redis.RedisError as exc:
+        return _vendor_failure(exc)
+    if action is None or action["agent_id"] != session.agent.user_id or action["ticket_id"] != str(ticket_id):
+        return problem(404, "no such action")
+    return jsonify(agent_actions.shown(action)), 200, {"Cache-Control": "no-store"}
