@@ -6,7 +6,7 @@ in that same call instead of queued as a job of its own, and a drain job is queu
 was just queued: in a burst a webhook costs the workers nothing until a drain takes it 100 at a
 time.
 
-The dedupe marks are laid out by integration.marks (day-bucketed hashes that expire whole).
+The dedupe marks are laid out by integration.store.marks (day-bucketed hashes that expire whole).
 
 Atomic, so a delivery is never marked seen without its job on the queue: with a mark set first
 and removed again on failure, a receiver killed in between left a mark with no job, and the

@@ -8,7 +8,7 @@ The steps, in order, each counting only a live profile (`profiles.is_gone`):
 
 Every input is what Zendesk says of the user, read with our own credentials: a ticket event reads
 the user record (it writes the missing half of the link afterwards); the sidebar reads it too
-(`integration.sidebar_requester`, cached briefly), never taking an email or id from the agent's
+(`integration.sidebar.requester`, cached briefly), never taking an email or id from the agent's
 page, which anyone can edit.
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ One run, under a deployment-wide Redis lease:
    of a live profile is re-created; a live one is checked for drift.
 3. Ticket events: updates in Zendesk's incremental ticket event export since its own watermark
    become the interactions their webhooks would have made, unless those are there already
-   (`integration.interaction_recovery`).
+   (`integration.reconcile.ticket_events`).
 4. Link sweep: a profile deleted without a webhook leaves a Zendesk user that may never change
    again, so the export would never show it. A slice of the profiles we synced (their sync
    watermarks) is checked against Omneo each run, resuming a Redis SCAN cursor, so every link is

@@ -4,7 +4,7 @@ Every freshly assembled view is also kept for SIDEBAR_LAST_KNOWN_SECONDS under
 `keys.sidebar_last_known(profile_id)`, with `keys.sidebar_last_requester(zendesk_user_id)` saying
 which profile the requester resolved to (finding the profile needs Omneo, which is what failed),
 tagged with what Zendesk said of the requester then: the link is followed only while Zendesk still
-says the same (`integration.sidebar_requester`), so no page's claim can plant or read one.
+says the same (`integration.sidebar.requester`), so no page's claim can plant or read one.
 Erasure and merges drop both like the short cache (`keys.sidebar_views`,
 `keys.sidebar_requester_links`); an erased profile's view is never served, whatever is left.
 

@@ -176,7 +176,7 @@ def _number(value) -> float | int:
     return int(number) if number.is_integer() else number
 
 
-# the cache: requester links carry what Zendesk said (integration.sidebar_requester)
+# the cache: requester links carry what Zendesk said (integration.sidebar.requester)
 def _linked_profile_id(ctx: Context, requester: Requester) -> str | None:
     if not ctx.settings.sidebar_cache_seconds:
         return None

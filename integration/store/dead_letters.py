@@ -4,7 +4,7 @@ An entry holds what a person needs to understand and replay the job, and nothing
 wrote or an API echoed: the task and its arguments (ids: jobs re-read the rest when they run), the
 profile and Zendesk user it is about, the error's type, API, status and a short summary of the
 API's error (its codes and the fields it names, never the raw body), attempts and times. All of it
-goes through the one scrubber (`integration.scrub`): no email, phone or card-like number.
+goes through the one scrubber (`integration.redaction`): no email, phone or card-like number.
 
 The store is bounded: an entry expires DLQ_RETENTION_DAYS after it last failed, and past
 MAX_ENTRIES the oldest go (each logged). The keys themselves expire with the newest entry, so a

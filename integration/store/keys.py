@@ -23,7 +23,7 @@ def ratelimit_observed(api: str) -> str:
 
 def seen_marks(day: int, bucket: int) -> str:
     """Hash: dedupe marks of webhook deliveries accepted on this day (days since 1970), in one
-    of integration.marks.SEEN_BUCKETS; it expires whole (integration.marks lays them out)."""
+    of integration.store.marks.SEEN_BUCKETS; it expires whole (integration.store.marks lays them out)."""
     return f"{PREFIX}:marks:seen:{day}:{bucket}"
 
 
@@ -43,7 +43,7 @@ def profile_lock(profile_id: str) -> str:
 
 def synced_marks(bucket: int) -> str:
     """Hash: profile id -> watermark of its last sync (fingerprint, Omneo updated_at, Zendesk user
-    id), for the profiles in this bucket (integration.marks lays them out, integration.state
+    id), for the profiles in this bucket (integration.store.marks lays them out, integration.state
     reads and writes them)."""
     return f"{PREFIX}:marks:synced:{bucket}"
 

@@ -1,6 +1,6 @@
 """Our small Redis-backed state: pending-sync marks, profile locks, watermarks, tombstones. The
 receivers set the dedupe and pending-sync marks in workers.intake, with the TTLs given here and
-in integration.marks, which lays out the watermarks and dedupe marks."""
+in integration.store.marks, which lays out the watermarks and dedupe marks."""
 from __future__ import annotations
 
 import contextlib
@@ -57,7 +57,7 @@ class State:
                 held.enter_context(self.profile_lock(profile_id))
             yield
 
-    # watermarks (sync marks): integration.marks lays them out; read and written only here
+    # watermarks (sync marks): integration.store.marks lays them out; read and written only here
     def synced_mark(self, profile_id: str) -> dict | None:
         return self.synced_marks([profile_id])[str(profile_id)]
 

@@ -1,4 +1,4 @@
-"""Compact marks (integration.marks, integration.state): what is written reads back the same, an
+"""Compact marks (integration.store.marks, integration.state): what is written reads back the same, an
 old deployment's watermarks are found and moved, and dedupe marks span the days they must."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A `user.merged` is acted on only when Zendesk bears it out (integration/zendesk_merge_check.py)."""
+"""A `user.merged` is acted on only when Zendesk bears it out (integration/profiles/merge_check.py)."""
 from __future__ import annotations
 
 import json

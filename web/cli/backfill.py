@@ -1,5 +1,5 @@
 """`omneo-zendesk backfill [--resume | --adopt]`: sync every Omneo profile to Zendesk in bulk, or
-take over the links an earlier integration made (integration/adoption.py)."""
+take over the links an earlier integration made (integration/bulk/adoption.py)."""
 from __future__ import annotations
 
 import signal

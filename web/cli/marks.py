@@ -1,5 +1,5 @@
 """`omneo-zendesk marks migrate`: move sync watermarks of the old one-key-a-profile layout into
-their buckets (integration.marks), while everything keeps running."""
+their buckets (integration.store.marks), while everything keeps running."""
 from __future__ import annotations
 
 import click
