@@ -9,20 +9,7 @@ from integration.errors import TransientError
 from integration.interactions import classify, record_ticket_event, ticket_job
 from integration.sandbox.base import omneo_time
 from integration.settings.declared import load_settings
-from tests.helpers import put
-
-CREATED = "zen:event-type:ticket.created"
-STATUS = "zen:event-type:ticket.status_changed"
-CSAT = "zen:event-type:ticket.csat_received"
-
-
-def event(type_=CREATED, event=None, **detail):
-    body = {"id": "100", "requester_id": "36000000001", "subject": "Where is my order?",
-            "status": "NEW"}
-    body.update(detail)
-    return {"type": type_, "id": "01HEVENT0001", "time": "2026-11-27T10:15:30Z", "account_id": 1,
-            "subject": f"zen:ticket:{body['id']}", "detail": body, "event": event or {}}
-
+from tests.helpers import CREATED, CSAT, STATUS, add_user, event, job_for, put
 
 def put_profile(omneo, **fields):
     with omneo.lock:
@@ -33,23 +20,12 @@ def put_profile(omneo, **fields):
     return profile
 
 
-def add_user(zendesk, **fields):
-    with zendesk.lock:
-        return zendesk._create(dict({"name": "Someone"}, **fields))
-
-
 @pytest.fixture(autouse=True)
 def ticket_100(ctx, zendesk_sandbox):
     """The ticket the events name, as Zendesk has it (the worker reads its subject there)."""
     with zendesk_sandbox.lock:
         zendesk_sandbox.tickets[100] = {"id": 100, "subject": "Where is my order?",
                                         "requester_id": 36000000001, "status": "open"}
-
-
-def job_for(user_id, type_=CREATED, inner=None, event_id="01HEVENT0001"):
-    payload = event(type_, inner, requester_id=str(user_id))
-    payload["id"] = event_id
-    return ticket_job(payload, classify(payload))
 
 
 # what an event means
