@@ -95,7 +95,7 @@ RECONCILE_BUDGET_SECONDS = 200
 
 @task(jobs.RECONCILE)
 def reconcile(self, trigger: str = "beat"):
-    from integration.reconcile.reconciliation import reconciliation
+    from integration.reconcile import reconciliation
     from workers import enqueue
 
     ctx = runtime.context()

@@ -27,7 +27,7 @@ MASTER_NAME = "oz-primary"
 # and Celery's remote-control queues; every channel: Kombu's fanout (events, remote control)
 # subscribes to patterns, which ACLs match literally against a channel rule.
 ACL_RULES = (
-    "resetkeys ~oz:* ~sync* ~erasure* ~interactions* ~reconcile* ~unacked* ~_kombu.binding* "
+    "resetkeys ~oz:* ~sync* ~erasure* ~interactions* ~actions* ~reconcile* ~unacked* ~_kombu.binding* "
     "~*.celery.pidbox* ~celeryev.* allchannels "
     "-@all +ping +info +select +time +wait +multi +exec +discard +watch +unwatch +evalsha +script|load +script|exists "
     "+get +mget +set +del +exists +expire +expireat +pexpire +incr +scan "
