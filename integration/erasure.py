@@ -158,8 +158,7 @@ def _erase_user(ctx: Context, profile_id: str, user_id: str, user: dict | None) 
                                                 "opened during its erasure; erasure tries again") from None
             return _pending(ctx, user_id, user, held)
     try:  # also a user soft-deleted earlier by hand, which search no longer shows
-        ctx.zendesk.delete_user_permanently(user_id)
-        purged = True
+        purged = ctx.zendesk.delete_user_permanently(user_id)
     except NotFound:
         pass
     return {"zendesk_user_id": user_id, "outcome": ERASED if deleted or purged else ALREADY_GONE,

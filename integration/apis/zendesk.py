@@ -5,11 +5,7 @@ from typing import Iterator
 
 from integration.errors import AuthFailure, NotFound, PermanentError
 from integration.apis.http import ApiClient, Limiter
-from integration.apis.zendesk_auth import ClientCredentials, TokenProvider
-from integration.apis.paging import advance
-from integration.apis.paths import Paths, same_email, search_email
-from integration.apis.http import ApiClient, Limiter
-from integration.apis.zendesk_auth import TokenProvider, credentials
+from integration.apis.zendesk_auth import ClientCredentials, TokenProvider, credentials
 from integration.apis.paging import advance
 from integration.apis.paths import Paths, same_email, search_email
 
@@ -150,10 +146,19 @@ class ZendeskClient(ApiClient):
     def delete_user(self, user_id) -> None:
         self.request("DELETE", _user(user_id))
 
-    def delete_user_permanently(self, user_id) -> None:
-        """Limited to 700 users every 10 minutes besides the account's budget: `purge_limiter`."""
-        self.request("DELETE", P.path("deleted_users", P.zendesk(user_id, "Zendesk user id")),
-                     endpoint=("permanent user deletion", self.purge_limiter))
+    def delete_user_permanently(self, user_id) -> bool:
+        """Limited to 700 users every 10 minutes besides the account's budget: `purge_limiter`.
+        A user whose permanent deletion was already requested (a retried job whose first try was
+        answered but not recorded) is answered 422 `DuplicateValue` on `user_id`: that is done,
+        and False says it was done before."""
+        try:
+            self.request("DELETE", P.path("deleted_users", P.zendesk(user_id, "Zendesk user id")),
+                         endpoint=("permanent user deletion", self.purge_limiter))
+        except PermanentError as exc:
+            if not (exc.status == 422 and _duplicate_deletion(exc.body)):
+                raise
+            return False
+        return True
 
     def merge_users(self, source_id, target_id) -> dict:
         """Merge end user `source_id` into `target_id`; the source's tickets move with it."""
@@ -320,3 +325,12 @@ def zendesk_client(settings, redis=None, **kwargs) -> ZendeskClient:
                          oauth_token=settings.zendesk_oauth_token, token_provider=provider,
                          marketplace=marketplace_headers(settings),
                          timeout=settings.http_timeout_seconds, **kwargs)
+
+
+def _duplicate_deletion(body) -> bool:
+    """Zendesk's answer to a second permanent deletion of one user ("Only one deletion request
+    needed per user")."""
+    details = body.get("details") if isinstance(body, dict) else None
+    errors = details.get("user_id") if isinstance(details, dict) else None
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("error") == "DuplicateValue" for e in errors)

@@ -483,6 +483,8 @@ class ZendeskSandbox(SandboxApp):
 
     def purge_user(self, request, user_id):
         self.ticket_deletion.take_purge(request)
+        if user_id in self.purged:  # a community report of a real account's answer, not in the docs
+            raise _invalid("user_id", "User Only one deletion request needed per user", "DuplicateValue")
         if user_id not in self.deleted:
             raise _missing()
         user = self.deleted.pop(user_id)

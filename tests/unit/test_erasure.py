@@ -77,6 +77,19 @@ def test_purged_already_counts_as_done(ctx, omneo_sandbox, zendesk_sandbox):
     assert erase_profile(ctx, "e3")["outcome"] == "already gone"
 
 
+def test_a_retry_after_an_unrecorded_purge_counts_as_done(ctx, omneo_sandbox, zendesk_sandbox):
+    """Zendesk answers a second permanent deletion of one user 422 DuplicateValue; a job whose
+    first try purged the user but died before recording it must not end as a dead letter."""
+    user = synced_user(ctx, omneo_sandbox, zendesk_sandbox, "e3b")
+    ctx.zendesk.delete_user(user["id"])
+    assert ctx.zendesk.delete_user_permanently(user["id"]) is True
+    delete_in_omneo(omneo_sandbox, "e3b")
+
+    record = erase_profile(ctx, "e3b", zendesk_user_id=str(user["id"]))
+    assert (record["outcome"], record["zendesk_user_id"]) == ("already gone", str(user["id"]))
+    assert ctx.state.is_erased("e3b")
+
+
 def test_identity_from_the_payload_finds_a_user_without_external_id(ctx, zendesk_sandbox):
     with zendesk_sandbox.lock:
         user = zendesk_sandbox._create({"name": "Walk In", "email": "walk@example.com"})
