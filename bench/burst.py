@@ -105,14 +105,16 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     poster.start()
     poster.join()
     first_half = time.time() - t0
-    latencies = []
+    latencies, went_alone = [], 0
     rest = threading.Thread(target=post_all, args=(url, prepared[half:]))
     rest.start()
     for n, pid in enumerate(lone):  # in the middle of the burst, while the rest is posted
         edited = sb.put_profile(id=pid, first_name=f"Lone {tier} {n}")  # a person's edit: the name
         raw, headers = signed_webhook(secret, edited)
         sent = time.time()
-        requests.post(url, data=raw, headers=headers, timeout=10).raise_for_status()
+        answer = requests.post(url, data=raw, headers=headers, timeout=10)
+        answer.raise_for_status()
+        went_alone += not answer.json().get("parked")
         written = wait_until(lambda: (sb.updated(pid).get(pid) or 0) > sent and sb.updated(pid)[pid],
                              120, interval=0.02, what=f"lone update {pid}")
         latencies.append(written - sent)
@@ -140,7 +142,8 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     return {"n": len(ids), "elapsed": elapsed, "per_minute": len(ids) / elapsed * 60,
             "zendesk": d(z0, z1, "calls"), "omneo": d(o0, o1, "calls"),
             "limited": d(z0, z1, "rate_limited"), "other_calls": d(z0, z1, "other_calls"),
-            "other_limited": d(z0, z1, "other_rate_limited"), "lone": latencies}
+            "other_limited": d(z0, z1, "other_rate_limited"), "lone": latencies,
+            "alone": went_alone}
 
 
 def main(argv=None) -> int:
@@ -207,7 +210,7 @@ def main(argv=None) -> int:
         rows.append([f"{name} ({r['n']} profiles)", f"{r['per_minute']:.0f}", ratio(r["per_minute"], ceiling),
                      f"{r['per_minute'] / rate:.1f} x R", f"{r['elapsed']:.1f}",
                      f"{r['zendesk'] / r['n']:.4f}", f"{r['omneo'] / r['n']:.4f}",
-                     f"{median(r['lone']):.2f} / {pct(r['lone'], 100):.2f}",
+                     f"{median(r['lone']):.2f} / {pct(r['lone'], 100):.2f} ({r['alone']} alone)",
                      f"{r['limited']} / {r['other_limited']}",
                      f"{r['zendesk'] / (rate * minutes):.0%} / {r['other_calls'] / (rate * minutes):.0%}"])
     ok = all(r["per_minute"] >= AIM_SHARE * ceiling and median(r["lone"]) < AIM_LONE_P50

@@ -61,7 +61,7 @@ local function bulk_lane(bucket, id, contact, lane, alone, per_minute, capacity,
   per_minute, capacity = tonumber(per_minute), tonumber(capacity)
   if contact == '' or per_minute <= 0 then return false end
   local synced = mark_part(redis.call('HGET', bucket, id), """ + str(marks.CONTACT_PART) + """)
-  if not synced or synced == contact then return false end
+  if not synced or synced == contact or synced == '\0' then return false end
   local t = redis.call('TIME')
   local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
   local b = redis.call('HMGET', lane, 'tokens', 'ts')
@@ -141,7 +141,7 @@ def lane_keys(profile_id: str) -> list[str]:
 
 def lane_args(profile_id: str, contact: str | None, per_minute: float) -> list:
     """bulk_lane's arguments after its keys: `contact` is the body's contact digest (hex)."""
-    return [str(profile_id), bytes.fromhex(contact) if contact else b"", per_minute, LANE_BURST,
+    return [str(profile_id), marks.pack_part(contact) if contact else b"", per_minute, LANE_BURST,
             LANE_FLAG_SECONDS]
 
 

@@ -146,16 +146,17 @@ return 1
 """
 
 
-# A packed mark's part in Lua: PART(raw, n) is the n-th part's bytes (false: none, or a mark
-# packed before it existed).
+# A packed mark's part in Lua: mark_part(raw, n) is the n-th part as packed, its kind and size
+# included (false: none, or a mark packed before it existed). Compared with `pack_part` of a
+# value: the packing picks a value's kind (digits alone are packed as a number).
 PART_LUA = """
 local function mark_part(raw, n)
   local at = 1
   for i = 1, n do
     if not raw or at > #raw then return false end
+    local start = at
     local kind = string.byte(raw, at)
     at = at + 1
-    local body = false
     if kind ~= 0 then
       local size = string.byte(raw, at)
       at = at + 1
@@ -164,14 +165,18 @@ local function mark_part(raw, n)
         size = ((a * 256 + b) * 256 + c) * 256 + d
         at = at + 4
       end
-      body = string.sub(raw, at, at + size - 1)
       at = at + size
     end
-    if i == n then return body end
+    if i == n then return string.sub(raw, start, at - 1) end
   end
   return false
 end
 """
+
+
+def pack_part(value) -> bytes:
+    """One part of a mark as `pack` writes it (what `mark_part` in Lua returns)."""
+    return _pack_one(value)
 
 
 # dedupe marks

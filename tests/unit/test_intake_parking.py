@@ -212,3 +212,14 @@ def test_without_a_lane_share_contact_changes_are_parked_too(intake, fake_redis)
     synced(fake_redis, "p1", contact_of(profile("p1")))
     fill(intake)
     assert intake.accept("omneo", "d1", told(profile("p1", first_name="Bo"))).status == PARKED
+
+
+@pytest.mark.parametrize("digest", ["48956185", "0badc0de", "f7767100"])
+def test_a_contact_digest_is_compared_as_packed_whatever_its_digits(lane_intake, fake_redis, digest):
+    """The packing keeps a digest of digits alone as a number: an unchanged one is still equal."""
+    synced(fake_redis, "p1", digest)
+    fill(lane_intake)
+    job = Job(SYNC_PROFILE, ["p1"], coalesce_profile="p1", contact=digest)
+    assert lane_intake.accept("omneo", "d1", job).status == PARKED
+    other = Job(SYNC_PROFILE, ["p1"], coalesce_profile="p1", contact="12345678" if digest != "12345678" else "0")
+    assert lane_intake.accept("omneo", "d2", other).status == QUEUED
