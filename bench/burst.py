@@ -41,6 +41,8 @@ from integration.settings.declared import load_settings  # noqa: E402
 
 UNLIMITED = 100_000
 LONE = 5  # lone updates per run
+LONE_SPACING = 3.0  # seconds from one lone update's post to the next: a person's edits, at most
+# the lone lane's pace (BULK_LONE_LANE_PERCENT 5 of R = 400: 20 a minute)
 AIM_SHARE, AIM_LONE_P50 = 0.50, 1.0
 CASES = ("alone", "shared", "migration")
 
@@ -109,6 +111,8 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     rest = threading.Thread(target=post_all, args=(url, prepared[half:]))
     rest.start()
     for n, pid in enumerate(lone):  # in the middle of the burst, while the rest is posted
+        if n:
+            time.sleep(max(0.0, sent + LONE_SPACING - time.time()))
         edited = sb.put_profile(id=pid, first_name=f"Lone {tier} {n}")  # a person's edit: the name
         raw, headers = signed_webhook(secret, edited)
         sent = time.time()
@@ -228,7 +232,9 @@ def main(argv=None) -> int:
                        "time runs from the first webhook posted to the last user write the sandbox recorded",
                        "lone updates: another linked profile's name changed (a person's edit in CX Manager) and "
                        "posted in the middle of the burst, timed from its post to the sandbox's record of its "
-                       "write; the burst's members change their tier only. Every body is the whole profile",
+                       f"write, {LONE_SPACING:g} s or more apart; the burst's members change their tier only. "
+                       "Every body is the whole profile. `alone`: answered as queued, not parked (by the lone "
+                       "lane, or as the backlog was under BULK_SYNC_THRESHOLD)",
                        "budget used: requests over R x the run's minutes; the other consumer spends R/2 evenly, "
                        f"our reserve is ZENDESK_BUDGET_RESERVE_PERCENT (default 20)",
                        f"aim: >= {AIM_SHARE:.0%} of 100 x R, lone p50 < {AIM_LONE_P50:g} s, no 429 for either "
