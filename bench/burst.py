@@ -6,7 +6,10 @@ processes), and bench/loadgen.py posting the webhooks.
 The profiles are first linked by a backfill (unthrottled), then all changed in Omneo and their
 webhooks posted as fast as the receiver takes them. A few lone updates, each for another linked
 profile, are posted in the middle of the burst and timed from post to the Zendesk sandbox's own
-record of the write. A second run does it again with another consumer spending half the account's
+record of the write. The premise of the lone lane (integration/bulk/parking.py) is what each
+changes: the burst's members their tier only (a tier recalculation), a lone update the profile's
+name (a person's edit in CX Manager); every webhook body is the whole profile, as Omneo's event
+context is. A second run does it again with another consumer spending half the account's
 budget (the sandbox's simulated integration): our 429s, theirs, and the share of the budget we took.
 The migration case does it once more with every sync mark removed first: profiles an earlier
 integration linked (identity and external_id in place), which this deployment never synced.
@@ -38,6 +41,8 @@ from integration.settings.declared import load_settings  # noqa: E402
 
 UNLIMITED = 100_000
 LONE = 5  # lone updates per run
+LONE_SPACING = 3.0  # seconds from one lone update's post to the next: a person's edits, at most
+# the lone lane's pace (BULK_LONE_LANE_PERCENT 5 of R = 400: 20 a minute)
 AIM_SHARE, AIM_LONE_P50 = 0.50, 1.0
 CASES = ("alone", "shared", "migration")
 
@@ -73,12 +78,25 @@ def trace(dev, sb, t0: float, stop: threading.Event, rows: list) -> None:
         rows.append((time.time() - t0, *pipe.execute(), sb.stats("zendesk").get("calls", 0)))
 
 
+TIERS = {"bronze": "Bronze", "silver": "Silver", "gold": "Gold", "platinum": "Platinum",
+         "diamond": "Diamond", "ruby": "Ruby"}
+
+
+def context(pid: str, tier: str) -> dict:
+    """The webhook body of a seeded profile (the sandbox's `count`/`prefix` seeding) whose tier
+    changed: the whole profile, as Omneo's event context carries it."""
+    n = int(pid.rsplit("-", 1)[1])
+    return {"id": pid, "first_name": f"Customer{n}", "last_name": "Seeded", "email": f"burst-{n}@example.com",
+            "mobile_phone": None, "mobile_phone_e164": None, "tier": {"handle": tier, "name": TIERS[tier]},
+            "tier_handle": tier}
+
+
 def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: int,
           traced: bool = False) -> dict:
     secret, url = dev.env["OMNEO_WEBHOOK_SECRET"], dev.urls["receiver"] + "/webhooks/omneo"
     requests.post(sb.omneo + "/_sandbox/profiles/bulk", timeout=120,
                   json={"profiles": [{"id": pid, "tier": tier} for pid in ids]}).raise_for_status()
-    prepared = [signed_webhook(secret, {"id": pid, "tier": tier}) for pid in ids]
+    prepared = [signed_webhook(secret, context(pid, tier)) for pid in ids]
     z0, o0 = sb.stats("zendesk"), sb.stats("omneo")
     t0 = time.time()
     stop, samples = threading.Event(), []
@@ -89,14 +107,18 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     poster.start()
     poster.join()
     first_half = time.time() - t0
-    latencies = []
+    latencies, went_alone = [], 0
     rest = threading.Thread(target=post_all, args=(url, prepared[half:]))
     rest.start()
     for n, pid in enumerate(lone):  # in the middle of the burst, while the rest is posted
-        sb.put_profile(id=pid, first_name=f"Lone {tier} {n}")
-        raw, headers = signed_webhook(secret, {"id": pid, "first_name": f"Lone {tier} {n}"})
+        if n:
+            time.sleep(max(0.0, sent + LONE_SPACING - time.time()))
+        edited = sb.put_profile(id=pid, first_name=f"Lone {tier} {n}")  # a person's edit: the name
+        raw, headers = signed_webhook(secret, edited)
         sent = time.time()
-        requests.post(url, data=raw, headers=headers, timeout=10).raise_for_status()
+        answer = requests.post(url, data=raw, headers=headers, timeout=10)
+        answer.raise_for_status()
+        went_alone += not answer.json().get("parked")
         written = wait_until(lambda: (sb.updated(pid).get(pid) or 0) > sent and sb.updated(pid)[pid],
                              120, interval=0.02, what=f"lone update {pid}")
         latencies.append(written - sent)
@@ -124,7 +146,8 @@ def burst(dev, sb: Sandboxes, ids: list[str], lone: list[str], tier: str, rate: 
     return {"n": len(ids), "elapsed": elapsed, "per_minute": len(ids) / elapsed * 60,
             "zendesk": d(z0, z1, "calls"), "omneo": d(o0, o1, "calls"),
             "limited": d(z0, z1, "rate_limited"), "other_calls": d(z0, z1, "other_calls"),
-            "other_limited": d(z0, z1, "other_rate_limited"), "lone": latencies}
+            "other_limited": d(z0, z1, "other_rate_limited"), "lone": latencies,
+            "alone": went_alone}
 
 
 def main(argv=None) -> int:
@@ -191,7 +214,7 @@ def main(argv=None) -> int:
         rows.append([f"{name} ({r['n']} profiles)", f"{r['per_minute']:.0f}", ratio(r["per_minute"], ceiling),
                      f"{r['per_minute'] / rate:.1f} x R", f"{r['elapsed']:.1f}",
                      f"{r['zendesk'] / r['n']:.4f}", f"{r['omneo'] / r['n']:.4f}",
-                     f"{median(r['lone']):.2f} / {pct(r['lone'], 100):.2f}",
+                     f"{median(r['lone']):.2f} / {pct(r['lone'], 100):.2f} ({r['alone']} alone)",
                      f"{r['limited']} / {r['other_limited']}",
                      f"{r['zendesk'] / (rate * minutes):.0%} / {r['other_calls'] / (rate * minutes):.0%}"])
     ok = all(r["per_minute"] >= AIM_SHARE * ceiling and median(r["lone"]) < AIM_LONE_P50
@@ -207,8 +230,11 @@ def main(argv=None) -> int:
                        "each run starts once the one before has written all its marks and identities",
                        f"the sandbox takes a bulk job {args.job_seconds:g} s from queued to completed; "
                        "time runs from the first webhook posted to the last user write the sandbox recorded",
-                       "lone updates: another linked profile changed and posted in the middle of the burst, timed "
-                       "from its post to the sandbox's record of its write",
+                       "lone updates: another linked profile's name changed (a person's edit in CX Manager) and "
+                       "posted in the middle of the burst, timed from its post to the sandbox's record of its "
+                       f"write, {LONE_SPACING:g} s or more apart; the burst's members change their tier only. "
+                       "Every body is the whole profile. `alone`: answered as queued, not parked (by the lone "
+                       "lane, or as the backlog was under BULK_SYNC_THRESHOLD)",
                        "budget used: requests over R x the run's minutes; the other consumer spends R/2 evenly, "
                        f"our reserve is ZENDESK_BUDGET_RESERVE_PERCENT (default 20)",
                        f"aim: >= {AIM_SHARE:.0%} of 100 x R, lone p50 < {AIM_LONE_P50:g} s, no 429 for either "

@@ -9,6 +9,7 @@ from flask import Flask, request
 from prometheus_client import Counter
 from werkzeug.exceptions import HTTPException
 
+from integration.bulk import parking
 from integration.wiring import connect_redis
 from integration.settings.declared import Settings
 from web.responses import problem
@@ -57,7 +58,7 @@ def create_app(settings: Settings, celery: Celery | None = None,
     celery = celery or create_celery(settings)
     app.extensions["omneo_zendesk"] = Extension(settings, r, Intake(
         celery, r, settings.redis_min_replicas_acked, settings.redis_wait_timeout_ms,
-        settings.bulk_sync_threshold))
+        settings.bulk_sync_threshold, parking.lane_per_minute(settings)))
 
     from web import health, omneo_webhooks, request_ids
 

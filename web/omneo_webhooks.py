@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from integration import jobs
 from integration.apis import paths
 from integration.apis.signatures import verify_omneo
+from integration.profiles import mapping
 from web.delivery import enqueue_once, read_json_object, signed_body
 from web.responses import ignored, problem
 from web.schemas import (OmneoIdentityEvent, OmneoMergeEvent, OmneoProfileDeleted, OmneoProfileEvent,
@@ -23,8 +24,10 @@ SYNC_EVENTS = {"profile.created", "profile.updated"}
 
 
 def _sync(settings, body: dict):
+    # the contact details' digest lets a person's edit mid-burst go alone (integration/bulk/parking.py)
     return Job(jobs.SYNC_PROFILE, [body["id"]], coalesce_profile=body["id"],
-               updated_at=body.get("updated_at")), {}
+               updated_at=body.get("updated_at"),
+               contact=mapping.body_contact_digest(body, settings.sync_attributes)), {}
 
 
 def _merge(settings, body: dict):

@@ -45,7 +45,8 @@ QUEUED, DUPLICATE, COALESCED, PARKED = "queued", "duplicate", "coalesced", "park
 # for a sync that may be parked also the drain's queue, parking.BACKLOG_KEYS and
 # parking.PARK_KEYS
 # ARGV: message, job id, the dedupe mark's field, when its hash expires, pending TTL; to park also
-# the threshold, the drain job's message and id, and parking.park_args
+# the threshold, the drain job's message and id, and parking.park_args; for the lone lane also
+# KEYS parking.lane_keys and ARGV parking.lane_args (a contact change goes alone: queued)
 # A duplicate writes too (the mark, into today's hash), so that WAIT after it covers the mark it
 # found: a repeat is answered as one only once the mark, and the job queued with it, are on the
 # replicas. A sync whose job is still queued coalesces into it before any parking: that job reads
@@ -61,7 +62,9 @@ if seen then return {'duplicate', ''} end
 if KEYS[8] then
   local queued = redis.call('GET', KEYS[8])
   if queued then return {'coalesced', queued} end
-  if KEYS[9] and bulk_backed_up(KEYS[1], KEYS[10], KEYS[11], ARGV[6]) then
+  if KEYS[9] and bulk_backed_up(KEYS[1], KEYS[10], KEYS[11], ARGV[6])
+     and not (KEYS[16] and bulk_lane(KEYS[16], ARGV[12], ARGV[13], KEYS[17], KEYS[18], ARGV[14],
+                                      ARGV[15], ARGV[16])) then
     if bulk_park(KEYS[12], KEYS[13], KEYS[14], KEYS[15], ARGV[9], ARGV[10], ARGV[11]) == 1 then
       redis.call('LPUSH', KEYS[9], ARGV[7])
       return {'parked', ARGV[8]}
@@ -85,6 +88,7 @@ class Job:
     kwargs: dict = field(default_factory=dict)
     coalesce_profile: str | None = None
     updated_at: str | None = None
+    contact: str | None = None  # the body's contact digest (mapping.body_contact_digest), if told
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,11 @@ class NotReplicated(redis.RedisError):
 
 class Intake:
     def __init__(self, app: Celery, client: redis.Redis, min_replicas: int = 0,
-                 wait_timeout_ms: int = 500, bulk_threshold: int = 0):
+                 wait_timeout_ms: int = 500, bulk_threshold: int = 0, lane_per_minute: float = 0.0):
         self.app, self.r = app, client
         self.min_replicas, self.wait_timeout_ms = min_replicas, wait_timeout_ms
         self.bulk_threshold = bulk_threshold  # BULK_SYNC_THRESHOLD; 0: syncs are never parked
+        self.lane_per_minute = lane_per_minute  # the lone lane's pace (parking.lane_per_minute)
         self._accept = client.register_script(_ACCEPT)
         self._drain: tuple[str, bytes] | None = None  # the next drain job's id and message
 
@@ -122,6 +127,9 @@ class Intake:
             call["keys"] += [jobs.SYNC_BATCH.queue, *parking.BACKLOG_KEYS, *parking.PARK_KEYS]
             call["args"] += [self.bulk_threshold, drain_message, drain_id,
                              *parking.park_args(job.coalesce_profile, job.updated_at)]
+            if job.contact and self.lane_per_minute > 0:
+                call["keys"] += parking.lane_keys(job.coalesce_profile)
+                call["args"] += parking.lane_args(job.coalesce_profile, job.contact, self.lane_per_minute)
         if not self.min_replicas:
             status, named = self._accept(**call)
         else:

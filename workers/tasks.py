@@ -24,7 +24,7 @@ def sync_profile(self, profile_id: str):
 
     ctx = runtime.context()
     ctx.state.release_pending_sync(profile_id, self.request.id)
-    if not parking.backed_up(ctx, jobs.SYNC_PROFILE.queue):
+    if not parking.backed_up(ctx, jobs.SYNC_PROFILE.queue, profile_id):
         return sync.sync_profile(ctx, profile_id)
     if parking.park(ctx, profile_id):
         enqueue.send(self.app, jobs.SYNC_BATCH)

@@ -77,7 +77,8 @@ def _page(ctx: Context, rows: list[dict]) -> Counter:
             counts["out_of_step"] += 1
             continue
         adopted[pid] = dict(fingerprint=mapping.fingerprint(payload), updated_at=profile.get("updated_at"),
-                            zendesk_user_id=str(user["id"]), email=user.get("email"))
+                            zendesk_user_id=str(user["id"]), email=user.get("email"),
+                            contact=mapping.contact_digest(payload))
     counts["adopted"] += ctx.state.adopt_marks(adopted) if adopted else 0
     return counts
 

@@ -12,20 +12,33 @@ Why the threshold is a backlog of 20 by default: one by one, a backlog of N wait
 for its last sync; a bulk job costs a few seconds of Zendesk's queue whatever its size. At
 R = 400 a minute the single path clears 20 syncs in 3 s, about what one bulk job takes, so from
 there on batching is no slower for anyone and costs a hundredth of the budget per profile.
+
+The lone lane (`bulk_lane`): while syncs are backed up, a change to a profile's contact details
+(name, email, phone: what a person edits in CX Manager) still goes alone, as a single sync job,
+instead of waiting for a bulk job's round trip; a change of the tier or points alone (what a
+burst is made of: a tier recalculation, points accrual) is parked. It is told by the digest of
+the contact details in the webhook's body against the one in the profile's sync mark
+(integration/store/marks.py `CONTACT_PART`); a profile without one (never synced by us, or
+synced before the mark had it), or a body without those fields, is parked. The lane takes a
+token of its own bucket, refilled at BULK_LONE_LANE_PERCENT of ZENDESK_REQUESTS_PER_MINUTE (a
+few at once): a burst of contact changes (an import) goes alone only up to that share, the rest
+in bulk. Its sync spends its requests from the same Zendesk budget as everything else.
 """
 from __future__ import annotations
 
-from integration.store import keys
+from integration.store import keys, marks
 from integration.wiring import Context
 
 DRAIN_LEASE_SECONDS = 15.0  # renewed as the drain goes; short, so a dead drain's lease frees soon
+LANE_BURST = 3  # lone changes the lane lets through at once, before its refill paces them
+LANE_FLAG_SECONDS = 600  # how long the mark that a queued sync goes alone lasts (the job's wait)
 
 # What counts as backed up, and parking, as Lua functions: the sync task runs them here, and the
 # receiver's intake script (workers/intake.py) runs them in the step that stores a delivery, so a
 # webhook in a burst is parked without a Celery job of its own. `bulk_park` records the newest
 # `updated_at` a webhook announced for the profile (none known: forgotten, so the drain reads it)
 # and returns 1 when the caller should queue a drain (none running, none just queued).
-LUA = """
+LUA = marks.PART_LUA + """
 local function bulk_backed_up(queue, waiting, claimed, threshold)
   threshold = tonumber(threshold)
   return threshold > 0 and redis.call('LLEN', queue) + redis.call('ZCARD', waiting)
@@ -44,11 +57,32 @@ local function bulk_park(waiting, announced, lease, queued, id, updated_at, queu
   if redis.call('SET', queued, '1', 'NX', 'EX', queued_ttl) then return 1 end
   return 0
 end
+local function bulk_lane(bucket, id, contact, lane, alone, per_minute, capacity, flag_ttl)
+  per_minute, capacity = tonumber(per_minute), tonumber(capacity)
+  if contact == '' or per_minute <= 0 then return false end
+  local synced = mark_part(redis.call('HGET', bucket, id), """ + str(marks.CONTACT_PART) + """)
+  if not synced or synced == contact or synced == '\0' then return false end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  local b = redis.call('HMGET', lane, 'tokens', 'ts')
+  local tokens = math.min(capacity, (tonumber(b[1]) or capacity) + (now - (tonumber(b[2]) or now)) * per_minute / 60)
+  if tokens < 1 then
+    redis.call('HSET', lane, 'tokens', tostring(tokens), 'ts', tostring(now))
+    return false
+  end
+  redis.call('HSET', lane, 'tokens', tostring(tokens - 1), 'ts', tostring(now))
+  redis.call('EXPIRE', lane, math.ceil(capacity * 60 / per_minute) + 60)
+  redis.call('SET', alone, '1', 'EX', flag_ttl)
+  return true
+end
 """
 # the keys bulk_backed_up takes after the queue's, and those of bulk_park, in their order
 BACKLOG_KEYS = (keys.BULK_WAITING, keys.BULK_CLAIMED)
 PARK_KEYS = (keys.BULK_WAITING, keys.BULK_ANNOUNCED, keys.BULK_DRAIN_LOCK, keys.BULK_DRAIN_QUEUED)
-_BACKED_UP = LUA + "return bulk_backed_up(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) and 1 or 0"
+# KEYS[4], when given: the profile's mark that its sync goes alone (the lane), taken here
+_BACKED_UP = LUA + """
+if KEYS[4] and redis.call('DEL', KEYS[4]) == 1 then return 0 end
+return bulk_backed_up(KEYS[1], KEYS[2], KEYS[3], ARGV[1]) and 1 or 0"""
 _PARK = LUA + "return bulk_park(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])"
 
 # A drain's claim. KEYS: waiting, claimed, announced (CLAIM_KEYS). ARGV: how many, claims older
@@ -81,10 +115,12 @@ return {ids, announced}
 CLAIM_KEYS = (keys.BULK_WAITING, keys.BULK_CLAIMED, keys.BULK_ANNOUNCED)
 
 
-def backed_up(ctx: Context, queue: str) -> bool:
-    """Whether syncs are backing up: `queue` is the Redis list of the sync queue."""
+def backed_up(ctx: Context, queue: str, profile_id: str | None = None) -> bool:
+    """Whether syncs are backing up: `queue` is the Redis list of the sync queue. With
+    `profile_id`, a sync the lone lane let through is told to go alone (False), once."""
     script = ctx.redis.register_script(_BACKED_UP)
-    return bool(script(keys=[queue, *BACKLOG_KEYS], args=[ctx.settings.bulk_sync_threshold]))
+    alone = [keys.bulk_alone(profile_id)] if profile_id is not None else []
+    return bool(script(keys=[queue, *BACKLOG_KEYS, *alone], args=[ctx.settings.bulk_sync_threshold]))
 
 
 def park(ctx: Context, profile_id: str, updated_at: str | None = None) -> bool:
@@ -96,6 +132,22 @@ def park(ctx: Context, profile_id: str, updated_at: str | None = None) -> bool:
 def park_args(profile_id: str, updated_at: str | None) -> list:
     """bulk_park's arguments after its keys."""
     return [str(profile_id), updated_at or "", int(DRAIN_LEASE_SECONDS)]
+
+
+def lane_keys(profile_id: str) -> list[str]:
+    """bulk_lane's keys: the profile's sync-mark bucket, the lane's bucket, its alone mark."""
+    return [marks.synced_key(profile_id), keys.BULK_LANE, keys.bulk_alone(profile_id)]
+
+
+def lane_args(profile_id: str, contact: str | None, per_minute: float) -> list:
+    """bulk_lane's arguments after its keys: `contact` is the body's contact digest (hex)."""
+    return [str(profile_id), marks.pack_part(contact) if contact else b"", per_minute, LANE_BURST,
+            LANE_FLAG_SECONDS]
+
+
+def lane_per_minute(settings) -> float:
+    """The lone lane's syncs a minute: BULK_LONE_LANE_PERCENT of the Zendesk budget."""
+    return settings.zendesk_requests_per_minute * settings.bulk_lone_lane_percent / 100.0
 
 
 def parked(ctx: Context) -> int:

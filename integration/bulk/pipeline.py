@@ -30,6 +30,13 @@ BATCH_SIZE = 100  # Zendesk's maximum for create_or_update_many
 # job limit's 429 lowers it (`_start_job`)
 MAX_OUTSTANDING = 25
 POLL_SECONDS = 1.0
+# One poll answers for every job out, so with many out it is polled less often: every
+# jobs_out / JOBS_PER_POLL_SECOND seconds, between POLL_SECONDS and MAX_POLL_SECONDS. A few jobs
+# (a small burst) are still seen within a second; a burst that keeps 12 jobs out polls every 3 s,
+# each poll finding several done, so polls stay a small part of the budget the jobs need
+# (one a second was 60 requests a minute, a fifth of R = 400 beside the reserve's fifth).
+JOBS_PER_POLL_SECOND = 4
+MAX_POLL_SECONDS = 4.0
 # Identity writes and watermarks of finished jobs are done by a few threads while the next jobs
 # are sent: one Omneo write per newly linked profile would otherwise set the pace, not Zendesk.
 LINK_WORKERS = 8
@@ -165,27 +172,29 @@ class BulkJobs:
         self._finish_head(outstanding)
 
     def _poll(self, outstanding: deque[Batch], longest: float | None = None) -> None:
-        """Poll every outstanding job in one request; with `longest`, a call sooner than
-        `poll_seconds` after the last poll only waits (at most `longest`), so a caller looking
-        in often costs no more requests."""
+        """Poll every outstanding job in one request, no sooner than `poll_interval` after the
+        last poll: until then it waits (with `longest`, at most that long, and then returns
+        without polling, so a caller looking in often costs no more requests)."""
         waiting = {b.job_id: b for b in outstanding if not b.finished and b.job_id}
         if not waiting:
             return
-        if longest is not None:
-            due = self._polled_at + self.poll_seconds - time.monotonic()
-            if due > 0:
+        due = self._polled_at + self.poll_interval(len(waiting)) - time.monotonic()
+        if due > 0:
+            if longest is not None:
                 self.sleep(min(longest, due))
                 return
+            self.sleep(due)
         self._polled_at = time.monotonic()
-        done_any = False
         for status in self._call(self.ctx.zendesk.get_job_statuses, list(waiting)):
             if str(status.get("status", "")).lower() in ("completed", "failed") and status.get("id") in waiting:
                 batch = waiting[status["id"]]
                 batch.job, batch.finished = status, True
                 batch.applied = self._pool.submit(self._results.apply, batch)
-                done_any = True
-        if not done_any and longest is None:
-            self.sleep(self.poll_seconds)
+
+    def poll_interval(self, jobs_out: int) -> float:
+        """Seconds between polls while `jobs_out` jobs are out (see JOBS_PER_POLL_SECOND)."""
+        stretched = self.poll_seconds * jobs_out / JOBS_PER_POLL_SECOND
+        return max(self.poll_seconds, min(stretched, MAX_POLL_SECONDS * self.poll_seconds))
 
     def _finish_head(self, outstanding: deque[Batch]) -> bool:
         """Finish the oldest batches whose jobs are done, in order; True if any was."""

@@ -103,7 +103,7 @@ class JobResults:
         set_link(self.ctx, profile_id, profile.get("identities") or [], user_id)
         self.ctx.state.mark_synced(profile_id, fingerprint=mapping.fingerprint(payload),
                                   updated_at=profile.get("updated_at"), zendesk_user_id=user_id,
-                                  email=payload.get("email"))
+                                  email=payload.get("email"), contact=mapping.contact_digest(payload))
 
 
 

@@ -6,8 +6,7 @@ import json
 import re
 
 from integration.profiles import tier_field
-from integration.profiles import tier_field
-from integration.store.marks import FINGERPRINT_HEX
+from integration.store.marks import CONTACT_HEX, FINGERPRINT_HEX
 
 TIER_TAG_PREFIX = "omneo_tier_"
 
@@ -52,6 +51,32 @@ def zendesk_user(profile: dict, attributes: tuple[str, ...]) -> dict:
 def fingerprint(user: dict) -> str:
     """A digest of what we would write, to tell an unchanged profile from a changed one."""
     return hashlib.sha256(json.dumps(user, sort_keys=True).encode()).hexdigest()[:FINGERPRINT_HEX]
+
+
+CONTACT_KEYS = ("name", "email", "phone")  # of the payload: what a person edits in CX Manager
+# the profile's fields each of them is made from (zendesk_user), for a body that may leave some out
+_CONTACT_SOURCES = {"name": ("first_name", "last_name"), "email": ("email",),
+                    "mobile": ("mobile_phone", "mobile_phone_e164")}
+
+
+def contact_digest(user: dict) -> str:
+    """A short digest of the contact details in a payload (`zendesk_user`): the sync mark keeps
+    it, so a change to them is told from a change of the tier alone (the lone lane)."""
+    contact = {key: (user.get(key) or "").strip().lower() if key == "email" else user.get(key)
+               for key in CONTACT_KEYS}
+    return hashlib.sha256(json.dumps(contact, sort_keys=True).encode()).hexdigest()[:CONTACT_HEX]
+
+
+def body_contact_digest(body: dict, attributes: tuple[str, ...]) -> str | None:
+    """`contact_digest` of a webhook body that carries every field the synced contact details
+    come from; None when one is missing (a body need not hold them: then nothing is told)."""
+    for attribute, sources in _CONTACT_SOURCES.items():
+        if attribute in attributes and not all(key in body for key in sources):
+            return None
+    try:
+        return contact_digest(zendesk_user(body, attributes))
+    except (AttributeError, TypeError, ValueError):  # fields of an unexpected type: not told
+        return None
 
 
 def drifted(user: dict, zendesk_user_: dict) -> list[str]:

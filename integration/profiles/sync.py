@@ -69,7 +69,8 @@ def sync_locked(ctx: Context, profile: dict, *, also: Iterable[str] = (),
     user_id = str(user["id"])
     set_link(ctx, profile_id, profile.get("identities") or [], user_id)
     ctx.state.mark_synced(profile_id, fingerprint=digest, updated_at=profile.get("updated_at"),
-                         zendesk_user_id=user_id, email=payload.get("email"))
+                         zendesk_user_id=user_id, email=payload.get("email"),
+                         contact=mapping.contact_digest(payload))
     user_changes.clear_deleted(ctx, profile_id)
     result = {"outcome": "created" if created else "updated", "zendesk_user_id": user_id}
     if folded.changed:

@@ -106,6 +106,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BULK_SYNC_THRESHOLD", Whole(0, 100_000, "a whole number from {lo} (off) to {hi}"), 20,
             "syncs waiting (sync queue plus bulk backlog) from which new syncs go by 100-user bulk jobs "
             "instead of one by one (0: never)"),
+    Setting("BULK_LONE_LANE_PERCENT", Whole(0, 50), 5,
+            "share of ZENDESK_REQUESTS_PER_MINUTE for changes of contact details (name, email, phone) "
+            "that go alone while a burst is parked for bulk jobs (0: none go alone)"),
     Setting("HTTP_TIMEOUT_SECONDS", Number(0.1, 120, SECONDS), 10.0, "timeout of every API call"),
     Setting("TASK_MAX_ATTEMPTS", Whole(1, 50), 8, "attempts before a failing job is dead-lettered"),
     Setting("DLQ_RETENTION_DAYS", Whole(1, 365, "days, from {lo} to {hi}"), 30,

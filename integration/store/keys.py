@@ -171,6 +171,12 @@ BULK_DRAIN_LOCK = f"{PREFIX}:lock:bulk-drain"
 BULK_DRAIN_QUEUED = f"{PREFIX}:bulk:drain-queued"
 # hash: parked profile id -> the newest updated_at its webhooks announced, until a drain takes it
 BULK_ANNOUNCED = f"{PREFIX}:bulk:announced"
+# the lone lane's token bucket (hash: tokens, ts), and a sync job's mark that it goes alone
+BULK_LANE = f"{PREFIX}:bulk:lane"
+
+
+def bulk_alone(profile_id: str) -> str:
+    return f"{PREFIX}:bulk:alone:{profile_id}"
 
 
 RECONCILE_LOCK = f"{PREFIX}:lock:reconcile"

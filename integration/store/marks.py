@@ -7,7 +7,8 @@ compact listpack encoding (up to 128 fields of up to 64 bytes each by default,
 its own bytes.
 
 - Sync marks: field = profile id, in one of `SYNCED_BUCKETS` hashes chosen by the id's CRC-32;
-  the value is the watermark packed by `pack`/`unpack` (about 42 bytes). 65,536 buckets keep
+  the value is the watermark packed by `pack`/`unpack` (about 48 bytes, of which 6 are the
+  contact digest: `CONTACT_PART`, read in Lua by the receiver's intake, workers/intake.py). 65,536 buckets keep
   each under 128 fields up to about six million profiles.
 - Dedupe marks: a hash per day and bucket that expires whole (`EXPIREAT`), field = 12 bytes of
   SHA-256 of the delivery's source and id. A mark is written into its day's hash, which expires
@@ -35,7 +36,13 @@ SEEN_BUCKETS = 4096
 SEEN_TTL = 3 * 24 * 3600  # longer than either sender keeps retrying a delivery
 DAY = 24 * 3600
 
-FIELDS = ("fingerprint", "zendesk_user_id", "updated_at", "email", "synced_at")
+FIELDS = ("fingerprint", "zendesk_user_id", "updated_at", "email", "synced_at", "contact")
+# `contact`: a 32-bit digest of the contact details last synced (name, email, phone:
+# integration/profiles/mapping.py `contact_digest`), so that the receiver can tell a change of
+# them from a change of the tier alone (the lone lane, integration/bulk/parking.py). Last, so a
+# mark packed before it had one reads back without it. Its 1-based place in FIELDS, for Lua:
+CONTACT_PART = 6
+CONTACT_HEX = 8
 _NONE, _TEXT, _HEX, _UINT, _STAMP = range(5)
 _HEX_RE = re.compile(r"\A(?:[0-9a-f]{2})+\Z")
 _UINT_RE = re.compile(r"\A(?:0|[1-9][0-9]{0,18})\Z")
@@ -87,6 +94,9 @@ def pack(mark: dict) -> bytes:
 def unpack(raw: bytes) -> dict:
     mark, at = {}, 0
     for name in FIELDS:
+        if at >= len(raw):  # packed before this part existed
+            mark[name] = None
+            continue
         kind, at = raw[at], at + 1
         if kind == _NONE:
             mark[name] = None
@@ -106,8 +116,9 @@ def unpack(raw: bytes) -> dict:
             mark[name] = body.decode()
     if mark["synced_at"] is not None:
         mark["synced_at"] = int(mark["synced_at"]) / 1000
-    if mark["email"] is None:
-        del mark["email"]
+    for optional in ("email", "contact"):
+        if mark[optional] is None:
+            del mark[optional]
     return mark
 
 
@@ -119,7 +130,8 @@ def from_legacy(raw: bytes | str) -> dict:
         mark["fingerprint"] = mark["fingerprint"][:FINGERPRINT_HEX]
     if isinstance(mark.get("email"), str) and len(mark["email"]) == 32:
         mark["email"] = mark["email"][:FINGERPRINT_HEX]
-    return {name: mark.get(name) for name in FIELDS if name != "email" or mark.get("email")}
+    return {name: mark.get(name) for name in FIELDS
+            if name not in ("email", "contact") or mark.get(name)}
 
 
 FINGERPRINT_HEX = 16  # 64 bits: fingerprints and email digests, compared, never reversed
@@ -132,6 +144,39 @@ redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3])
 redis.call('DEL', KEYS[1])
 return 1
 """
+
+
+# A packed mark's part in Lua: mark_part(raw, n) is the n-th part as packed, its kind and size
+# included (false: none, or a mark packed before it existed). Compared with `pack_part` of a
+# value: the packing picks a value's kind (digits alone are packed as a number).
+PART_LUA = """
+local function mark_part(raw, n)
+  local at = 1
+  for i = 1, n do
+    if not raw or at > #raw then return false end
+    local start = at
+    local kind = string.byte(raw, at)
+    at = at + 1
+    if kind ~= 0 then
+      local size = string.byte(raw, at)
+      at = at + 1
+      if size == 255 then
+        local a, b, c, d = string.byte(raw, at, at + 3)
+        size = ((a * 256 + b) * 256 + c) * 256 + d
+        at = at + 4
+      end
+      at = at + size
+    end
+    if i == n then return string.sub(raw, start, at - 1) end
+  end
+  return false
+end
+"""
+
+
+def pack_part(value) -> bytes:
+    """One part of a mark as `pack` writes it (what `mark_part` in Lua returns)."""
+    return _pack_one(value)
 
 
 # dedupe marks

@@ -84,11 +84,13 @@ class State:
         return out
 
     def mark_synced(self, profile_id: str, *, fingerprint: str, updated_at: str | None,
-                    zendesk_user_id, email: str | None = None) -> None:
+                    zendesk_user_id, email: str | None = None, contact: str | None = None) -> None:
         """`email`: the address Zendesk now has as the user's primary one, kept as a digest so a
-        bulk sync can tell an unchanged email without asking Zendesk (no personal data stored)."""
+        bulk sync can tell an unchanged email without asking Zendesk (no personal data stored);
+        `contact`: the digest of the contact details synced (`mapping.contact_digest`)."""
         self.mark_synced_many({profile_id: dict(fingerprint=fingerprint, updated_at=updated_at,
-                                                zendesk_user_id=zendesk_user_id, email=email)})
+                                                zendesk_user_id=zendesk_user_id, email=email,
+                                                contact=contact)})
 
     def mark_synced_many(self, synced: dict[str, dict]) -> None:
         """`mark_synced` for many profiles in one round trip: profile id -> its arguments."""
@@ -151,4 +153,5 @@ class State:
 def _record(mark: dict, now: float) -> dict:
     return {"fingerprint": mark["fingerprint"], "updated_at": mark.get("updated_at"),
             "zendesk_user_id": str(mark["zendesk_user_id"]), "synced_at": now,
-            "email": email_digest(mark["email"]) if mark.get("email") else None}
+            "email": email_digest(mark["email"]) if mark.get("email") else None,
+            "contact": mark.get("contact")}

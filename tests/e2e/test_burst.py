@@ -4,6 +4,7 @@ a worker SIGKILLed mid-batch."""
 from __future__ import annotations
 
 import collections
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -199,3 +200,38 @@ def test_a_burst_over_profiles_linked_without_our_marks_stays_in_bulk(stack):
     assert calls(stack, "zendesk", "POST", BULK)
     assert [c for c in stack.calls("omneo") if c["method"] in ("POST", "PUT", "DELETE")
             and "/identities" in c["path"]] == []  # identities already right: none written
+
+
+def test_a_contact_change_mid_burst_goes_alone_and_a_tier_change_stays_in_bulk(stack):
+    """The lone lane's premise: a burst (a tier recalculation) changes the tier, a person's edit in
+    CX Manager the contact details. Every body is the whole profile, as Omneo's event context."""
+    ids = [f"lane-{n:02d}" for n in range(40)]
+    for pid in ids:
+        stack.post_omneo("profile.created", stack.put_profile(id=pid, first_name=f"First {pid}",
+                                                              email=f"{pid}@example.com", tier="gold"))
+    stack.wait(lambda: all(stack.synced_mark(pid) for pid in ids) and not stack.redis.zcard(keys.BULK_CLAIMED),
+               60, what="the profiles synced once, their marks holding the contact digest")
+    edited, tiered = ids[0], ids[1]
+    burst = {pid: stack.put_profile(id=pid, tier="platinum") for pid in ids[2:]}
+    with ThreadPoolExecutor(4) as pool:  # the tier recalculation: a burst
+        answers = list(pool.map(lambda body: stack.post_omneo("profile.updated", body), burst.values()))
+    assert sum(bool(r.json().get("parked")) for r in answers) >= 20
+    sent = time.time()
+    alone = stack.post_omneo("profile.updated", stack.put_profile(id=edited, last_name="Edited"))
+    stays = stack.post_omneo("profile.updated", stack.put_profile(id=tiered, tier="platinum"))
+    assert alone.status_code == stays.status_code == 202
+    assert not alone.json().get("parked") and stays.json().get("parked")
+
+    def written():
+        times = requests.get(stack.zendesk + "/_sandbox/user_updates", timeout=5).json()["updated"]
+        return times if all(times.get(pid, 0) > sent for pid in [edited, tiered]) else None
+    times = stack.wait(written, 60, what="both changes written")
+    assert stack.zendesk_user(edited)["name"] == f"First {edited} Edited"
+    # the edit went by a single sync, before the bulk job carrying the tier change had completed
+    assert times[edited] < times[tiered]
+    job = alone.json()["job_id"]
+    assert stack.wait(lambda: stack.job_outcome(job), 30, what="the edit's own sync job") == "updated"
+    stack.wait(lambda: not stack.redis.zcard(keys.BULK_WAITING) and not stack.redis.zcard(keys.BULK_CLAIMED),
+               60, what="the burst drained")
+    assert all((stack.zendesk_user(pid)["user_fields"] or {}).get("omneo_tier") == "platinum"
+               for pid in ids[1:])

@@ -5,7 +5,7 @@ import functools
 
 import pytest
 
-from integration.bulk import drain, parking
+from integration.bulk import drain, parking, pipeline
 from integration.errors import JobLimitReached
 from tests.helpers import zendesk_name
 
@@ -54,3 +54,11 @@ def test_a_drain_stops_when_the_job_limit_stays_reached(ctx, linked, zendesk_san
     with pytest.raises(TransientError):  # the drain job retries later
         drain.drain(ctx, budget_seconds=5)
     assert sorted(m.decode() for m in ctx.redis.zrange(keys.BULK_WAITING, 0, -1)) == linked
+
+
+def test_with_many_jobs_out_their_statuses_are_polled_less_often(ctx):
+    """One poll answers for every job out: a few are polled each second, many every few seconds."""
+    jobs = pipeline.BulkJobs(ctx)
+    assert jobs.poll_interval(1) == jobs.poll_interval(pipeline.JOBS_PER_POLL_SECOND) == pipeline.POLL_SECONDS
+    assert jobs.poll_interval(12) == 3 * pipeline.POLL_SECONDS
+    assert jobs.poll_interval(pipeline.MAX_OUTSTANDING) == pipeline.MAX_POLL_SECONDS

@@ -7,7 +7,9 @@ import pytest
 from celery import Celery
 
 from integration.bulk import parking
-from integration.store import keys
+from integration.profiles import mapping
+from integration.settings.declared import ALL_SYNC_ATTRIBUTES
+from integration.store import keys, marks
 from integration.jobs import MERGE_PROFILES, SYNC_PROFILE
 from integration.store.locks import Lease
 from workers.intake import COALESCED, DUPLICATE, PARKED, QUEUED, Intake, Job
@@ -136,3 +138,88 @@ def test_the_receiver_answers_202_for_a_parked_sync_once_it_is_stored(settings, 
 def test_profiles_a_drain_has_taken_count_as_backed_up(intake, fake_redis):
     fake_redis.zadd(keys.BULK_CLAIMED, {f"c{n}": n for n in range(THRESHOLD)})  # being synced
     assert intake.accept("omneo", "d1", sync("p1")).status == PARKED
+
+
+# the lone lane: a change of contact details mid-burst goes alone, a tier change is parked
+LANE_PER_MINUTE = 60.0
+
+
+@pytest.fixture
+def lane_intake(fake_redis):
+    return Intake(Celery("test", broker="memory://"), fake_redis, bulk_threshold=THRESHOLD,
+                  lane_per_minute=LANE_PER_MINUTE)
+
+
+def synced(r, pid, contact):
+    """A sync mark as a sync leaves it, with the digest of the contact details it synced."""
+    mark = {"fingerprint": "ab" * 8, "zendesk_user_id": "36000000001", "updated_at": "2026-12-01 09:00:00",
+            "synced_at": 1.0, **({"contact": contact} if contact else {})}
+    r.hset(marks.synced_key(pid), pid, marks.pack(mark))
+
+
+def profile(pid, **fields):
+    return {"id": pid, "first_name": "Ann", "last_name": "Lee", "email": f"{pid}@example.com",
+            "mobile_phone": None, "mobile_phone_e164": None, "tier": "gold", **fields}
+
+
+def told(body):
+    return Job(SYNC_PROFILE, [body["id"]], coalesce_profile=body["id"],
+               contact=mapping.body_contact_digest(body, ALL_SYNC_ATTRIBUTES))
+
+
+def contact_of(body):
+    return mapping.contact_digest(mapping.zendesk_user(body, ALL_SYNC_ATTRIBUTES))
+
+
+def test_a_contact_change_mid_burst_goes_alone_and_a_tier_change_is_parked(lane_intake, fake_redis, ctx):
+    for pid in ("p1", "p2"):
+        synced(fake_redis, pid, contact_of(profile(pid)))
+    fill(lane_intake)
+    edited = lane_intake.accept("omneo", "d1", told(profile("p1", last_name="Lee-Smith")))
+    tiered = lane_intake.accept("omneo", "d2", told(profile("p2", tier="platinum")))
+    assert (edited.status, tiered.status) == (QUEUED, PARKED)
+    assert parked(fake_redis) == ["p2"]
+    assert decode(fake_redis.lindex("sync", 0))["task_id"] == edited.job_id
+    # the sync task is told once that it goes alone, though syncs are backed up
+    at = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, bulk_sync_threshold=THRESHOLD))
+    assert not parking.backed_up(at, "sync", "p1")
+    assert parking.backed_up(at, "sync", "p1") and parking.backed_up(at, "sync", "p2")
+
+
+def test_a_profile_without_a_contact_digest_of_ours_is_parked(lane_intake, fake_redis):
+    """Never synced by us (a migration), or marked before marks had the digest: nothing tells
+    a person's edit from a burst's change, so it stays in bulk; so does a body without the fields."""
+    synced(fake_redis, "old", None)
+    synced(fake_redis, "p3", contact_of(profile("p3")))
+    fill(lane_intake)
+    bare = {"id": "p3", "tier": "gold", "email": "new@example.com"}  # no name fields
+    for n, body in enumerate([profile("new", first_name="X"), profile("old", first_name="X"), bare]):
+        assert lane_intake.accept("omneo", f"d{n}", told(body)).status == PARKED
+    assert parked(fake_redis) == ["new", "old", "p3"]
+
+
+def test_the_lane_lets_a_few_through_then_parks_the_rest_of_a_burst_of_contact_changes(lane_intake, fake_redis):
+    ids = [f"c{n}" for n in range(parking.LANE_BURST + 3)]
+    for pid in ids:
+        synced(fake_redis, pid, contact_of(profile(pid)))
+    fill(lane_intake)
+    out = [lane_intake.accept("omneo", f"d-{pid}", told(profile(pid, email=f"moved.{pid}@example.com"))).status
+           for pid in ids]
+    assert out == [QUEUED] * parking.LANE_BURST + [PARKED] * 3  # an import: mostly in bulk
+
+
+def test_without_a_lane_share_contact_changes_are_parked_too(intake, fake_redis):
+    synced(fake_redis, "p1", contact_of(profile("p1")))
+    fill(intake)
+    assert intake.accept("omneo", "d1", told(profile("p1", first_name="Bo"))).status == PARKED
+
+
+@pytest.mark.parametrize("digest", ["48956185", "0badc0de", "f7767100"])
+def test_a_contact_digest_is_compared_as_packed_whatever_its_digits(lane_intake, fake_redis, digest):
+    """The packing keeps a digest of digits alone as a number: an unchanged one is still equal."""
+    synced(fake_redis, "p1", digest)
+    fill(lane_intake)
+    job = Job(SYNC_PROFILE, ["p1"], coalesce_profile="p1", contact=digest)
+    assert lane_intake.accept("omneo", "d1", job).status == PARKED
+    other = Job(SYNC_PROFILE, ["p1"], coalesce_profile="p1", contact="12345678" if digest != "12345678" else "0")
+    assert lane_intake.accept("omneo", "d2", other).status == QUEUED

@@ -34,8 +34,17 @@ def test_a_packed_mark_reads_back_exactly(mark):
 def test_a_usual_mark_fits_a_listpack_value():
     mark = {"fingerprint": "ab" * 8, "zendesk_user_id": "36000000001234",
             "updated_at": "2025-06-15 14:32:00", "email": email_digest("a@example.com"),
-            "synced_at": 1767225600.5}
+            "synced_at": 1767225600.5, "contact": "0badc0de"}
     assert len(marks.pack(mark)) <= 48 < 64
+    assert marks.unpack(marks.pack(mark)) == mark
+
+
+def test_a_mark_packed_before_the_contact_digest_reads_back_without_it():
+    mark = {"fingerprint": "ab" * 8, "zendesk_user_id": "36000000001234",
+            "updated_at": "2025-06-15 14:32:00", "synced_at": 1767225600.5}
+    old = b"".join(marks._pack_one(v) for v in (mark["fingerprint"], mark["zendesk_user_id"],
+                                                 mark["updated_at"], None, 1767225600500))
+    assert marks.unpack(old) == mark
 
 
 def test_watermarks_share_bucket_hashes_and_stay_listpack(state, fake_redis):
