@@ -2,8 +2,8 @@
 
 POST /sidebar/app      the server-side app's location: Zendesk posts its ZAF JWT (form `token`);
                        we verify it (integration/apis/zaf_auth.py), read the agent from Zendesk with our
-                       own credentials (active, `agent` or `admin`, custom role) and answer a page
-                       holding a session of ours (meta `oz-session`).
+                       own credentials (active, `agent` or `admin`, custom role) and answer the
+                       sidebar page holding a session of ours (web/sidebar_app_page.py).
 POST /sidebar/session  {ticket_id}: the session bound to that ticket and the requester Zendesk says
                        it has, with what this agent may do there.
 POST /sidebar/tickets/<ticket_id>/rewards     issue a goodwill reward (202 pending, a job does it)
@@ -16,7 +16,6 @@ Every refusal is a 4xx saying why, before anything is written to Omneo.
 """
 from __future__ import annotations
 
-import html
 import logging
 
 import redis
@@ -29,6 +28,7 @@ from integration.agent_actions import benefits, forms, ledger
 from integration.agent_actions.forms import Refusal
 from integration.errors import ApiError, AuthFailure, NotFound, RateLimited
 from integration.apis.zaf_auth import Agent, Refused, issue_session, verify_session, verify_zaf_jwt
+from web import sidebar_app_page
 from web.responses import problem
 from web.sidebar import EXTENSION
 from workers import metrics
@@ -36,12 +36,6 @@ from workers.intake import Job
 
 log = logging.getLogger("omneo_zendesk.web")
 bp = Blueprint("sidebar_actions", __name__)
-
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><meta name="oz-session" content="{token}" data-expires="{exp}">
-<meta name="oz-agent" content="{agent}"><title>Omneo</title></head>
-<body data-may-act="{may_act}"></body></html>
-"""
 
 
 def _ctx():
@@ -93,8 +87,7 @@ def app_page():
     crid = user.get("custom_role_id")
     agent = Agent(agent.user_id, agent.installation_id, user["role"], str(crid) if crid else None)
     token, exp = issue_session(settings, agent)
-    page = PAGE.format(token=html.escape(token), exp=exp, agent=html.escape(agent.user_id),
-                       may_act=str(forms.may_act(settings, agent)).lower())
+    page = sidebar_app_page.render(token, exp, agent.user_id)
     return page, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
                        "Referrer-Policy": "no-referrer"}
 

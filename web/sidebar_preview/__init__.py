@@ -39,9 +39,10 @@ Tickets = Callable[[], list[dict]]
 
 class ZafHost:
     def __init__(self, installation_settings: dict, tickets: Tickets | None = None,
-                 port: int = 0):
+                 port: int = 0, zaf_token: Callable[[str], str] | None = None):
         self.settings = dict(installation_settings)
         self.tickets = tickets or (lambda: [])
+        self.zaf_token = zaf_token  # the ZAF JWT Zendesk would sign for an agent (server-side app)
         self.clock_offset = 0.0  # seconds added to the proxy's clock (an expired session: < 0)
         self.requests: list[dict] = []  # what the page asked the proxy to do
         self.server = make_server("127.0.0.1", port, self, threaded=True)
@@ -75,6 +76,10 @@ class ZafHost:
             response = Response(self.fake_sdk, mimetype="text/javascript")
         elif request.path == "/_zaf/context":
             response = _json(self.context(request.args.get("ticket", ""), request.args))
+        elif request.path == "/_zaf/app":
+            response = self.server_side_app(request.args)
+        elif request.path.startswith("/sidebar/") and request.path != "/sidebar/app":
+            response = self.service(request)
         elif request.path.startswith("/assets/"):
             response = self.asset(request.path[len("/assets/"):])
         elif request.path == "/":
@@ -92,9 +97,32 @@ class ZafHost:
             body = body.replace(ZAF_SDK.encode(), b"/_zaf/sdk.js")
         return Response(body, mimetype=TYPES.get(path.suffix, "application/octet-stream"))
 
+    def server_side_app(self, args) -> Response:
+        """What Zendesk does to open a server-side app: POST its signed ZAF JWT (for the agent
+        `agent`) to the app's location, our `/sidebar/app`, and show the page it answers. The page
+        is served here as if from the service's origin: its calls to `/sidebar/...` come back to
+        `service` below, and it gets the stand-in SDK."""
+        if self.zaf_token is None or not args.get("agent", "").isdigit():
+            return Response("no ZAF signer, or no agent", 400)
+        url = self.settings.get("service_url", "").rstrip("/") + "/sidebar/app"
+        resp = requests.post(url, data={"token": self.zaf_token(args["agent"])}, timeout=20)
+        return Response(resp.text.replace(ZAF_SDK, "/_zaf/sdk.js"), resp.status_code,
+                        mimetype=resp.headers.get("Content-Type", "text/html").split(";")[0])
+
+    def service(self, request: Request) -> Response:
+        """The page's own calls to the service (its origin, in Zendesk): passed on as they are."""
+        url = self.settings.get("service_url", "").rstrip("/") + request.full_path.rstrip("?")
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        try:
+            resp = requests.request(request.method, url, headers=headers, data=request.get_data(), timeout=20)
+        except requests.RequestException as exc:
+            return Response(type(exc).__name__, 502)
+        return Response(resp.content, resp.status_code,
+                        mimetype=resp.headers.get("Content-Type", "application/octet-stream").split(";")[0])
+
     def context(self, ticket_id: str, args) -> dict:
         ticket = next((t for t in self.tickets() if str(t["id"]) == ticket_id), None)
-        return {"requester": ticket and ticket["requester"],
+        return {"requester": ticket and ticket["requester"], "ticket_id": ticket and ticket["id"],
                 "locale": args.get("locale") or "en-US",
                 "colorScheme": "dark" if args.get("colorScheme") == "dark" else "light",
                 "settings": {"service_url": self.settings.get("service_url", "")}}
