@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from integration.agent_actions import ledger, perform, rewards
+from integration.onboarding.checks import check_agent_actions
 from integration.store import keys
 from integration.errors import TransientError
 from integration.sandbox.zaf import TEAM_LEAD_ROLE, ZafSigner
@@ -239,3 +240,13 @@ def test_the_view_shows_omneo_s_tier_progress(omneo_sandbox, ctx, world):
     requests.post(f"{o}/_sandbox/profiles/p-ada/rewards", timeout=5, json={})
     view = assemble_view(ctx, "p-ada")
     assert view["found"] is True and view["tier_progress"] is None
+
+
+# `check` says whether actions are on and whether the token may add their internal note
+def test_check_warns_when_the_internal_note_s_scope_is_missing(settings, action_settings):
+    assert "read-only" in check_agent_actions(settings).detail
+    oauth = action_settings.replace(zendesk_client_id="oz-client", zendesk_client_secret="s" * 16,
+                                    zendesk_email=None, zendesk_api_token=None, zendesk_oauth_token=None)
+    row = check_agent_actions(oauth.replace(zendesk_oauth_scopes="users:read tickets:read"))
+    assert row.status == "warn" and "tickets:write" in row.fix
+    assert check_agent_actions(oauth.replace(zendesk_oauth_scopes="users:read tickets:read tickets:write")).status == "ok"

@@ -39,8 +39,11 @@ Tickets = Callable[[], list[dict]]
 
 class ZafHost:
     def __init__(self, installation_settings: dict, tickets: Tickets | None = None,
-                 port: int = 0, zaf_token: Callable[[str], str] | None = None):
+                 port: int = 0, zaf_token: Callable[[str], str] | None = None,
+                 agents: list[dict] | None = None):
         self.settings = dict(installation_settings)
+        # the preview's "open as" choices: [{"id", "label"}], each opening the server-side app as them
+        self.agents = list(agents or []) if zaf_token else []
         self.tickets = tickets or (lambda: [])
         self.zaf_token = zaf_token  # the ZAF JWT Zendesk would sign for an agent (server-side app)
         self.clock_offset = 0.0  # seconds added to the proxy's clock (an expired session: < 0)
@@ -163,19 +166,26 @@ class ZafHost:
     def preview(self, args) -> str:
         scheme = "dark" if args.get("scheme") == "dark" else "light"
         locale = args.get("locale") if args.get("locale") in LOCALES else "en-US"
-        switches = " ".join(
-            f'<a href="/?scheme={s}&amp;locale={html.escape(locale)}"'
-            f'{" aria-current=page" if s == scheme else ""}>{s}</a>' for s in ("light", "dark"))
-        switches += " · " + " ".join(
-            f'<a href="/?scheme={scheme}&amp;locale={code}"'
-            f'{" aria-current=page" if code == locale else ""}>{name}</a>' for code, name in LOCALES.items())
-        rows = "\n".join(_ticket_html(t, scheme, locale) for t in self.tickets())
+        agent = next((a for a in self.agents if str(a["id"]) == args.get("agent")), None)
+
+        def link(label: str, current: bool, **change) -> str:
+            query = {"scheme": scheme, "locale": locale, "agent": agent and agent["id"], **change}
+            href = "/?" + "&amp;".join(f"{k}={html.escape(str(v))}" for k, v in query.items() if v)
+            return f'<a href="{href}"{" aria-current=page" if current else ""}>{html.escape(label)}</a>'
+        switches = " ".join(link(s, s == scheme, scheme=s) for s in ("light", "dark"))
+        switches += " · " + " ".join(link(name, code == locale, locale=code) for code, name in LOCALES.items())
+        if self.agents:
+            switches += "<br>Open as: " + " · ".join(
+                [link("the packaged app (read-only)", agent is None, agent="")]
+                + [link(a["label"], a is agent, agent=a["id"]) for a in self.agents])
+        rows = "\n".join(_ticket_html(t, scheme, locale, agent and agent["id"]) for t in self.tickets())
         return PREVIEW_PAGE.format(scheme=scheme, switches=switches, rows=rows)
 
 
-def _ticket_html(ticket: dict, scheme: str, locale: str) -> str:
+def _ticket_html(ticket: dict, scheme: str, locale: str, agent=None) -> str:
     who = ticket["requester"]
-    src = f"/assets/iframe.html?origin=preview&ticket={ticket['id']}&colorScheme={scheme}&locale={locale}"
+    query = f"origin=preview&ticket={ticket['id']}&colorScheme={scheme}&locale={locale}"
+    src = f"/_zaf/app?{query}&agent={agent}" if agent else f"/assets/iframe.html?{query}"
     return f"""<section class="ticket" aria-label="Ticket #{ticket['id']}">
   <div class="pane"><p class="meta">Ticket #{ticket['id']}</p><h2>{html.escape(ticket['subject'])}</h2>
     <p class="meta">{html.escape(who.get('name') or '')} &lt;{html.escape(who.get('email') or '')}&gt;</p>
@@ -242,6 +252,18 @@ def sample_tickets(zendesk_sandbox_url: str, customers: list[dict]) -> Tickets:
             found = r.json()["user"]
         return found
 
+    made: set[int] = set()
+
+    def in_zendesk(ticket: dict) -> dict:
+        """The ticket in the Zendesk sandbox too, once its requester is a user there (agent
+        actions ask Zendesk who the ticket's requester is)."""
+        if ticket["id"] not in made and ticket["requester"].get("id"):
+            requests.post(zendesk_sandbox_url + "/_sandbox/tickets", timeout=5, json={
+                "id": ticket["id"], "requester_id": ticket["requester"]["id"],
+                "subject": ticket["subject"]}).raise_for_status()
+            made.add(ticket["id"])
+        return ticket
+
     def tickets() -> list[dict]:
         known = users()
         by_profile = {u.get("external_id"): u for u in known}
@@ -249,12 +271,12 @@ def sample_tickets(zendesk_sandbox_url: str, customers: list[dict]) -> Tickets:
         for n, customer in enumerate(customers, 1):
             user = by_profile.get(customer["id"]) or {}
             name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
-            out.append({"id": 5000 + n, "subject": f"Where is my order #{70000 + n}?",
-                        "requester": {"id": user.get("id"), "name": name,
-                                      "email": customer.get("email")}})
+            out.append(in_zendesk({"id": 5000 + n, "subject": f"Where is my order #{70000 + n}?",
+                                   "requester": {"id": user.get("id"), "name": name,
+                                                 "email": customer.get("email")}}))
         visitor = stranger(known)
-        out.append({"id": 5000 + len(customers) + 1, "subject": "Do you ship to New Zealand?",
-                    "requester": {"id": visitor["id"], **STRANGER}})
+        out.append(in_zendesk({"id": 5000 + len(customers) + 1, "subject": "Do you ship to New Zealand?",
+                               "requester": {"id": visitor["id"], **STRANGER}}))
         return out
 
     def ready() -> bool:
