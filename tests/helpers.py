@@ -12,6 +12,7 @@ from integration.apis.signatures import omneo_signature, zendesk_signature
 from integration.interactions import classify, ticket_job
 from integration.profiles import user_events
 from integration.profiles.sync import sync_profile
+from integration.sandbox.zaf import SAMPLE_AGENTS
 
 GOOD = {
     "REDIS_URL": "redis://localhost:6379/0",
@@ -184,3 +185,39 @@ def synced(ctx, omneo, zendesk, profile_id, **fields):
     put(omneo, profile_id, **fields)
     assert sync_profile(ctx, profile_id)["outcome"] == "created"
     return user_of(zendesk, profile_id)
+
+
+# agent actions from the sidebar (tests/unit/conftest.py has their fixtures)
+INSTALLATION = "1122334455"
+ADMIN, AGENT, LEAD, LIGHT, END_USER = (a["id"] for a in SAMPLE_AGENTS)
+ADA, BOB = 9001, 9002
+TICKET_ADA, TICKET_BOB = 501, 502
+
+
+def run_ctx(app):
+    return app.extensions["omneo_zendesk_sidebar"]
+
+
+def omneo_writes(omneo_sandbox) -> tuple[int, int]:
+    return len(omneo_sandbox.issued_rewards.issued), len(omneo_sandbox.interactions)
+
+
+def notes(zendesk_sandbox, ticket_id) -> list[dict]:
+    return zendesk_sandbox.ticket_comments.comments.get(ticket_id, [])
+
+
+def open_app(client, zaf_token) -> tuple[int, str | None]:
+    resp = client.post("/sidebar/app", data={"token": zaf_token})
+    if resp.status_code != 200:
+        return resp.status_code, None
+    page = resp.get_data(as_text=True)
+    return 200, page.split('name="oz-session" content="', 1)[1].split('"', 1)[0]
+
+
+def ticket_token(client, signer, agent_id, ticket_id) -> str:
+    status, session = open_app(client, signer.token(agent_id))
+    assert status == 200
+    resp = client.post("/sidebar/session", json={"ticket_id": ticket_id},
+                       headers={"Authorization": f"Bearer {session}"})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()["token"]

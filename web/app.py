@@ -68,8 +68,9 @@ def create_app(settings: Settings, celery: Celery | None = None,
     app.register_blueprint(health.bp)
     from web import sidebar
     app.register_blueprint(sidebar.bp)
-    from web import sidebar_actions
+    from web import sidebar_actions, sidebar_app_page
     app.register_blueprint(sidebar_actions.bp)
+    app.register_blueprint(sidebar_app_page.bp)
     from web import zendesk_webhooks
     app.register_blueprint(zendesk_webhooks.bp)
 

@@ -28,6 +28,9 @@ JOB_SECONDS = Histogram("oz_job_seconds", "Time a job ran, by task", ["task"],
 TICKET_EVENTS = Counter("oz_ticket_events_total",
                         "Zendesk ticket events by what the interaction job did "
                         "(created, duplicate, recovered, skipped)", ["outcome"])
+AGENT_ACTIONS = Counter("oz_agent_actions_total",
+                        "Agents' sidebar actions by kind (goodwill_reward, benefit_claim) and outcome "
+                        "(accepted, refused at the door; done, failed, refused by the job)", ["kind", "outcome"])
 API_CALLS = Counter("oz_api_calls_total", "API calls by API and status class (429 apart)",
                     ["api", "status"])
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from integration import agent_actions, erasure, interactions, jobs
+from integration import erasure, interactions, jobs
+from integration.agent_actions import perform
 from integration.bulk import drain, parking
 from integration.profiles import linking, merge, sync, user_events
 from integration.store import pending_erasures
@@ -117,4 +118,7 @@ def reconcile(self, trigger: str = "beat"):
 @task(jobs.AGENT_ACTION)
 def agent_action(self, action_id: str, profile_id: str, zendesk_user_id: str):
     # the profile and requester are named so that erasure finds the job's dead letter
-    return agent_actions.run(runtime.context(), action_id)
+    result = perform.run(runtime.context(), action_id)
+    if result.get("kind"):  # it ended now (not "already done", not an unknown action)
+        metrics.AGENT_ACTIONS.labels(result["kind"], result["outcome"]).inc()
+    return result

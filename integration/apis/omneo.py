@@ -122,6 +122,14 @@ class OmneoClient(ApiClient):
     def list_benefits(self, profile_id: str) -> list[dict]:
         return self.request("GET", _profile(profile_id, "benefits"))["data"]
 
+    def list_claimable_benefits(self, profile_id: str) -> list[dict]:
+        """The benefit definitions the profile may claim now (`GET .../benefits/claimable`)."""
+        return self.request("GET", _profile(profile_id, "benefits", "claimable"))["data"]
+
+    def claim_benefit(self, profile_id: str, claim: dict) -> dict:
+        """`POST /profiles/{id}/benefits/claim` `{"definition": <handle>, ...}`: the benefit issued."""
+        return self.request("POST", _profile(profile_id, "benefits", "claim"), json=claim)["data"]
+
     def find_tier_progress(self, profile_id: str) -> dict | None:
         """The profile's tier progress (omneo-sdk `TierProgress`: `current_tier`, `next_tier`,
         `next_remain`, `next_progress`); None when Omneo has none for it."""

@@ -57,8 +57,7 @@ def check_erasures(settings: Settings, client) -> Row:
     """Erasures waiting for tickets to close: a warning once one waits past 25 days."""
     count, oldest = pending_erasures.summary(client)
     days = oldest / 86400
-    if settings.erasure_tickets == "delete" and settings.zendesk_auth_mode == "client_credentials" \
-            and not {"write", "tickets:write"} & set(settings.zendesk_oauth_scopes.split()):
+    if settings.erasure_tickets == "delete" and not can_write_tickets(settings):
         return Row("erasures", "warn", "ERASURE_TICKETS=delete deletes tickets, which needs the "
                    "tickets:write scope", "add tickets:write to ZENDESK_OAUTH_SCOPES")
     if count and days > PENDING_ERASURE_WARN_DAYS:
@@ -67,6 +66,25 @@ def check_erasures(settings: Settings, client) -> Row:
                    "close or solve those tickets (`erasures list` names the Zendesk users), or set "
                    "ERASURE_TICKETS=delete")
     return Row("erasures", "ok", f"{count} pending" + (f", the oldest for {days:.1f} days" if count else ""))
+
+
+def can_write_tickets(settings: Settings) -> bool:
+    """Whether our Zendesk token may change tickets: `tickets:write` (or `write`) asked for, when
+    we ask for scopes at all (OAuth client credentials)."""
+    return settings.zendesk_auth_mode != "client_credentials" \
+        or bool({"write", "tickets:write"} & set(settings.zendesk_oauth_scopes.split()))
+
+
+def check_agent_actions(settings: Settings) -> Row:
+    """Agent actions from the sidebar: set up or not, and the scope their internal note needs."""
+    if not settings.zendesk_app_public_key or not settings.zendesk_app_installation_id:
+        return Row("agent actions", "ok", "off (ZENDESK_APP_PUBLIC_KEY and ZENDESK_APP_INSTALLATION_ID unset): "
+                   "the sidebar is read-only")
+    if not can_write_tickets(settings):
+        return Row("agent actions", "warn", "each action adds an internal note to the ticket, which needs the "
+                   "tickets:write scope", "add tickets:write to ZENDESK_OAUTH_SCOPES and the client's allowed scopes")
+    rewards = ",".join(settings.sidebar_reward_definitions or ()) or "none (benefit claims only)"
+    return Row("agent actions", "ok", f"roles {','.join(settings.sidebar_action_roles)}; reward definitions {rewards}")
 
 
 def check_redis_memory(client) -> Row:

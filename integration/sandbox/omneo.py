@@ -1,4 +1,4 @@
-"""An Omneo API v3 stand-in: profiles, identities, interactions, rewards, webhooks."""
+"""An Omneo API v3 stand-in: profiles, identities, interactions, rewards, benefits, webhooks."""
 from __future__ import annotations
 
 import copy
@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request
 
 from integration.sandbox.base import ApiFailure, SandboxApp, json_response, omneo_time
 from integration.apis.signatures import omneo_signature
+from integration.sandbox.omneo_benefits import ClaimableBenefits
 from integration.sandbox.omneo_rewards import IssuedRewards
 
 API = "/api/v3"
@@ -89,6 +90,7 @@ class OmneoSandbox(SandboxApp):
         r("/_sandbox/interactions", ["GET"], self.ctl_interactions, control=True)
         r("/_sandbox/deliveries", ["GET"], self.ctl_deliveries, control=True)
         self.issued_rewards = IssuedRewards(self)  # POST /rewards and a profile's rewards (its own module)
+        self.claimable_benefits = ClaimableBenefits(self)  # claimable benefits and claims (the same)
 
     def reset(self) -> None:
         super().reset()
@@ -100,6 +102,8 @@ class OmneoSandbox(SandboxApp):
         self._clock = 0.0
         if hasattr(self, "issued_rewards"):
             self.issued_rewards.reset()
+        if hasattr(self, "claimable_benefits"):
+            self.claimable_benefits.reset()
 
     def authorized(self, request: Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.token}"

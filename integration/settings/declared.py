@@ -149,6 +149,8 @@ SETTINGS: tuple[Setting, ...] = (
             "the most one goodwill reward may be worth (over it: refused)"),
     Setting("SIDEBAR_AGENT_DAILY_CAP", Number(0, 10_000_000, "an amount from {lo} to {hi}"), 200.0,
             "the most one agent may issue in a UTC day, all rewards together (over it: refused)"),
+    Setting("SIDEBAR_AGENT_DAILY_CLAIMS", Whole(0, 10_000), 10,
+            "how many benefits one agent may claim for customers in a UTC day (over it: refused)"),
     Setting("SIDEBAR_SESSION_SECONDS", Whole(60, 3600, SECONDS), 900,
             "lifetime of the session the sidebar is handed for agent actions"),
     Setting("ZENDESK_RECREATE_DELETED_USERS", Flag(), False,

@@ -229,7 +229,7 @@ def due(queue: str) -> str:
     return f"{PREFIX}:due:{queue}"
 
 
-# agent actions from the sidebar (integration/agent_actions.py)
+# agent actions from the sidebar (integration/agent_actions/)
 def agent_action(action_id: str) -> str:
     """One agent action: ids, amounts, its state; the agent's free text only until it is done."""
     return f"{PREFIX}:action:{action_id}"
@@ -243,6 +243,11 @@ def agent_action_key(agent_id: str, installation_id: str, idempotency_key: str) 
 def agent_daily_total(agent_id: str, day: str) -> str:
     """What an agent has issued on a UTC day (YYYY-MM-DD), all rewards together."""
     return f"{PREFIX}:action-daily:{day}:{agent_id}"
+
+
+def agent_daily_claims(agent_id: str, day: str) -> str:
+    """How many benefits an agent has claimed for customers on a UTC day (YYYY-MM-DD)."""
+    return f"{PREFIX}:action-claims:{day}:{agent_id}"
 
 
 AGENT_ACTIONS_AUDIT = f"{PREFIX}:actions:audit"

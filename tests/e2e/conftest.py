@@ -18,6 +18,8 @@ from integration.sandbox import traffic
 from integration.store import marks
 from integration.apis.signatures import omneo_signature, zendesk_signature
 from integration.store.state import State
+from integration.sandbox.zaf import add_sample_agents
+from tests.e2e.helpers import ACTIONS_ENV, CHROMIUM, CHROMIUM_ARGS
 from integration.sandbox.devstack import (SANDBOX_ZENDESK_EMAIL, SANDBOX_ZENDESK_TOKEN, DevStack, cli_argv,
                                           wait_until)
 
@@ -239,8 +241,40 @@ def dev_stack(tmp_path_factory):
         dev.stop()
 
 
+@pytest.fixture(scope="session")
+def actions_dev_stack(tmp_path_factory):
+    """A stack set up for agent actions (a ZAF key, roles, definitions, caps), shared by the
+    actions e2e tests and the sidebar's browser tests of them."""
+    dev = start_stack(tmp_path_factory.mktemp("actions"), extra_env=ACTIONS_ENV)
+    try:
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture
+def actions_stack(actions_dev_stack):
+    s = Stack(actions_dev_stack)
+    s.reset()
+    add_sample_agents(s.zendesk)
+    return s
+
+
 @pytest.fixture
 def stack(dev_stack):
     s = Stack(dev_stack)
     s.reset()
     return s
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the run."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -9,41 +9,22 @@ import uuid
 import pytest
 import requests
 
-from integration.sandbox.zaf import SAMPLE_AGENTS, TEAM_LEAD_ROLE, ZafSigner, add_sample_agents, new_key, public_pem
-from tests.e2e.conftest import Stack, start_stack
+from integration.sandbox.zaf import SAMPLE_AGENTS, ZafSigner
+from tests.e2e.helpers import INSTALLATION, ZAF_KEY
 
 pytestmark = pytest.mark.e2e
 
-INSTALLATION = "1122334455"
 ADMIN, AGENT, LEAD = (a["id"] for a in SAMPLE_AGENTS[:3])
-KEY = new_key()
-
-
-@pytest.fixture(scope="module")
-def actions_stack(tmp_path_factory):
-    dev = start_stack(tmp_path_factory.mktemp("actions"), extra_env={
-        "ZENDESK_APP_PUBLIC_KEY": public_pem(KEY), "ZENDESK_APP_INSTALLATION_ID": INSTALLATION,
-        "SIDEBAR_ACTION_ROLES": f"admin,{TEAM_LEAD_ROLE}", "SIDEBAR_REWARD_DEFINITIONS": "7,8",
-        "SIDEBAR_REWARD_MAX_VALUE": "50", "SIDEBAR_AGENT_DAILY_CAP": "100",
-        # Omneo down for a while: the job keeps retrying rather than giving up after the usual 4
-        "TASK_MAX_ATTEMPTS": "50"})
-    try:
-        yield dev
-    finally:
-        dev.stop()
 
 
 @pytest.fixture
 def stack(actions_stack):
-    s = Stack(actions_stack)
-    s.reset()
-    add_sample_agents(s.zendesk)
-    return s
+    return actions_stack
 
 
 @pytest.fixture
 def signer(stack):
-    return ZafSigner(stack.env["ZENDESK_BASE_URL"], INSTALLATION, key=KEY)
+    return ZafSigner(stack.env["ZENDESK_BASE_URL"], INSTALLATION, key=ZAF_KEY)
 
 
 def customer(stack) -> int:
@@ -137,3 +118,30 @@ def test_with_omneo_down_the_action_waits_pending_then_completes(stack, signer):
     stack.wait(lambda: status(stack, token, ticket_id, action_id)["status"] == "done", what="action done")
     assert len(rewards(stack)) == 1 and len(notes(stack, ticket_id)) == 1
     assert [r["id"] for r in audit(stack)] == [action_id]
+
+
+def test_a_benefit_claim_clicked_twice_with_omneo_down_is_claimed_once_when_omneo_is_back(stack, signer):
+    ticket_id = customer(stack)
+    token = session_for(stack, signer, LEAD, ticket_id)
+    offered = requests.get(f"{stack.receiver}/sidebar/tickets/{ticket_id}/benefits/claimable", timeout=20,
+                           headers={"Authorization": f"Bearer {token}"}).json()["benefits"]
+    assert "31" in [b["id"] for b in offered]
+    stack.configure("omneo", fail=[{"path": "/benefits/claim$", "method": "POST", "status": 503, "count": 1000}])
+    body = {"idempotency_key": uuid.uuid4().hex, "reason": "damaged_item", "note": "box crushed"}
+    url = f"{stack.receiver}/sidebar/tickets/{ticket_id}/benefits/31/claim"
+    first, second = (requests.post(url, json=body, timeout=20, headers={"Authorization": f"Bearer {token}"})
+                     for _ in range(2))
+    assert first.status_code == second.status_code == 202 and first.json()["id"] == second.json()["id"]
+    action_id = first.json()["id"]
+    stack.wait(lambda: stack.stats("omneo").get("injected_failures", 0) >= 2, what="retries against Omneo")
+    assert status(stack, token, ticket_id, action_id)["status"] == "pending"
+    stack.configure("omneo", fail=[])
+    stack.wait(lambda: status(stack, token, ticket_id, action_id)["status"] == "done", what="claim done")
+    [claimed] = requests.get(stack.omneo + "/_sandbox/claimed-benefits", timeout=5).json()["data"]
+    assert (claimed["profile_id"], claimed["definition"]["id"]) == ("p-grace", "31")
+    [interaction] = [i for i in stack.interactions() if i["action"] == "benefit-claim"]
+    assert interaction["meta"]["zendesk_ticket_id"] == str(ticket_id) and interaction["meta"]["reason"] == "damaged_item"
+    [note] = notes(stack, ticket_id)
+    assert note["public"] is False and "box crushed" in note["body"]
+    [row] = audit(stack)
+    assert (row["id"], row["kind"], row["benefit_id"]) == (action_id, "benefit_claim", str(claimed["id"]))

@@ -9,59 +9,18 @@ from __future__ import annotations
 
 import calendar
 import json
-import os
 import time
-from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
 
 from integration.store import keys
 from web.sidebar_preview import ZafHost
-from tests.e2e.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, delete_profile, erase, synced_customer
+from tests.e2e.helpers import SIDEBAR_WIDTH, Sidebar, delete_profile, erase, synced_customer
 
 pytestmark = pytest.mark.e2e
 
-SIDEBAR_WIDTH = 320
-
 REQUESTER = {"id": 4242, "name": "Margaret Hamilton", "email": "margaret@example.com"}
-
-# WCAG 2.x contrast of every visible piece of text against the background it sits on
-CONTRAST = """() => {
-  function rgb(c) { const m = c.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
-  function lum(c) { return [c.r, c.g, c.b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
-                      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0); }
-  function background(el) {
-    for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0) return c; }
-    return {r: 255, g: 255, b: 255, a: 1};
-  }
-  const failures = [];
-  document.querySelectorAll('#app *').forEach(el => {
-    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
-    if (!own || !el.getClientRects().length || el.closest('[hidden]') || el.closest('.visually-hidden')) return;
-    const style = getComputedStyle(el);
-    const fg = rgb(style.color), bg = background(el);
-    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-    const ratio = (hi + 0.05) / (lo + 0.05);
-    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
-    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
-    if (ratio < needed) failures.push(el.textContent.trim().slice(0, 40) + ': ' + ratio.toFixed(2));
-  });
-  return failures;
-}"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -70,69 +29,6 @@ def zaf(stack):
                     "shared_secret": stack.env["ZENDESK_APP_SECRET"]}).start()
     yield host
     host.stop()
-
-
-def plain(text: str) -> str:
-    """Intl puts no-break spaces in amounts and times."""
-    return text.replace("\u202f", " ").replace("\xa0", " ").strip()
-
-
-class Sidebar:
-    """One sidebar iframe as an agent sees it."""
-
-    def __init__(self, browser, zaf: ZafHost, requester: dict | None, locale: str,
-                 scheme: str, background: bool, timezone: str = "UTC"):
-        self.zaf = zaf
-        self.scheme = scheme
-        self.context = browser.new_context(viewport={"width": SIDEBAR_WIDTH, "height": 640},
-                                           device_scale_factor=2, timezone_id=timezone)
-        self.page = self.context.new_page()
-        self.outside: list[str] = []
-        self.page.route("**/*", self._route)
-        # ZAF gives the page only the non-secure settings
-        self.page.add_init_script("window.__ZAF_FAKE__ = %s;" % json.dumps({
-            "requester": requester, "locale": locale, "colorScheme": scheme,
-            "background": background, "settings": {"service_url": zaf.settings["service_url"]}}))
-
-    def _route(self, route):
-        url = route.request.url
-        if urlsplit(url).hostname == "127.0.0.1":
-            return route.continue_()
-        self.outside.append(url)
-        return route.abort()
-
-    def open(self, wait_for: str | None = "found"):
-        # Zendesk puts the colour scheme on the iframe's URL, for the first paint
-        self.page.goto(self.zaf.url + "/assets/iframe.html?" + urlencode(
-            {"origin": "https://acme.zendesk.com", "app_guid": "x", "colorScheme": self.scheme}))
-        if wait_for:
-            self.wait(wait_for)
-        return self
-
-    def wait(self, state: str) -> None:
-        self.page.wait_for_selector(f'#app[data-state="{state}"]', timeout=30_000)
-
-    def visible_text(self, selector: str) -> str:
-        return plain(self.page.locator(selector).inner_text())
-
-    def texts(self, selector: str) -> list[str]:
-        return [plain(t) for t in self.page.locator(selector).all_inner_texts()]
-
-    def proxied(self) -> list[str]:
-        return [arg for name, arg in self.page.evaluate("window.__ZAF_CALLS__") if name == "request"]
-
-    def contrast_failures(self) -> list[str]:
-        return self.page.evaluate(CONTRAST)
-
-    def shot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        # the sidebar iframe is sized to its content (the app asks ZAF to resize it)
-        self.page.locator("#app").screenshot(path=str(path))
-        return path
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture

@@ -78,5 +78,15 @@ def test_dev_serves_the_sidebar_beside_each_sample_ticket(dev_command):
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / f"dev-preview-{scheme}.png"), full_page=True)
                 page.close()
+            # a sample agent of each role: the team lead (custom role 360001) may act
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.goto(url)
+            assert page.get_by_role("link", name="Sam Agent (agent, may not act)").is_visible()
+            page.get_by_role("link", name="Tia Team Lead (custom role 360001, may act)").click()
+            first = page.frame_locator("iframe").nth(0)
+            first.locator('[data-form="reward"]:not([hidden])').wait_for(timeout=60_000)
+            first.locator('[data-form="claim"]:not([hidden])').wait_for(timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "dev-preview-actions.png"), full_page=True)
+            page.close()
         finally:
             browser.close()

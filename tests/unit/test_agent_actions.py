@@ -9,84 +9,19 @@ import jwt
 import pytest
 import requests
 
-from integration import agent_actions
+from integration.agent_actions import ledger, perform, rewards
+from integration.onboarding.checks import check_agent_actions
 from integration.store import keys
 from integration.errors import TransientError
-from integration.sandbox.zaf import SAMPLE_AGENTS, TEAM_LEAD_ROLE, ZafSigner, add_sample_agents
+from integration.sandbox.zaf import TEAM_LEAD_ROLE, ZafSigner
 from integration.apis.zaf_auth import Agent, issue_session
-from web.app import create_app
-
-INSTALLATION = "1122334455"
-ADMIN, AGENT, LEAD, LIGHT, END_USER = (a["id"] for a in SAMPLE_AGENTS)
-ADA, BOB = 9001, 9002
-TICKET_ADA, TICKET_BOB = 501, 502
-
-
-@pytest.fixture(scope="module")
-def signer(sandbox_servers):
-    return ZafSigner(sandbox_servers[0].url, INSTALLATION)
-
-
-@pytest.fixture
-def action_settings(settings, signer):
-    return settings.replace(zendesk_app_public_key=signer.public_pem, zendesk_app_installation_id=INSTALLATION,
-                            sidebar_action_roles=("admin", TEAM_LEAD_ROLE), sidebar_reward_definitions=("7", "8"),
-                            sidebar_reward_max_value=50.0, sidebar_agent_daily_cap=60.0)
-
-
-@pytest.fixture
-def world(ctx, sandbox_servers):
-    z, o = (s.url for s in sandbox_servers)
-    add_sample_agents(z)
-    for user_id, name, profile_id in ((ADA, "ada", "p-ada"), (BOB, "bob", "p-bob")):
-        requests.post(f"{z}/_sandbox/users", json={"id": user_id, "name": name, "email": f"{name}@example.com"},
-                      timeout=5).raise_for_status()
-        requests.post(f"{o}/_sandbox/profiles?emit=0", timeout=5, json={
-            "id": profile_id, "first_name": name, "email": f"{name}@example.com",
-            "identities": [{"handle": "zendesk", "identifier": str(user_id)}]}).raise_for_status()
-    for ticket_id, requester in ((TICKET_ADA, ADA), (TICKET_BOB, BOB)):
-        requests.post(f"{z}/_sandbox/tickets", json={"id": ticket_id, "requester_id": requester,
-                                                     "subject": "Where is my parcel"}, timeout=5).raise_for_status()
-    return z, o
-
-
-@pytest.fixture
-def app_ctx(action_settings, fake_redis, ctx):
-    return create_app(action_settings, redis_client=fake_redis)
+from tests.helpers import (ADA, ADMIN, AGENT, BOB, END_USER, INSTALLATION, LEAD, LIGHT, TICKET_ADA, TICKET_BOB,
+                           notes, omneo_writes, open_app, run_ctx, ticket_token)
 
 
 @pytest.fixture
 def client(app_ctx):
     return app_ctx.test_client()
-
-
-def run_ctx(app):
-    return app.extensions["omneo_zendesk_sidebar"]
-
-
-def omneo_writes(omneo_sandbox) -> tuple[int, int]:
-    return len(omneo_sandbox.issued_rewards.issued), len(omneo_sandbox.interactions)
-
-
-def notes(zendesk_sandbox, ticket_id) -> list[dict]:
-    return zendesk_sandbox.ticket_comments.comments.get(ticket_id, [])
-
-
-def open_app(client, zaf_token) -> tuple[int, str | None]:
-    resp = client.post("/sidebar/app", data={"token": zaf_token})
-    if resp.status_code != 200:
-        return resp.status_code, None
-    page = resp.get_data(as_text=True)
-    return 200, page.split('name="oz-session" content="', 1)[1].split('"', 1)[0]
-
-
-def ticket_token(client, signer, agent_id, ticket_id) -> str:
-    status, session = open_app(client, signer.token(agent_id))
-    assert status == 200
-    resp = client.post("/sidebar/session", json={"ticket_id": ticket_id},
-                       headers={"Authorization": f"Bearer {session}"})
-    assert resp.status_code == 200, resp.get_json()
-    return resp.get_json()["token"]
 
 
 def reward(client, token, ticket_id=TICKET_ADA, **fields):
@@ -220,8 +155,8 @@ def test_a_reward_is_issued_once_and_recorded_three_times(client, world, signer,
     assert again.status_code == 202 and again.get_json()["id"] == action["id"]
     assert fake_redis.llen("actions") == 1  # one job queued (the intake's dedupe)
     ctx = run_ctx(app_ctx)
-    assert agent_actions.run(ctx, action["id"])["outcome"] == "done"
-    assert agent_actions.run(ctx, action["id"])["outcome"] == "already done"
+    assert perform.run(ctx, action["id"])["outcome"] == "done"
+    assert perform.run(ctx, action["id"])["outcome"] == "already done"
     reward(client, token, key="click-0001")
     assert fake_redis.llen("actions") == 1
     issued = omneo_sandbox.issued_rewards.issued
@@ -232,7 +167,7 @@ def test_a_reward_is_issued_once_and_recorded_three_times(client, world, signer,
     assert interaction["meta"]["reason"] == "late_delivery" and "late delivery" in interaction["name"]
     [note] = notes(zendesk_sandbox, TICKET_ADA)
     assert note["public"] is False and "parcel lost twice" in note["body"] and "late delivery" in note["body"]
-    [row] = agent_actions.audit_rows(fake_redis)
+    [row] = ledger.audit_rows(fake_redis)
     assert row["id"] == action["id"] and row["status"] == "done" and row["value"] == 10
     assert row["reward_id"] == str(issued[0]["id"]) and row["agent_id"] == str(LEAD)
     assert "note" not in row and "parcel" not in str(row) and "@" not in str(row)
@@ -259,9 +194,9 @@ def test_omneo_down_leaves_it_pending_and_a_retry_finishes_it_once(client, world
                   json={"fail": [{"path": "/interactions", "method": "POST", "status": 503, "count": 1}]})
     ctx = run_ctx(app_ctx)
     with pytest.raises(TransientError):
-        agent_actions.run(ctx, action["id"])
-    assert agent_actions.load(ctx, action["id"])["status"] == "pending"
-    assert agent_actions.run(ctx, action["id"])["outcome"] == "done"
+        perform.run(ctx, action["id"])
+    assert ledger.load(ctx, action["id"])["status"] == "pending"
+    assert perform.run(ctx, action["id"])["outcome"] == "done"
     assert omneo_writes(omneo_sandbox) == (1, 1)
     assert len(notes(zendesk_sandbox, TICKET_ADA)) == 1
 
@@ -271,8 +206,8 @@ def test_a_reward_omneo_issued_before_a_lost_answer_is_not_issued_again(client, 
     token = ticket_token(client, signer, ADMIN, TICKET_ADA)
     action = reward(client, token).get_json()
     ctx = run_ctx(app_ctx)
-    ctx.omneo.create_reward(agent_actions.reward_body(agent_actions.load(ctx, action["id"])))  # answer lost
-    assert agent_actions.run(ctx, action["id"])["outcome"] == "done"
+    ctx.omneo.create_reward(rewards.reward_body(ledger.load(ctx, action["id"])))  # answer lost
+    assert perform.run(ctx, action["id"])["outcome"] == "done"
     assert omneo_writes(omneo_sandbox) == (1, 1)
 
 
@@ -281,9 +216,9 @@ def test_a_customer_erased_after_the_request_gets_nothing(client, world, signer,
     token = ticket_token(client, signer, ADMIN, TICKET_ADA)
     action = reward(client, token).get_json()
     ctx.state.mark_erased("p-ada")
-    assert agent_actions.run(run_ctx(app_ctx), action["id"])["outcome"] == "refused"
+    assert perform.run(run_ctx(app_ctx), action["id"])["outcome"] == "refused"
     assert omneo_writes(omneo_sandbox) == (0, 0) and notes(zendesk_sandbox, TICKET_ADA) == []
-    assert agent_actions.audit_rows(fake_redis)[0]["status"] == "refused"
+    assert ledger.audit_rows(fake_redis)[0]["status"] == "refused"
     # nothing was issued, so the agent's day is given back the 10 it counted
     day = time.strftime("%Y-%m-%d", time.gmtime())
     assert float(fake_redis.get(keys.agent_daily_total(str(ADMIN), day))) == 0
@@ -305,3 +240,13 @@ def test_the_view_shows_omneo_s_tier_progress(omneo_sandbox, ctx, world):
     requests.post(f"{o}/_sandbox/profiles/p-ada/rewards", timeout=5, json={})
     view = assemble_view(ctx, "p-ada")
     assert view["found"] is True and view["tier_progress"] is None
+
+
+# `check` says whether actions are on and whether the token may add their internal note
+def test_check_warns_when_the_internal_note_s_scope_is_missing(settings, action_settings):
+    assert "read-only" in check_agent_actions(settings).detail
+    oauth = action_settings.replace(zendesk_client_id="oz-client", zendesk_client_secret="s" * 16,
+                                    zendesk_email=None, zendesk_api_token=None, zendesk_oauth_token=None)
+    row = check_agent_actions(oauth.replace(zendesk_oauth_scopes="users:read tickets:read"))
+    assert row.status == "warn" and "tickets:write" in row.fix
+    assert check_agent_actions(oauth.replace(zendesk_oauth_scopes="users:read tickets:read tickets:write")).status == "ok"

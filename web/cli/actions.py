@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 import click
 import redis
 
-from integration.agent_actions import audit_rows
+from integration.agent_actions.ledger import audit_rows
 from integration.wiring import connect_redis
 from web.cli.context import pass_settings
 
 COLUMNS = (("AT (UTC)", "at"), ("ACTION", "id"), ("STATUS", "status"), ("AGENT", "agent_id"),
-           ("TICKET", "ticket_id"), ("PROFILE", "profile_id"), ("DEFINITION", "reward_definition_id"),
-           ("VALUE", "value"), ("REASON", "reason"), ("OMNEO REWARD", "reward_id"))
+           ("TICKET", "ticket_id"), ("PROFILE", "profile_id"), ("KIND", "kind"),
+           ("DEFINITION", "definition"), ("VALUE", "value"), ("REASON", "reason"), ("OMNEO ID", "made"))
 
 
 @click.group()
@@ -28,7 +28,8 @@ def actions() -> None:
 @pass_settings
 def list_(settings, as_json: bool, limit: int | None) -> None:
     """Finished actions, newest first: who (Zendesk agent id), on which ticket and profile, which
-    reward definition, how much, why, the Omneo reward, and the outcome (`done`, `refused`, `failed`)."""
+    kind (goodwill_reward, benefit_claim), reward or benefit definition, how much, why, the Omneo
+    reward or benefit, and the outcome (`done`, `refused`, `failed`)."""
     try:
         rows = audit_rows(connect_redis(settings), limit)
     except redis.RedisError as exc:
@@ -43,6 +44,8 @@ def list_(settings, as_json: bool, limit: int | None) -> None:
     table = [tuple(title for title, _ in COLUMNS)]
     for row in rows:
         cells = []
+        row = dict(row, definition=row.get("reward_definition_id") or row.get("benefit_definition_id"),
+                   made=row.get("reward_id") or row.get("benefit_id"))
         for _, name in COLUMNS:
             value = row.get(name)
             if name == "at" and value:

@@ -100,6 +100,7 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
     from integration.sandbox import samples
     from integration.sandbox.devstack import free_port
 
+    zaf_key = None
     if stack.env.get("REDIS_URL"):
         stack.urls["redis"], stack.redis_kind = stack.env["REDIS_URL"], "REDIS_URL"
     else:
@@ -113,7 +114,7 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
         click.echo("starting the Omneo and Zendesk sandboxes ...", err=True)
         stack.start_sandboxes()
         _register_sandbox_webhooks(stack, receiver)
-        _sample_agents(stack)
+        zaf_key = _sample_agents(stack)
     click.echo("starting the receiver, a worker and beat ...", err=True)
     stack.start_receiver(port)
     stack.start_worker()
@@ -121,7 +122,7 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
     if not real:
         samples.seed(stack.urls["omneo_sandbox"], emit=not demo)
     if not real and not demo and previews is not None:
-        previews.append(_start_preview(stack, preview_port))
+        previews.append(_start_preview(stack, preview_port, zaf_key))
     env_file = _write_env_file(stack)
     click.echo(_where(stack, real, env_file))
     if demo:
@@ -134,10 +135,11 @@ def _run(stack: DevStack, real: bool, demo: bool, port: int, redis_kind: str, ti
     return 1
 
 
-def _start_preview(stack: DevStack, port: int) -> ZafHost:
+def _start_preview(stack: DevStack, port: int, zaf_key=None) -> ZafHost:
     """The sidebar beside a ticket of each sample customer, through the browser test's stand-in
-    for Zendesk (its proxy signs the app's JWT with this stack's ZENDESK_APP_SECRET)."""
-    from integration.sandbox import samples
+    for Zendesk (its proxy signs the app's JWT with this stack's ZENDESK_APP_SECRET). With the
+    sandbox's ZAF key, it also opens the server-side app as a sample agent of each role."""
+    from integration.sandbox import samples, zaf
     from integration.sandbox.devstack import wait_until
     from web.sidebar_preview import ZafHost, sample_tickets
 
@@ -148,23 +150,41 @@ def _start_preview(stack: DevStack, port: int) -> ZafHost:
         wait_until(tickets.ready, 60, interval=0.2, what="the sample customers' Zendesk users")
     except TimeoutError as exc:
         click.echo(f"sidebar preview: {exc}; customers not synced yet show no requester", err=True)
+    signer = zaf_key and zaf.ZafSigner(stack.urls["zendesk_sandbox"], SAMPLE_INSTALLATION, key=zaf_key)
     preview = ZafHost({"service_url": stack.urls["receiver"],
                        "shared_secret": stack.env["ZENDESK_APP_SECRET"]},
-                      tickets=tickets, port=port).start()
+                      tickets=tickets, port=port, zaf_token=signer and signer.token,
+                      agents=[{"id": a["id"], "label": _role_label(a, CliContext(stack.env).settings)}
+                              for a in zaf.SAMPLE_AGENTS if a["role"] != "end-user"]).start()
     stack.urls["sidebar_preview"] = preview.url + "/"
     return preview
 
 
-def _sample_agents(stack: DevStack) -> None:
-    """Agent actions in the sandbox: a test key stands in for the app's, and a sample agent of
-    each role is in the Zendesk sandbox (integration/sandbox/zaf.py signs their ZAF JWTs)."""
+SAMPLE_INSTALLATION = "1122334455"
+
+
+def _sample_agents(stack: DevStack):
+    """Agent actions in the sandbox: a test key stands in for the app's (returned, for the
+    preview to sign with), and a sample agent of each role is in the Zendesk sandbox
+    (integration/sandbox/zaf.py signs their ZAF JWTs)."""
     from integration.sandbox import zaf
 
     key = zaf.new_key()
     zaf.write_key(key, stack.log_dir / "zaf-test-key.pem")
-    stack.env.update({"ZENDESK_APP_PUBLIC_KEY": zaf.public_pem(key), "ZENDESK_APP_INSTALLATION_ID": "1122334455",
+    stack.env.update({"ZENDESK_APP_PUBLIC_KEY": zaf.public_pem(key), "ZENDESK_APP_INSTALLATION_ID": SAMPLE_INSTALLATION,
                       "SIDEBAR_ACTION_ROLES": f"admin,{zaf.TEAM_LEAD_ROLE}", "SIDEBAR_REWARD_DEFINITIONS": "7,8"})
     zaf.add_sample_agents(stack.urls["zendesk_sandbox"])
+    return key
+
+
+def _role_label(agent: dict, settings) -> str:
+    """"Avery Admin (admin, may act)": the sample agent, their role, whether this stack lets them act."""
+    from integration.agent_actions.forms import may_act
+    from integration.apis.zaf_auth import Agent
+
+    crid = agent.get("custom_role_id")
+    may = may_act(settings, Agent(str(agent["id"]), SAMPLE_INSTALLATION, agent["role"], crid and str(crid)))
+    return f"{agent['name']} ({f'custom role {crid}' if crid else agent['role']}, {'may' if may else 'may not'} act)"
 
 
 def _register_sandbox_webhooks(stack: DevStack, receiver: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 import requests
 
-from integration.onboarding.checks import (check_erasures, check_omneo, check_receiver, check_redis,
-                                           check_redis_memory, check_zendesk)
+from integration.onboarding.checks import (check_agent_actions, check_erasures, check_omneo, check_receiver,
+                                           check_redis, check_redis_memory, check_zendesk)
 from integration.onboarding.clients import clients, receiver_urls
 from integration.onboarding.registration import (ensure_omneo_webhooks, ensure_user_fields,
                                                   ensure_zendesk_user_webhook, ensure_zendesk_webhook)
@@ -50,6 +50,7 @@ def check(settings, public_url: str | None) -> None:
     omneo, zendesk = clients(settings, _shared_redis(settings) if not rows[1].failed else None)
     rows += check_omneo(settings, omneo)
     rows += check_zendesk(settings, zendesk)
+    rows.append(check_agent_actions(settings))
     rows.append(check_receiver(public_url or settings.public_url,
                                           lambda url: requests.get(url, timeout=5)))
     _print_rows(rows)

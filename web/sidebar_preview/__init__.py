@@ -39,9 +39,13 @@ Tickets = Callable[[], list[dict]]
 
 class ZafHost:
     def __init__(self, installation_settings: dict, tickets: Tickets | None = None,
-                 port: int = 0):
+                 port: int = 0, zaf_token: Callable[[str], str] | None = None,
+                 agents: list[dict] | None = None):
         self.settings = dict(installation_settings)
+        # the preview's "open as" choices: [{"id", "label"}], each opening the server-side app as them
+        self.agents = list(agents or []) if zaf_token else []
         self.tickets = tickets or (lambda: [])
+        self.zaf_token = zaf_token  # the ZAF JWT Zendesk would sign for an agent (server-side app)
         self.clock_offset = 0.0  # seconds added to the proxy's clock (an expired session: < 0)
         self.requests: list[dict] = []  # what the page asked the proxy to do
         self.server = make_server("127.0.0.1", port, self, threaded=True)
@@ -75,6 +79,10 @@ class ZafHost:
             response = Response(self.fake_sdk, mimetype="text/javascript")
         elif request.path == "/_zaf/context":
             response = _json(self.context(request.args.get("ticket", ""), request.args))
+        elif request.path == "/_zaf/app":
+            response = self.server_side_app(request.args)
+        elif request.path.startswith("/sidebar/") and request.path != "/sidebar/app":
+            response = self.service(request)
         elif request.path.startswith("/assets/"):
             response = self.asset(request.path[len("/assets/"):])
         elif request.path == "/":
@@ -92,9 +100,32 @@ class ZafHost:
             body = body.replace(ZAF_SDK.encode(), b"/_zaf/sdk.js")
         return Response(body, mimetype=TYPES.get(path.suffix, "application/octet-stream"))
 
+    def server_side_app(self, args) -> Response:
+        """What Zendesk does to open a server-side app: POST its signed ZAF JWT (for the agent
+        `agent`) to the app's location, our `/sidebar/app`, and show the page it answers. The page
+        is served here as if from the service's origin: its calls to `/sidebar/...` come back to
+        `service` below, and it gets the stand-in SDK."""
+        if self.zaf_token is None or not args.get("agent", "").isdigit():
+            return Response("no ZAF signer, or no agent", 400)
+        url = self.settings.get("service_url", "").rstrip("/") + "/sidebar/app"
+        resp = requests.post(url, data={"token": self.zaf_token(args["agent"])}, timeout=20)
+        return Response(resp.text.replace(ZAF_SDK, "/_zaf/sdk.js"), resp.status_code,
+                        mimetype=resp.headers.get("Content-Type", "text/html").split(";")[0])
+
+    def service(self, request: Request) -> Response:
+        """The page's own calls to the service (its origin, in Zendesk): passed on as they are."""
+        url = self.settings.get("service_url", "").rstrip("/") + request.full_path.rstrip("?")
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        try:
+            resp = requests.request(request.method, url, headers=headers, data=request.get_data(), timeout=20)
+        except requests.RequestException as exc:
+            return Response(type(exc).__name__, 502)
+        return Response(resp.content, resp.status_code,
+                        mimetype=resp.headers.get("Content-Type", "application/octet-stream").split(";")[0])
+
     def context(self, ticket_id: str, args) -> dict:
         ticket = next((t for t in self.tickets() if str(t["id"]) == ticket_id), None)
-        return {"requester": ticket and ticket["requester"],
+        return {"requester": ticket and ticket["requester"], "ticket_id": ticket and ticket["id"],
                 "locale": args.get("locale") or "en-US",
                 "colorScheme": "dark" if args.get("colorScheme") == "dark" else "light",
                 "settings": {"service_url": self.settings.get("service_url", "")}}
@@ -135,19 +166,26 @@ class ZafHost:
     def preview(self, args) -> str:
         scheme = "dark" if args.get("scheme") == "dark" else "light"
         locale = args.get("locale") if args.get("locale") in LOCALES else "en-US"
-        switches = " ".join(
-            f'<a href="/?scheme={s}&amp;locale={html.escape(locale)}"'
-            f'{" aria-current=page" if s == scheme else ""}>{s}</a>' for s in ("light", "dark"))
-        switches += " · " + " ".join(
-            f'<a href="/?scheme={scheme}&amp;locale={code}"'
-            f'{" aria-current=page" if code == locale else ""}>{name}</a>' for code, name in LOCALES.items())
-        rows = "\n".join(_ticket_html(t, scheme, locale) for t in self.tickets())
+        agent = next((a for a in self.agents if str(a["id"]) == args.get("agent")), None)
+
+        def link(label: str, current: bool, **change) -> str:
+            query = {"scheme": scheme, "locale": locale, "agent": agent and agent["id"], **change}
+            href = "/?" + "&amp;".join(f"{k}={html.escape(str(v))}" for k, v in query.items() if v)
+            return f'<a href="{href}"{" aria-current=page" if current else ""}>{html.escape(label)}</a>'
+        switches = " ".join(link(s, s == scheme, scheme=s) for s in ("light", "dark"))
+        switches += " · " + " ".join(link(name, code == locale, locale=code) for code, name in LOCALES.items())
+        if self.agents:
+            switches += "<br>Open as: " + " · ".join(
+                [link("the packaged app (read-only)", agent is None, agent="")]
+                + [link(a["label"], a is agent, agent=a["id"]) for a in self.agents])
+        rows = "\n".join(_ticket_html(t, scheme, locale, agent and agent["id"]) for t in self.tickets())
         return PREVIEW_PAGE.format(scheme=scheme, switches=switches, rows=rows)
 
 
-def _ticket_html(ticket: dict, scheme: str, locale: str) -> str:
+def _ticket_html(ticket: dict, scheme: str, locale: str, agent=None) -> str:
     who = ticket["requester"]
-    src = f"/assets/iframe.html?origin=preview&ticket={ticket['id']}&colorScheme={scheme}&locale={locale}"
+    query = f"origin=preview&ticket={ticket['id']}&colorScheme={scheme}&locale={locale}"
+    src = f"/_zaf/app?{query}&agent={agent}" if agent else f"/assets/iframe.html?{query}"
     return f"""<section class="ticket" aria-label="Ticket #{ticket['id']}">
   <div class="pane"><p class="meta">Ticket #{ticket['id']}</p><h2>{html.escape(ticket['subject'])}</h2>
     <p class="meta">{html.escape(who.get('name') or '')} &lt;{html.escape(who.get('email') or '')}&gt;</p>
@@ -214,6 +252,18 @@ def sample_tickets(zendesk_sandbox_url: str, customers: list[dict]) -> Tickets:
             found = r.json()["user"]
         return found
 
+    made: set[int] = set()
+
+    def in_zendesk(ticket: dict) -> dict:
+        """The ticket in the Zendesk sandbox too, once its requester is a user there (agent
+        actions ask Zendesk who the ticket's requester is)."""
+        if ticket["id"] not in made and ticket["requester"].get("id"):
+            requests.post(zendesk_sandbox_url + "/_sandbox/tickets", timeout=5, json={
+                "id": ticket["id"], "requester_id": ticket["requester"]["id"],
+                "subject": ticket["subject"]}).raise_for_status()
+            made.add(ticket["id"])
+        return ticket
+
     def tickets() -> list[dict]:
         known = users()
         by_profile = {u.get("external_id"): u for u in known}
@@ -221,12 +271,12 @@ def sample_tickets(zendesk_sandbox_url: str, customers: list[dict]) -> Tickets:
         for n, customer in enumerate(customers, 1):
             user = by_profile.get(customer["id"]) or {}
             name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
-            out.append({"id": 5000 + n, "subject": f"Where is my order #{70000 + n}?",
-                        "requester": {"id": user.get("id"), "name": name,
-                                      "email": customer.get("email")}})
+            out.append(in_zendesk({"id": 5000 + n, "subject": f"Where is my order #{70000 + n}?",
+                                   "requester": {"id": user.get("id"), "name": name,
+                                                 "email": customer.get("email")}}))
         visitor = stranger(known)
-        out.append({"id": 5000 + len(customers) + 1, "subject": "Do you ship to New Zealand?",
-                    "requester": {"id": visitor["id"], **STRANGER}})
+        out.append(in_zendesk({"id": 5000 + len(customers) + 1, "subject": "Do you ship to New Zealand?",
+                               "requester": {"id": visitor["id"], **STRANGER}}))
         return out
 
     def ready() -> bool:

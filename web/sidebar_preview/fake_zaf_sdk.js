@@ -19,6 +19,7 @@
 
   function answer(cfg, path) {
     if (path === 'ticket.requester') return cfg.requester || null;
+    if (path === 'ticket.id') return cfg.ticket_id || null;
     if (path === 'currentUser.locale') return cfg.locale || 'en-US';
     if (path === 'colorScheme') return cfg.colorScheme || query.get('colorScheme') || 'light';
     return undefined;

@@ -120,6 +120,7 @@
     shown = view;
     renderAge();
     show('found');
+    if (window.omneoActions) window.omneoActions.found(t, client);
   }
 
   function renderNotFound(view, requester) {
@@ -239,6 +240,7 @@
     client.on('app.deactivated', function () { active = false; });
     client.on('ticket.requester.id.changed', function () {
       stale = true;
+      if (window.omneoActions) window.omneoActions.reset();
       if (active) load(false);
     });
     client.on('colorScheme.changed', window.omneoScheme.apply);
