@@ -7,6 +7,7 @@ from integration.profiles.sync import sync_profile
 from integration.sandbox.zaf import TEAM_LEAD_ROLE, ZafSigner, add_sample_agents
 from tests.helpers import ADA, BOB, INSTALLATION, TICKET_ADA, TICKET_BOB, put
 from web.app import create_app
+from integration.store import marks
 
 
 @pytest.fixture
@@ -59,3 +60,10 @@ def world(ctx, sandbox_servers):
 @pytest.fixture
 def app_ctx(action_settings, fake_redis, ctx):
     return create_app(action_settings, redis_client=fake_redis)
+
+
+@pytest.fixture
+def few_mark_buckets(monkeypatch):
+    """A reconciliation sweeps every sync-mark bucket each run: 65,536 HKEYS, which fakeredis
+    answers in seconds. The sweep's logic does not depend on how many buckets there are."""
+    monkeypatch.setattr(marks, "SYNCED_BUCKETS", 256)

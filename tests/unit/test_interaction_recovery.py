@@ -16,6 +16,8 @@ from integration.sandbox.base import omneo_time
 from integration.reconcile.ticket_event_export import update_jobs
 from integration.apis.zendesk_events import KNOWN_TICKET_EVENTS
 
+pytestmark = pytest.mark.usefixtures("few_mark_buckets")
+
 CREATED = "zen:event-type:ticket.created"
 STATUS = "zen:event-type:ticket.status_changed"
 CSAT = "zen:event-type:ticket.csat_received"

@@ -10,6 +10,8 @@ from integration.apis.http import Limiter
 from integration.store.locks import Lease
 from integration.profiles.sync import sync_profile
 
+pytestmark = pytest.mark.usefixtures("few_mark_buckets")
+
 
 @pytest.fixture(autouse=True)
 def unpaced_export(ctx):
