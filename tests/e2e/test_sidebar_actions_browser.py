@@ -99,12 +99,12 @@ def test_an_allowed_agent_acts_from_the_forms(stack, open_app, locale, scheme):
     assert sidebar.contrast_failures() == []
     sidebar.shot(f"actions-forms-{tag}")
 
-    # over the cap per action: refused with the service's reason, nothing written to Omneo
+    # over the cap per action: refused with the reason, in the agent's language, nothing written to Omneo
     fill_reward(page, "60", note="parcel a week late")
     page.locator('[data-form="reward"] button[type="submit"]').click()
     wait_status(sidebar, "reward", "refused")
-    assert status_of(sidebar, "reward") == ("Not done:" if english else "Nicht erledigt:") + \
-        " a reward may be worth at most 50"
+    assert status_of(sidebar, "reward") == ("Not done: a reward may be worth at most 50" if english
+                                            else "Nicht erledigt: eine Prämie darf höchstens 50 wert sein")
     assert sidebar.contrast_failures() == []
     sidebar.shot(f"actions-refused-{tag}")
 

@@ -166,6 +166,16 @@
     }
   }
 
+  // a refusal in the agent's language where its code is known, else the service's own words
+  function refusal(error) {
+    var body = (error && error.body) || {};
+    var key = 'refusal_' + body.code;
+    if (body.code && t.strings[key] !== undefined) {
+      return t.t(key, { max: t.number(state.grants.max_value) });
+    }
+    return body.error || body.message || t.t('actions_unavailable');
+  }
+
   function submit(kind, event) {
     event.preventDefault();
     var f = form(kind);
@@ -187,8 +197,7 @@
     call('POST', path, body).then(function (action) {
       poll(kind, action, POLL_MAX);
     }, function (error) {
-      var reason = (error && error.body && (error.body.error || error.body.message)) || t.t('actions_unavailable');
-      status(kind, 'refused', reason);
+      status(kind, 'refused', refusal(error));
       button.disabled = false;
       // refused: nothing was made, so a corrected form is a new request; a failure of the network
       // or the service (5xx) keeps the key, so sending again cannot make a second action
